@@ -1,0 +1,3 @@
+"""Self-checks for notebook dpo."""
+
+__all__: list[str] = []

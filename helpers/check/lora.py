@@ -1,0 +1,3 @@
+"""Self-checks for notebook lora."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Self-checks for notebook savings."""
+
+__all__: list[str] = []

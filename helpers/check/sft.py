@@ -1,0 +1,3 @@
+"""Self-checks for notebook sft."""
+
+__all__: list[str] = []

@@ -1,0 +1,113 @@
+"""Course data: the preference set (HH-RLHF format) and the evaluation prompts.
+
+Full profile: Anthropic/hh-rlhf from the Hub. Quick profile: the project's own set in data/hh_pref/ (same
+columns, same "\n\nHuman: ... \n\nAssistant: ..." strings), so the code that uses them is identical.
+"""
+from __future__ import annotations
+
+import json
+
+from .env import REPO_ROOT, Profile
+
+DATA_DIR = REPO_ROOT / "data"
+HH_HUB_ID = "Anthropic/hh-rlhf"
+HUMAN, ASSISTANT = "\n\nHuman:", "\n\nAssistant:"
+
+
+class DataFormatError(ValueError):
+    """A dataset without the columns or layout the course expects."""
+
+
+def require_columns(dataset, columns, name: str = "dataset"):
+    """Raise a clear error unless ``dataset`` has every column in ``columns``; returns the dataset."""
+    have = list(dataset.column_names)
+    missing = [c for c in columns if c not in have]
+    if missing:
+        raise DataFormatError(f"{name} is missing column(s) {missing}; it has {have}. The course expects "
+                              f"{list(columns)} (the Anthropic/hh-rlhf layout). Rename with "
+                              "dataset.rename_column(old, new) or map your data to these columns.")
+    return dataset
+
+
+def load_preferences(profile: str, split: str = "train", limit: int | None = None):
+    """Preference pairs as a ``datasets.Dataset`` with string columns ``chosen`` and ``rejected``.
+
+    split: 'train' or 'test' (the real dataset's split names). limit: keep the first ``limit`` rows.
+    """
+    import datasets
+
+    profile = Profile(profile)
+    if split not in ("train", "test"):
+        raise ValueError(f"split={split!r}: use 'train' or 'test'")
+    if profile == "full":
+        ds = datasets.load_dataset(HH_HUB_ID, split=split)
+    else:
+        path = DATA_DIR / "hh_pref" / f"{split}.jsonl"
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        ds = datasets.Dataset.from_list(rows)
+    require_columns(ds, ["chosen", "rejected"], name=f"preference data ({split})")
+    if limit is not None:
+        ds = ds.select(range(min(limit, len(ds))))
+    return ds
+
+
+def load_eval_prompts() -> dict:
+    """{'plain': [str], 'rephrase_groups': [{'id', 'prompts': [str]}], 'harmful': [str]} from data/."""
+    prompts = json.loads((DATA_DIR / "eval_prompts.json").read_text(encoding="utf-8"))
+    missing = {"plain", "rephrase_groups", "harmful"} - set(prompts)
+    if missing:
+        raise DataFormatError(f"data/eval_prompts.json lacks {sorted(missing)}")
+    return prompts
+
+
+def split_dialogue(text: str) -> tuple[str, str]:
+    """Split an HH-RLHF dialogue at its last "\n\nAssistant:" into (prompt, response).  Taught in 03_sft.
+
+    The prompt keeps the "\n\nAssistant:" marker (it is what the model sees before answering); the response
+    is everything after it, without the leading space. Raises DataFormatError when there is no assistant
+    turn or the final response is empty - callers count these instead of dropping them silently.
+    """
+    cut = text.rfind(ASSISTANT)
+    if cut < 0:
+        raise DataFormatError("no '\\n\\nAssistant:' turn in the dialogue")
+    prompt, response = text[: cut + len(ASSISTANT)], text[cut + len(ASSISTANT):].strip()
+    if not response:
+        raise DataFormatError("the final assistant response is empty")
+    return prompt, response
+
+
+def to_messages(prompt: str) -> list[dict]:
+    """"\n\nHuman: a\n\nAssistant: b\n\nHuman: c\n\nAssistant:" -> chat messages.  Taught in 03_sft.
+
+    [{'role': 'user', 'content': 'a'}, {'role': 'assistant', 'content': 'b'}, {'role': 'user', 'content': 'c'}]
+    A trailing empty "\n\nAssistant:" (the generation prompt) is dropped.
+    """
+    messages, rest = [], prompt
+    if not rest.startswith(HUMAN):
+        raise DataFormatError(f"a dialogue must start with {HUMAN!r}; got {rest[:30]!r}")
+    while rest:
+        role = "user" if rest.startswith(HUMAN) else "assistant" if rest.startswith(ASSISTANT) else None
+        if role is None:
+            raise DataFormatError(f"expected a Human or Assistant turn at {rest[:30]!r}")
+        rest = rest[len(HUMAN if role == "user" else ASSISTANT):]
+        ends = [i for i in (rest.find(HUMAN), rest.find(ASSISTANT)) if i >= 0]
+        end = min(ends) if ends else len(rest)
+        content, rest = rest[:end].strip(), rest[end:]
+        if content or rest:
+            messages.append({"role": role, "content": content})
+    return messages
+
+
+def to_preference_example(example: dict) -> dict:
+    """HH pair -> conversational DPO/ORPO example.  Taught in 04_dpo.
+
+    {'prompt': [messages], 'chosen': [{'role': 'assistant', ...}], 'rejected': [{'role': 'assistant', ...}]}
+    Raises DataFormatError if either side does not parse or the two prompts differ.
+    """
+    prompt, chosen = split_dialogue(example["chosen"])
+    prompt_r, rejected = split_dialogue(example["rejected"])
+    if prompt != prompt_r:
+        raise DataFormatError("chosen and rejected have different prompts")
+    return {"prompt": to_messages(prompt),
+            "chosen": [{"role": "assistant", "content": chosen}],
+            "rejected": [{"role": "assistant", "content": rejected}]}

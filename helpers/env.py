@@ -1,0 +1,204 @@
+"""Environment, profile, precision, seeding and output folders.
+
+Every notebook starts with these calls (taught in 00_setup). Nothing here runs on import.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import random
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+PROFILES = ("full", "quick")
+PROFILE_ENV = "COURSE_PROFILE"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+T4_USABLE_GIB = 15.0  # a 16 GB T4 leaves about 15 GiB to PyTorch
+
+
+class ProfileError(ValueError):
+    """A bad value for COURSE_PROFILE (or for a profile argument)."""
+
+
+class Profile(str):
+    """'full' or 'quick'. A str, so ``profile == "quick"`` works; ``pick`` chooses a config value.
+
+    >>> Profile("quick").pick(full=300, quick=30)
+    30
+    """
+
+    def __new__(cls, name: str):
+        name = str(name).strip().lower()
+        if name not in PROFILES:
+            raise ProfileError(
+                f"{name!r} is not a course profile. Valid profiles: {', '.join(PROFILES)} "
+                f"(full = CUDA GPU + Hugging Face Hub; quick = CPU, offline, tiny stand-ins). "
+                f"Set it with {PROFILE_ENV}=full or {PROFILE_ENV}=quick."
+            )
+        return super().__new__(cls, name)
+
+    def pick(self, *, full, quick):
+        """The value for this profile: ``MAX_STEPS = profile.pick(full=300, quick=30)``."""
+        return full if self == "full" else quick
+
+
+def get_profile(announce: bool = True) -> Profile:
+    """The active profile: $COURSE_PROFILE if set, else 'full' with a CUDA GPU and 'quick' without.
+
+    Prints one line saying which profile and how to override it (``announce=False`` silences it).
+    """
+    requested = os.environ.get(PROFILE_ENV, "").strip()
+    if requested:
+        profile, why = Profile(requested), f"from {PROFILE_ENV}={requested}"
+    elif torch.cuda.is_available():
+        profile, why = Profile("full"), f"CUDA GPU found: {torch.cuda.get_device_name(0)}"
+    else:
+        profile, why = Profile("quick"), "no CUDA GPU found"
+    if announce:
+        print(f"Profile: {profile} ({why}). Override with {PROFILE_ENV}=full or {PROFILE_ENV}=quick.")
+        if profile == "full" and not torch.cuda.is_available():
+            print("WARNING: the full profile without a CUDA GPU will train on the CPU - hours, not minutes. "
+                  "On Colab: Runtime > Change runtime type > T4 GPU. On Kaggle: Settings > Accelerator > GPU T4.")
+    return profile
+
+
+def platform_name() -> str:
+    """'colab', 'kaggle' or 'local'."""
+    if "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ:
+        return "colab"
+    if "KAGGLE_KERNEL_RUN_TYPE" in os.environ or Path("/kaggle/working").is_dir():
+        return "kaggle"
+    return "local"
+
+
+def default_device() -> torch.device:
+    """cuda:0 when a GPU is visible, else cpu."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def native_bf16() -> bool:
+    """True only where bf16 runs natively (compute capability >= 8: A100, L4, H100...).
+
+    ``torch.cuda.is_bf16_supported()`` says True on a T4 (7.5) because it can *emulate* bf16 - slowly.
+    """
+    return torch.cuda.is_available() and torch.cuda.get_device_capability(0)[0] >= 8
+
+
+@dataclass(frozen=True)
+class Precision:
+    """The mixed-precision choice for this machine.
+
+    name:         'bf16' | 'fp16' | 'fp32'
+    compute_dtype: dtype the matmuls run in (autocast) - also a good dtype to load a frozen base in
+    fp16, bf16:   flags for TrainingArguments / SFTConfig / DPOConfig (``**precision.trainer_args``)
+    Trainable weights stay fp32 in every case; fp16 loss scaling needs fp32 master weights.
+    """
+
+    name: str
+    compute_dtype: torch.dtype
+    fp16: bool
+    bf16: bool
+
+    @property
+    def trainer_args(self) -> dict:
+        return {"fp16": self.fp16, "bf16": self.bf16}
+
+    def __str__(self) -> str:
+        return f"{self.name} (compute {str(self.compute_dtype).replace('torch.', '')}, trainable weights fp32)"
+
+
+def precision() -> Precision:
+    """bf16 where native, fp16 on other GPUs (a T4), fp32 on the CPU."""
+    if native_bf16():
+        return Precision("bf16", torch.bfloat16, fp16=False, bf16=True)
+    if torch.cuda.is_available():
+        return Precision("fp16", torch.float16, fp16=True, bf16=False)
+    return Precision("fp32", torch.float32, fp16=False, bf16=False)
+
+
+def seed_everything(seed: int = 0) -> int:
+    """Seed python, numpy and torch (CPU and CUDA) so the prose matches what you see. Returns the seed."""
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.cuda.manual_seed_all(seed)
+    return seed
+
+
+def output_dir(name: str = "") -> Path:
+    """A folder for checkpoints and adapters that survives the runtime where possible (created if missing).
+
+    Colab with Drive mounted: /content/drive/MyDrive/llm-course/<name>  (mount it first to survive disconnects)
+    Colab without Drive:      /content/llm-course-outputs/<name>          (lost when the runtime ends)
+    Kaggle:                   /kaggle/working/<name>                       (kept as the notebook's output)
+    elsewhere:                <repo>/outputs/<name>                        (ignored by git)
+    $COURSE_OUTPUT_DIR overrides all of these.
+    """
+    if os.environ.get("COURSE_OUTPUT_DIR"):
+        base = Path(os.environ["COURSE_OUTPUT_DIR"])
+    elif platform_name() == "colab":
+        drive = Path("/content/drive/MyDrive")
+        base = drive / "llm-course" if drive.is_dir() else Path("/content/llm-course-outputs")
+    elif platform_name() == "kaggle":
+        base = Path("/kaggle/working")
+    else:
+        base = REPO_ROOT / "outputs"
+    path = base / name if name else base
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+COURSE_PACKAGES = ("torch", "transformers", "peft", "trl", "datasets", "accelerate", "bitsandbytes")
+
+
+def environment_report(profile: str | None = None, show: bool = True) -> dict:
+    """One call that says where we are: platform, GPU, memory, bf16, precision, versions, profile.
+
+    Returns the facts as a dict (the tests read it); prints them as a few lines unless ``show=False``.
+    """
+    facts = {
+        "platform": platform_name(),
+        "python": platform.python_version(),
+        "profile": str(profile) if profile is not None else os.environ.get(PROFILE_ENV, "(auto)"),
+        "device": str(default_device()),
+        "gpu": None,
+        "gpu_memory_gib": None,
+        "compute_capability": None,
+        "native_bf16": native_bf16(),
+        "precision": precision().name,
+        "versions": {p: _version(p) for p in COURSE_PACKAGES},
+    }
+    if torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(0)
+        facts["gpu"] = props.name
+        facts["gpu_memory_gib"] = round(props.total_memory / 2**30, 1)
+        facts["compute_capability"] = f"{props.major}.{props.minor}"
+        facts["gpu_count"] = torch.cuda.device_count()
+    if show:
+        if facts["gpu"]:
+            gpu = (f"{facts['gpu']}, {facts['gpu_memory_gib']:,.1f} GiB, compute capability "
+                   f"{facts['compute_capability']}, native bf16: {'yes' if facts['native_bf16'] else 'no'}")
+        else:
+            gpu = f"none (CPU, {os.cpu_count()} cores)"
+        print(f"Platform:  {facts['platform']} | Python {facts['python']} | profile: {facts['profile']}")
+        print(f"GPU:       {gpu}")
+        print(f"Precision: {precision()}")
+        print("Versions:  " + ", ".join(f"{k} {v}" for k, v in facts["versions"].items()))
+        if facts.get("gpu_count", 1) > 1:
+            print(f"NOTE: {facts['gpu_count']} GPUs visible; the notebooks use one. Set "
+                  "CUDA_VISIBLE_DEVICES=0 before importing torch (the first cell does this on Kaggle).")
+    return facts

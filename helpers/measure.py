@@ -1,0 +1,104 @@
+"""Counting, timing and memory - measured honestly.  Taught in 01_lora-from-scratch and 02_what-lora-saves."""
+from __future__ import annotations
+
+import statistics
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+
+
+def count_parameters(model) -> tuple[int, int]:
+    """(trainable, total) parameter counts. Shared (tied) weights count once, as PEFT counts them.
+
+    For a 4-bit bitsandbytes weight each stored byte holds two parameters; we count parameters, not bytes.
+    """
+    trainable = total = 0
+    for param in model.parameters():
+        n = param.numel()
+        if param.__class__.__name__ == "Params4bit":
+            n *= 2
+        total += n
+        trainable += n if param.requires_grad else 0
+    return trainable, total
+
+
+def describe_trainable(model) -> str:
+    """'trainable params: 393,216 || all params: 70,819,840 || trainable%: 0.5552' - PEFT's wording."""
+    trainable, total = count_parameters(model)
+    return f"trainable params: {trainable:,} || all params: {total:,} || trainable%: {100 * trainable / total:.4f}"
+
+
+def fmt_ratio(big: float, small: float) -> str:
+    """A ratio in words: '179x fewer', '1.08x more'."""
+    if small == 0:
+        return "infinitely fewer"
+    r = big / small
+    return f"{r:,.0f}x fewer" if r >= 10 else f"{r:.2f}x fewer" if r >= 1 else f"{1 / r:.2f}x more"
+
+
+def fmt_bytes(n: float) -> str:
+    """Bytes in MiB or GiB with separators: '3,122.6 MiB', '14.20 GiB'."""
+    return f"{n / 2**30:,.2f} GiB" if abs(n) >= 2**30 else f"{n / 2**20:,.1f} MiB"
+
+
+def synchronize(device=None):
+    """Wait for queued GPU work (CUDA kernels run asynchronously; without this you time the launch, not the work)."""
+    if torch.cuda.is_available() and (device is None or torch.device(device).type == "cuda"):
+        torch.cuda.synchronize(device)
+
+
+@dataclass
+class Timing:
+    """Seconds per call: median and spread over ``repeats`` timed calls after ``warmup`` untimed ones."""
+
+    median: float
+    q1: float
+    q3: float
+    times: list
+    tokens: int | None = None
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        return self.tokens / self.median if self.tokens else None
+
+    def __str__(self) -> str:
+        s = f"{1e3 * self.median:,.2f} ms (IQR {1e3 * self.q1:,.2f}-{1e3 * self.q3:,.2f} ms, n={len(self.times)})"
+        return s + (f", {self.tokens_per_s:,.0f} tokens/s" if self.tokens else "")
+
+
+def time_fn(fn, *, warmup: int = 3, repeats: int = 10, device=None, tokens: int | None = None) -> Timing:
+    """Time ``fn()`` correctly: warm-up calls first (allocator, kernels, caches), synchronise the device
+    before reading the clock, and report the median and quartiles of ``repeats`` calls.
+    ``tokens``: tokens processed per call, for tokens/s."""
+    for _ in range(warmup):
+        fn()
+    synchronize(device)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        synchronize(device)
+        times.append(time.perf_counter() - start)
+    q = statistics.quantiles(times, n=4) if len(times) > 1 else [times[0]] * 3
+    return Timing(statistics.median(times), q[0], q[2], times, tokens)
+
+
+@contextmanager
+def peak_memory(device=None):
+    """``with peak_memory() as mem: ...`` then ``mem["peak"]`` = bytes (CUDA max_memory_allocated above the
+    level at entry) and ``mem["end"]``. On the CPU both stay None: there is no allocator to ask."""
+    result = {"peak": None, "end": None, "start": None}
+    cuda = torch.cuda.is_available() and (device is None or torch.device(device).type == "cuda")
+    if cuda:
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        result["start"] = torch.cuda.memory_allocated(device)
+    try:
+        yield result
+    finally:
+        if cuda:
+            torch.cuda.synchronize(device)
+            result["peak"] = torch.cuda.max_memory_allocated(device) - result["start"]
+            result["end"] = torch.cuda.memory_allocated(device) - result["start"]

@@ -1,0 +1,65 @@
+"""Generation with correct stopping, and side-by-side comparison.  Taught in 00_setup."""
+from __future__ import annotations
+
+import torch
+
+
+def chat_prompt(tokenizer, question_or_messages) -> str:
+    """A user question (or a messages list) rendered by the chat template, ending with the generation prompt."""
+    messages = question_or_messages
+    if isinstance(messages, str):
+        messages = [{"role": "user", "content": messages}]
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+@torch.no_grad()
+def generate(model, tokenizer, prompts, *, max_new_tokens: int = 64, do_sample: bool = False,
+             temperature: float = 1.0, top_p: float = 1.0, batch_size: int = 8, chat: bool = True,
+             seed: int | None = 0) -> list[str]:
+    """Answer each prompt; returns only the new text, cut at EOS.
+
+    - chat=True wraps each prompt in the chat template with the generation prompt.
+    - left padding: a decoder-only model continues from the last position, so pads go on the left.
+    - ``max_new_tokens`` counts only new tokens (``max_length`` would count the prompt too).
+    - EOS stops each answer (``eos_token_id``); ``temperature``/``top_p`` only matter with ``do_sample=True``.
+    """
+    texts = [chat_prompt(tokenizer, p) if chat else p for p in prompts]
+    old_side, tokenizer.padding_side = tokenizer.padding_side, "left"
+    was_training = model.training
+    model.eval()
+    outputs = []
+    try:
+        if seed is not None:
+            torch.manual_seed(seed)
+        for i in range(0, len(texts), batch_size):
+            batch = tokenizer(texts[i: i + batch_size], return_tensors="pt", padding=True,
+                              add_special_tokens=False).to(model.device)
+            sampling = dict(do_sample=True, temperature=temperature, top_p=top_p) if do_sample else dict(do_sample=False)
+            out = model.generate(**batch, max_new_tokens=max_new_tokens, eos_token_id=tokenizer.eos_token_id,
+                                 pad_token_id=tokenizer.pad_token_id, **sampling)
+            new = out[:, batch["input_ids"].shape[1]:]
+            outputs += [t.strip() for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
+    finally:
+        tokenizer.padding_side = old_side
+        model.train(was_training)
+    return outputs
+
+
+def side_by_side(prompts, columns: dict, width: int = 60):
+    """Show answers to the same prompts next to each other: ``side_by_side(prompts, {"before": a, "after": b})``.
+
+    Renders an HTML table in a notebook; returns the rows as a list of dicts (the tests read them)."""
+    rows = [{"prompt": p, **{name: answers[i] for name, answers in columns.items()}} for i, p in enumerate(prompts)]
+    try:
+        import html
+
+        from IPython.display import HTML, display
+
+        head = "".join(f"<th style='text-align:left'>{html.escape(k)}</th>" for k in rows[0]) if rows else ""
+        body = "".join("<tr>" + "".join(f"<td style='text-align:left;vertical-align:top;white-space:pre-wrap'>"
+                                        f"{html.escape(str(v))}</td>" for v in r.values()) + "</tr>" for r in rows)
+        display(HTML(f"<table><tr>{head}</tr>{body}</table>"))
+    except ImportError:  # plain Python
+        for r in rows:
+            print("\n".join(f"{k:>10}: {str(v)[:width]}" for k, v in r.items()), end="\n\n")
+    return rows

@@ -1,0 +1,104 @@
+"""The course data in data/ and the loaders that read it the way the real HH-RLHF is read."""
+import json
+
+import datasets
+import pytest
+
+import helpers
+from helpers.data import DATA_DIR, DataFormatError
+
+
+@pytest.fixture(scope="module")
+def train():
+    return helpers.load_preferences("quick", "train")
+
+
+@pytest.fixture(scope="module")
+def test_split():
+    return helpers.load_preferences("quick", "test")
+
+
+def test_sizes_and_columns(train, test_split):
+    assert len(train) + len(test_split) >= 150 and len(test_split) >= 30
+    assert train.column_names == test_split.column_names == ["chosen", "rejected"]
+
+
+def parse_all(ds):
+    ok, bad = [], []
+    for row in ds:
+        try:
+            ok.append(helpers.to_preference_example(row))
+        except DataFormatError as err:
+            bad.append(str(err))
+    return ok, bad
+
+
+def test_pairs_parse_except_the_documented_malformed_ones(train, test_split):
+    ok, bad = parse_all(train)
+    assert len(bad) == 3 and len(ok) == len(train) - 3  # data/README.md documents the 3 malformed pairs
+    assert sorted(bad) == sorted(["no '\\n\\nAssistant:' turn in the dialogue", "the final assistant response is empty",
+                                  "chosen and rejected have different prompts"])
+    assert parse_all(test_split)[1] == []
+
+
+def test_single_multi_turn_and_harmful_requests(train):
+    ok, _ = parse_all(train)
+    turns = [sum(m["role"] == "user" for m in ex["prompt"]) for ex in ok]
+    assert turns.count(1) > len(ok) / 2 and sum(t >= 2 for t in turns) >= 20
+
+
+def test_test_questions_are_not_in_train(train, test_split):
+    first_question = lambda ds: {helpers.to_preference_example(r)["prompt"][0]["content"].lower()
+                                 for r in ds if r["chosen"].count("\n\nAssistant:")}
+    train_q = set()
+    for r in train:
+        try:
+            train_q.add(helpers.to_preference_example(r)["prompt"][0]["content"].lower())
+        except DataFormatError:
+            pass
+    assert not (train_q & first_question(test_split))
+
+
+def test_course_template_reproduces_hh_text(test_split):
+    tok = helpers.load_tokenizer("HuggingFaceTB/SmolLM2-135M", "quick")
+    for row in test_split:
+        ex = helpers.to_preference_example(row)
+        text = tok.apply_chat_template(ex["prompt"] + ex["chosen"], tokenize=False)
+        assert text == row["chosen"] + tok.eos_token
+
+
+def test_split_dialogue_cuts_at_the_last_assistant_turn():
+    text = "\n\nHuman: a?\n\nAssistant: b.\n\nHuman: c?\n\nAssistant: d, e."
+    prompt, response = helpers.split_dialogue(text)
+    assert prompt == "\n\nHuman: a?\n\nAssistant: b.\n\nHuman: c?\n\nAssistant:" and response == "d, e."
+    assert helpers.to_messages(prompt) == [{"role": "user", "content": "a?"}, {"role": "assistant", "content": "b."},
+                                           {"role": "user", "content": "c?"}]
+    with pytest.raises(DataFormatError):
+        helpers.split_dialogue("\n\nHuman: only a question")
+
+
+def test_missing_columns_are_a_clear_error():
+    ds = datasets.Dataset.from_list([{"prompt": "x", "answer": "y"}])
+    with pytest.raises(DataFormatError) as err:
+        helpers.require_columns(ds, ["chosen", "rejected"], name="my data")
+    assert "['chosen', 'rejected']" in str(err.value) and "my data" in str(err.value)
+
+
+def test_eval_prompts():
+    prompts = helpers.load_eval_prompts()
+    assert len(prompts["plain"]) >= 10 and len(prompts["harmful"]) >= 5
+    assert len(prompts["rephrase_groups"]) >= 4
+    assert all(4 <= len(g["prompts"]) <= 6 for g in prompts["rephrase_groups"])
+
+
+def test_data_files_are_reproducible():
+    import subprocess
+    import sys
+
+    before = {p: p.read_bytes() for p in [DATA_DIR / "hh_pref/train.jsonl", DATA_DIR / "hh_pref/test.jsonl",
+                                          DATA_DIR / "eval_prompts.json"]}
+    out = subprocess.run([sys.executable, "scripts/make_data.py", "--check"], cwd=DATA_DIR.parent,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert all(p.read_bytes() == b for p, b in before.items())
+    json.loads((DATA_DIR / "eval_prompts.json").read_text())

@@ -1,0 +1,153 @@
+"""The model registry (real configs, offline), the stand-ins and the loaders."""
+import pytest
+import torch
+
+import helpers
+from helpers.models import FAMILIES, MODELS
+
+# Published total parameter counts (model cards / papers); build_model on the meta device must reproduce them.
+PUBLISHED = {
+    "EleutherAI/pythia-70m": 70_426_624,
+    "EleutherAI/pythia-160m": 162_322_944,
+    "EleutherAI/pythia-410m": 405_334_016,
+    "EleutherAI/pythia-1.4b": 1_414_647_808,
+    "HuggingFaceTB/SmolLM2-135M": 134_515_008,
+    "HuggingFaceTB/SmolLM2-360M": 361_821_120,
+    "TinyLlama/TinyLlama-1.1B-Chat-v1.0": 1_100_048_384,
+    "Qwen/Qwen2.5-0.5B": 494_032_768,
+    "openai-community/gpt2": 124_439_808,
+}
+
+
+@pytest.mark.parametrize("model_id", sorted(PUBLISHED))
+def test_real_config_parameter_count(model_id):
+    model = helpers.build_model(model_id, device="meta")
+    _, total = helpers.count_parameters(model)
+    assert total == PUBLISHED[model_id] == MODELS[model_id].params
+    assert all(p.is_meta for p in model.parameters())  # no memory used
+
+
+def test_every_registered_model_counts_as_published():
+    for model_id, spec in MODELS.items():
+        assert helpers.count_parameters(helpers.build_model(model_id))[1] == spec.params, model_id
+
+
+def test_aliases():
+    assert helpers.model_spec("gpt2").model_id == "openai-community/gpt2"
+    assert helpers.model_spec("EleutherAI/pythia-70m-deduped").params == 70_426_624
+
+
+@pytest.mark.parametrize("model_id", sorted(MODELS))
+def test_standin_has_the_real_module_names(model_id):
+    real = helpers.build_model(model_id)
+    standin = helpers.load_model(model_id, "quick")
+    assert type(standin) is type(real)
+
+    def suffixes(m):
+        return {n.split(".")[-1] for n, _ in m.named_modules() if n and not n.split(".")[-1].isdigit()}
+
+    assert suffixes(standin) == suffixes(real)
+    assert set(helpers.lora_targets(model_id)) <= suffixes(standin)
+    assert helpers.count_parameters(standin)[1] < 1_000_000  # tiny: trains in seconds on a CPU
+    assert standin.config.tie_word_embeddings == real.config.tie_word_embeddings
+
+
+def test_standin_is_reproducible_and_leaves_global_rng_alone():
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    a = helpers.load_model("EleutherAI/pythia-70m", "quick")
+    assert torch.equal(before, torch.get_rng_state())
+    b = helpers.load_model("EleutherAI/pythia-70m", "quick")
+    for (n, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
+        assert torch.equal(p, q), n
+
+
+def test_unknown_model_id_in_quick_profile_names_the_families():
+    with pytest.raises(helpers.UnknownModelError) as err:
+        helpers.load_model("meta-llama/Llama-3-8B", "quick")
+    message = str(err.value)
+    assert "'meta-llama/Llama-3-8B'" in message
+    for family in FAMILIES:
+        assert family in message
+    with pytest.raises(helpers.UnknownModelError):
+        helpers.load_tokenizer("not/a-model", "quick")
+
+
+def test_unknown_model_id_in_full_profile_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(helpers.UnknownModelError) as err:
+        helpers.load_model("no-such-owner/no-such-model", "full", device="cpu")
+    assert "no-such-owner/no-such-model" in str(err.value) and "COURSE_PROFILE=quick" in str(err.value)
+
+
+def test_4bit_without_gpu_is_a_clear_error():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(RuntimeError, match="needs a CUDA GPU"):
+        helpers.load_model("HuggingFaceTB/SmolLM2-135M", "quick", load_in_4bit=True)
+
+
+def test_bad_profile_argument():
+    with pytest.raises(helpers.ProfileError):
+        helpers.load_model("gpt2", "fast")
+
+
+def test_lora_targets_by_family():
+    assert helpers.lora_targets("EleutherAI/pythia-70m") == ["query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"]
+    assert helpers.lora_targets("HuggingFaceTB/SmolLM2-135M", "attention") == ["q_proj", "k_proj", "v_proj", "o_proj"]
+    assert helpers.lora_targets("gpt2") == ["c_attn", "c_proj", "c_fc"]
+    with pytest.raises(ValueError):
+        helpers.lora_targets("gpt2", "everything")
+
+
+@pytest.mark.parametrize("model_id", ["HuggingFaceTB/SmolLM2-135M", "EleutherAI/pythia-70m", "gpt2"])
+def test_base_tokenizer_gets_pad_and_course_template(model_id):
+    tok = helpers.load_tokenizer(model_id, "quick")
+    assert tok.pad_token == tok.eos_token == "<|endoftext|>"
+    assert tok.chat_template == helpers.COURSE_CHAT_TEMPLATE
+    messages = [{"role": "user", "content": "Hi there"}, {"role": "assistant", "content": "Hello! How can I help?"}]
+    text = tok.apply_chat_template(messages, tokenize=False)
+    assert text == "\n\nHuman: Hi there\n\nAssistant: Hello! How can I help?<|endoftext|>"
+    prompt = tok.apply_chat_template(messages[:1], tokenize=False, add_generation_prompt=True)
+    assert prompt == "\n\nHuman: Hi there\n\nAssistant:"
+    # the assistant mask covers exactly the answer and its EOS (what TRL's assistant_only_loss trains)
+    out = tok.apply_chat_template(messages, return_dict=True, return_assistant_tokens_mask=True)
+    trained = [i for i, m in zip(out["input_ids"], out["assistant_masks"]) if m]
+    assert tok.decode(trained) == " Hello! How can I help?<|endoftext|>"  # the space belongs to the first answer token
+
+
+def test_instruct_tokenizer_keeps_chatml():
+    tok = helpers.load_tokenizer("HuggingFaceTB/SmolLM2-135M-Instruct", "quick")
+    assert tok.eos_token == "<|im_end|>"
+    text = tok.apply_chat_template([{"role": "user", "content": "Hi"}], tokenize=False, add_generation_prompt=True)
+    assert text == "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+    ids = tok(text, add_special_tokens=False)["input_ids"]
+    assert ids[0] == tok.convert_tokens_to_ids("<|im_start|>")  # special tokens are single tokens
+
+
+def test_tokenizer_round_trips_any_text():
+    tok = helpers.load_tokenizer("EleutherAI/pythia-70m", "quick")
+    text = "Grüße, 東京! Ünïcødé falls back to bytes: ∑ x² ≈ 3.14"
+    assert tok.decode(tok(text)["input_ids"]) == text
+
+
+def test_pythia_standin_has_spare_embedding_rows_like_the_real_one():
+    model = helpers.load_model("EleutherAI/pythia-70m", "quick")
+    tok = helpers.load_tokenizer("EleutherAI/pythia-70m", "quick")
+    rows = model.get_input_embeddings().weight.shape[0]
+    assert rows % 128 == 0 and rows > len(tok)
+    assert "spare rows" in helpers.vocab_report(model, tok)
+    tok.add_tokens([f"<new{i}>" for i in range(rows - len(tok) + 1)])
+    with pytest.raises(ValueError, match="resize_token_embeddings"):
+        helpers.vocab_report(model, tok)
+
+
+def test_generate_stops_and_counts_new_tokens_only():
+    model = helpers.load_model("HuggingFaceTB/SmolLM2-135M", "quick")
+    tok = helpers.load_tokenizer("HuggingFaceTB/SmolLM2-135M", "quick")
+    answers = helpers.generate(model, tok, ["What is two plus two?", "Hi"], max_new_tokens=7)
+    assert len(answers) == 2
+    for a in answers:
+        assert len(tok(a, add_special_tokens=False)["input_ids"]) <= 9
+    assert tok.padding_side == "right"  # restored after generating with left padding
+    assert answers == helpers.generate(model, tok, ["What is two plus two?", "Hi"], max_new_tokens=7)  # greedy
