@@ -16,6 +16,6 @@ from .models import (CHAT_TEMPLATES, COURSE_CHAT_TEMPLATE, FAMILIES, MODELS, Mod
                      out_of_memory_advice, vocab_report)
 from .plot import history_series, plot_history
 from .text import chat_prompt, generate, side_by_side
-from .train import latest_checkpoint
+from .train import latest_checkpoint, sft_adapter_dir
 
 __all__ = [n for n in dir() if not n.startswith("_")]

@@ -14,3 +14,8 @@ def latest_checkpoint(output_dir) -> str | None:
     if not folders:
         return None
     return str(max(folders, key=lambda p: int(p.name.split("-")[-1])))
+
+
+def sft_adapter_dir() -> Path:
+    """Where 03_sft saves its LoRA adapter (and tokenizer) and where 04_dpo looks for it."""
+    return Path(__import__("helpers").output_dir("03_sft")) / "adapter"

@@ -1,7 +1,9 @@
 """Every self-check passes on a correct solution and fails on the unsolved stub.
 
-Each check in helpers.check needs an entry in CASES: (arguments after the student's function, the stub, a
-solution). test_every_check_has_a_case makes sure no check is added without one.
+Each check in helpers.check needs an entry in CASES, defined in tests/check_cases_<notebook>.py:
+    CASES = {"check_name": (make_args, solution, [wrong_solutions...])}
+where make_args() returns the arguments the check takes after the student's function. The stub
+(raise NotImplementedError) is always tried too. test_every_check_has_a_case makes sure no check lacks one.
 """
 import inspect
 
@@ -16,30 +18,23 @@ def stub(*args, **kwargs):
     raise NotImplementedError
 
 
-def wrong(*args, **kwargs):
-    return None
+def all_cases() -> dict:
+    """Merge CASES from every tests/check_cases_*.py (one file per notebook)."""
+    import importlib.util
+    from pathlib import Path
+
+    merged = {}
+    for path in sorted(Path(__file__).parent.glob("check_cases_*.py")):
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        overlap = set(merged) & set(module.CASES)
+        assert not overlap, f"{path.name} repeats {overlap}"
+        merged.update(module.CASES)
+    return merged
 
 
-# --- 00_setup ---------------------------------------------------------------------------------------------
-def answer_token_ids(tokenizer, question, answer):
-    messages = [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
-    prompt = tokenizer.apply_chat_template(messages[:1], tokenize=False, add_generation_prompt=True)
-    full = tokenizer.apply_chat_template(messages, tokenize=False)
-    return tokenizer(full, add_special_tokens=False)["input_ids"][len(tokenizer(prompt, add_special_tokens=False)["input_ids"]):]
-
-
-def answer_without_eos(tokenizer, question, answer):
-    return answer_token_ids(tokenizer, question, answer)[:-1]
-
-
-def setup_args():
-    return (helpers.load_tokenizer("HuggingFaceTB/SmolLM2-135M", "quick"),)
-
-
-# name -> (function returning the extra arguments, solution, [wrong answers beyond the stub])
-CASES = {
-    "answer_token_ids": (setup_args, answer_token_ids, [wrong, answer_without_eos]),
-}
+CASES = all_cases()
 
 
 def public_checks():
