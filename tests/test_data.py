@@ -64,7 +64,10 @@ def test_course_template_reproduces_hh_text(test_split):
     for row in test_split:
         ex = helpers.to_preference_example(row)
         text = tok.apply_chat_template(ex["prompt"] + ex["chosen"], tokenize=False)
-        assert text == row["chosen"] + tok.eos_token
+        # HH-RLHF's text with EOS closing every assistant turn: before each later Human turn, and at the end
+        turns = row["chosen"].split("\n\nHuman:")[1:]  # the text starts with a Human turn
+        expected = "\n\nHuman:" + (tok.eos_token + "\n\nHuman:").join(turns) + tok.eos_token
+        assert text == expected
 
 
 def test_split_dialogue_cuts_at_the_last_assistant_turn():
