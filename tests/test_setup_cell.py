@@ -1,0 +1,48 @@
+"""The first cell of every notebook: a no-op in a checkout, clone + install on a fresh Colab/Kaggle runtime."""
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK = ROOT / "notebooks" / "00_setup.ipynb"
+
+
+def setup_source() -> str:
+    return nbformat.read(NOTEBOOK, as_version=4).cells[1].source
+
+
+def run_cell(monkeypatch, cwd: Path) -> tuple[list, dict]:
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(cmd))
+    monkeypatch.chdir(cwd)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    namespace = {}
+    exec(setup_source(), namespace)
+    return calls, namespace
+
+
+def test_in_a_checkout_it_installs_nothing(monkeypatch):
+    calls, ns = run_cell(monkeypatch, ROOT / "notebooks")
+    assert calls == [] and ns["ROOT"] == ROOT and str(ROOT) in sys.path
+
+
+def test_on_a_fresh_runtime_it_clones_and_installs_without_torch(monkeypatch, tmp_path):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "unset")  # records the original, restored after the test
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    calls, ns = run_cell(monkeypatch, tmp_path)  # no helpers/ anywhere above tmp_path
+    cfg = tomllib.loads((ROOT / "course.toml").read_text())
+    clone, install = calls
+    assert clone[:2] == ["git", "clone"] and f"https://github.com/{cfg['repo']}" in clone and cfg["branch"] in clone
+    assert install[1:4] == ["-m", "pip", "install"] and install[-1].endswith("requirements.txt")
+    assert "torch" not in " ".join(install)  # the runtime's own torch is kept
+    assert ns["ROOT"] in (Path("/content/course"), Path("/kaggle/working/course"))
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "0"  # Kaggle's second T4 hidden before torch is imported
+
+
+def test_every_notebook_has_the_same_setup_cell():
+    sources = {p.name: nbformat.read(p, as_version=4).cells[1].source for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))}
+    assert len(set(sources.values())) == 1, "run python scripts/sync_notebooks.py"
