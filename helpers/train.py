@@ -52,6 +52,19 @@ def lora_config(model_id: str):
                       target_modules=lora_targets(model_id), task_type="CAUSAL_LM")
 
 
+def pick_rows(dataset, n: int | None, seed: int = 0):
+    """``n`` rows chosen at random (seeded) from the whole dataset, kept in their original order; all if None.
+
+    Anthropic/hh-rlhf's train split is four subsets one after the other (harmless-base first), so its first
+    rows are not a sample of it.
+    """
+    import random
+
+    if n is None or n >= len(dataset):
+        return dataset
+    return dataset.select(sorted(random.Random(seed).sample(range(len(dataset)), n)))
+
+
 def sft_dataset(preferences, column: str = "chosen"):
     """HH-RLHF dialogues -> conversational prompt/completion examples for TRL.  Taught in 03_sft.
 
@@ -226,7 +239,7 @@ def ensure_sft_adapter(model_id: str, profile: str, *, max_steps: int | None = N
     print(f"Training an SFT adapter for {model_id} ({why}): {max_steps} steps, the recipe of 03_sft ...")
 
     tokenizer = load_tokenizer(model_id, profile)
-    rows = load_preferences(profile, "train", limit=max_steps * batch_size * grad_accum)
+    rows = pick_rows(load_preferences(profile, "train"), max_steps * batch_size * grad_accum)
     train, skipped = sft_dataset(rows)
     if skipped:
         print(f"  {len(skipped)} of {len(rows):,} dialogues do not parse and are left out: "

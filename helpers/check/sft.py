@@ -1,3 +1,119 @@
-"""Self-checks for notebook sft."""
+"""Self-checks for 03_sft: split a dialogue, build the masked labels, the real-token share of batches."""
+from __future__ import annotations
 
-__all__: list[str] = []
+from ._core import attempt, close, equal, failed, passed
+
+__all__ = ["split_dialogue", "masked_labels", "real_token_share"]
+
+_SPLIT_CASES = [
+    ("\n\nHuman: What is 2 + 2?\n\nAssistant: 4.",
+     ("\n\nHuman: What is 2 + 2?\n\nAssistant:", "4.")),
+    ("\n\nHuman: Hi!\n\nAssistant: Hello. How can I help?\n\nHuman: Name a colour.\n\nAssistant: Blue.",
+     ("\n\nHuman: Hi!\n\nAssistant: Hello. How can I help?\n\nHuman: Name a colour.\n\nAssistant:", "Blue.")),
+    ("\n\nHuman: Say 'Assistant: hi'.\n\nAssistant:  Assistant: hi",
+     ("\n\nHuman: Say 'Assistant: hi'.\n\nAssistant:", "Assistant: hi")),
+]
+_MALFORMED = ["\n\nHuman: the answer ran into the question. Paris.", "\n\nHuman: Hello?\n\nAssistant:"]
+
+
+def split_dialogue(fn) -> bool:
+    """Check ``fn(text) -> (prompt, response)``: the prompt runs up to and including the LAST "\\n\\nAssistant:",
+    the response is the rest without surrounding spaces; a dialogue with no assistant turn or an empty final
+    response raises an error (ValueError, e.g. helpers.DataFormatError) instead of returning something."""
+    name = "split_dialogue"
+    hint = ("cut at text.rfind('\\n\\nAssistant:'); the prompt keeps the marker, the response is what follows, "
+            ".strip()-ed")
+    for text, want in _SPLIT_CASES:
+        got = attempt(name, fn, text, hint=hint)
+        got = tuple(got) if isinstance(got, (tuple, list)) else got
+        equal(name, got, want, what=f"(prompt, response) for {text!r}", hint=hint)
+    for text in _MALFORMED:
+        try:
+            got = fn(text)
+        except NotImplementedError:
+            failed(name, "not implemented yet - replace `raise NotImplementedError` with your code", hint)
+        except ValueError:
+            continue
+        except Exception as err:
+            failed(name, f"{text!r} raised {type(err).__name__}: {err}",
+                   "raise helpers.DataFormatError (a ValueError) for a dialogue that does not parse")
+        failed(name, f"{text!r} returned {got!r} instead of raising an error",
+               "no '\\n\\nAssistant:' turn, or nothing after the last one: raise helpers.DataFormatError(...)")
+    return passed(name, f"{len(_SPLIT_CASES)} dialogues split at the last assistant turn, "
+                        f"{len(_MALFORMED)} malformed ones rejected")
+
+
+def _reference_labels(tokenizer, example) -> tuple[list[int], list[int]]:
+    prompt = tokenizer.apply_chat_template(example["prompt"], tokenize=False, add_generation_prompt=True)
+    full = tokenizer.apply_chat_template(example["prompt"] + example["completion"], tokenize=False)
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    input_ids = tokenizer(full, add_special_tokens=False)["input_ids"]
+    return input_ids, [-100] * len(prompt_ids) + input_ids[len(prompt_ids):]
+
+
+def _label_examples():
+    return [
+        {"prompt": [{"role": "user", "content": "What is 2 + 2?"}],
+         "completion": [{"role": "assistant", "content": "4."}]},
+        {"prompt": [{"role": "user", "content": "Hi!"}, {"role": "assistant", "content": "Hello. How can I help?"},
+                    {"role": "user", "content": "Name a primary colour."}],
+         "completion": [{"role": "assistant", "content": "Red is one; blue and yellow are the others."}]},
+    ]
+
+
+def masked_labels(fn, tokenizer) -> bool:
+    """Check ``fn(tokenizer, example) -> (input_ids, labels)`` for a prompt/completion conversation: input_ids
+    of the whole chat-templated conversation, labels equal to input_ids on the final response (EOS included)
+    and -100 on every prompt token. Labels are NOT shifted: the model shifts them itself."""
+    name = "masked_labels"
+    hint = ("render the prompt with add_generation_prompt=True and the whole conversation without it; tokenize "
+            "both with add_special_tokens=False; labels = [-100] * len(prompt_ids) + input_ids[len(prompt_ids):]")
+    for example in _label_examples():
+        want_ids, want_labels = _reference_labels(tokenizer, example)
+        got = attempt(name, fn, tokenizer, example, hint=hint)
+        if not isinstance(got, (tuple, list)) or len(got) != 2:
+            failed(name, f"expected a pair (input_ids, labels), got {type(got).__name__}", hint)
+        ids, labels = (list(map(int, x)) for x in got)
+        equal(name, ids, want_ids, what="input_ids", hint="the input is the whole conversation, chat-templated")
+        if len(labels) != len(want_labels):
+            failed(name, f"labels has {len(labels)} entries for {len(ids)} input ids", "one label per input id")
+        n_prompt = want_labels.count(-100)
+        if labels[:n_prompt] != want_labels[:n_prompt]:
+            failed(name, f"{sum(x != -100 for x in labels[:n_prompt])} prompt token(s) are trained",
+                   "every token up to and including the generation prompt gets -100")
+        if labels[-1] != tokenizer.eos_token_id:
+            failed(name, f"the last label is {labels[-1]}, not EOS ({tokenizer.eos_token_id})",
+                   "the EOS that ends the response must be trained, or the model never learns to stop")
+        equal(name, labels, want_labels, what="labels", hint=hint + ". Do not shift labels: the model does it.")
+    return passed(name, f"{len(_label_examples())} conversations: prompt tokens -100, every response token and EOS trained")
+
+
+_SHARE_CASES = [  # (lengths, batch_size, pad_to)
+    ([3, 5, 2, 8], 2, None),
+    ([3, 5, 2, 8], 2, 10),
+    ([4, 4, 1], 2, None),
+    ([7, 1, 1, 1, 2, 6], 3, None),
+    ([10, 10, 10], 2, 12),
+]
+
+
+def _reference_share(lengths, batch_size, pad_to):
+    batches = [lengths[i:i + batch_size] for i in range(0, len(lengths), batch_size)]
+    padded = sum(len(b) * (pad_to or max(b)) for b in batches)
+    return sum(lengths) / padded
+
+
+def real_token_share(fn) -> bool:
+    """Check ``fn(lengths, batch_size, pad_to=None) -> float``: batches of ``batch_size`` consecutive lengths
+    (the last may be smaller), each padded to its longest sequence or to ``pad_to``; the share of all token
+    positions that are real tokens (sum of lengths / sum of padded sizes)."""
+    name = "real_token_share"
+    hint = ("take lengths[i:i + batch_size]; each batch costs len(batch) * (pad_to or max(batch)) positions; "
+            "share = sum(lengths) / total positions")
+    for lengths, batch_size, pad_to in _SHARE_CASES:
+        got = attempt(name, fn, list(lengths), batch_size, pad_to, hint=hint)
+        if not isinstance(got, (int, float)) and not hasattr(got, "item"):
+            failed(name, f"expected a number, got {type(got).__name__}", hint)
+        close(name, float(got), _reference_share(lengths, batch_size, pad_to), atol=1e-9,
+              what=f"share for lengths={lengths}, batch_size={batch_size}, pad_to={pad_to}", hint=hint)
+    return passed(name, f"{len(_SHARE_CASES)} cases, with and without pad_to, including a smaller last batch")
