@@ -10,7 +10,8 @@ from .data import (DataFormatError, load_eval_prompts, load_preferences, require
 from .env import (PROFILES, Precision, Profile, ProfileError, default_device, environment_report, get_profile,
                   native_bf16, output_dir, platform_name, precision, seed_everything)
 from .measure import (Timing, count_parameters, describe_trainable, fmt_bytes, fmt_ratio, peak_memory,
-                      synchronize, time_fn)
+                      saved_tensor_bytes, synchronize, time_fn, training_state_bytes)
+from .memory import MemoryEstimate, estimate_memory
 from .models import (CHAT_TEMPLATES, COURSE_CHAT_TEMPLATE, FAMILIES, MODELS, ModelSpec, UnknownModelError,
                      build_model, load_model, load_tokenizer, lora_targets, model_config, model_spec,
                      out_of_memory_advice, vocab_report)

@@ -1,0 +1,335 @@
+"""How much GPU memory a fine-tuning step needs - predicted from the architecture, before anything is loaded.
+
+Taught in 02_what-lora-saves (section 3, where every term is derived and checked against measurements);
+04_dpo uses it to pick a batch size that fits a T4. One training step keeps four things in memory:
+
+- weights:     every parameter. Trainable ones in fp32 (they are the master weights the optimizer updates);
+               frozen ones in ``weight_dtype`` (fp16 on a T4); a 4-bit NF4 base (QLoRA) at ~0.52 byte/param
+               (half a byte per weight + one 8-bit scale per 64 weights + second-level fp32 scales).
+- gradients:   one fp32 number per *trainable* parameter.
+- optimizer:   AdamW keeps two fp32 moments per trainable parameter (exp_avg, exp_avg_sq: 8 bytes) and a
+               4-byte step counter per trainable tensor.
+- activations: what autograd keeps from the forward pass for the backward pass - it grows with
+               batch_size x seq_len. Counted op by op for Llama-style (Llama, SmolLM2, TinyLlama, Qwen2) and
+               GPT-NeoX (Pythia) blocks, plus the logits, which are large when the vocabulary is large.
+               In mixed precision it also holds the half-precision copies autocast makes of fp32 weights.
+
+The assumed recipe is the course's: PyTorch SDPA with a fused kernel (FlashAttention or memory-efficient:
+no T x T attention matrix is stored), ``use_cache=False``, fused AdamW, mixed precision through autocast
+(``compute_dtype``), LoRA adapters in fp32, activation checkpointing as in ``model.gradient_checkpointing_enable()``.
+``total`` adds the four parts - the safe number, and the true peak when gradients live through the forward
+pass (gradient accumulation). ``peak`` is what PyTorch's allocator reaches with ``zero_grad(set_to_none=True)``
+and no accumulation: backward frees activations while it creates gradients, so for full fine-tuning the two
+are never all in memory at once.
+Not covered: GPT-2 (Conv1D layers), attention that materializes T x T scores (eager, or SDPA's math kernel -
+e.g. grouped-query models on a T4 with a PyTorch whose memory-efficient kernel lacks GQA), CUDA context and
+allocator fragmentation (``torch.cuda.memory_reserved`` runs somewhat above ``max_memory_allocated``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from .env import T4_USABLE_GIB
+from .models import build_model, model_spec
+
+METHODS = ("full", "lora", "qlora")
+ADAMW_BYTES_PER_PARAM = 8    # exp_avg + exp_avg_sq, fp32
+ADAMW_BYTES_PER_TENSOR = 4   # the step counter (a 0-d fp32 tensor per parameter tensor)
+NF4_BLOCK, NF4_BLOCK2 = 64, 256   # bitsandbytes: one absmax per 64 weights; double quant: one per 256 absmax
+LOSS_COPIES = 3              # fp32 (B, T, V) tensors alive at once in the loss backward (see _logits_peak)
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Predicted bytes of one training step. ``parts`` itemises each field (name -> bytes)."""
+
+    model_id: str
+    method: str
+    weights: int
+    gradients: int
+    optimizer: int
+    activations: int
+    saved: int = 0               # what autograd keeps at the end of the forward pass (helpers.saved_tensor_bytes)
+    params: int = 0
+    trainable: int = 0
+    config: dict = field(default_factory=dict)
+    parts: dict = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        """weights + gradients + optimizer + activations: the safe number (exact with gradient accumulation)."""
+        return self.weights + self.gradients + self.optimizer + self.activations
+
+    @property
+    def peak(self) -> int:
+        """The allocator's peak with zero_grad(set_to_none=True) and no gradient accumulation: gradients appear
+        as activations are freed, so the step needs weights + optimizer + the larger of the two."""
+        return self.weights + self.optimizer + max(self.activations, self.gradients)
+
+    def fits(self, limit_gib: float = T4_USABLE_GIB) -> bool:
+        return self.total <= limit_gib * 2**30
+
+    def breakdown(self) -> dict:
+        return {"weights": self.weights, "gradients": self.gradients, "optimizer": self.optimizer,
+                "activations": self.activations}
+
+    def __str__(self) -> str:
+        gib = 2**30
+        parts = ", ".join(f"{k} {v / gib:,.2f}" for k, v in self.breakdown().items())
+        return (f"{self.model_id} {self.method}: total {self.total / gib:,.2f} GiB ({parts} GiB; "
+                f"peak without accumulation {self.peak / gib:,.2f} GiB)")
+
+
+def _bytes(dtype: torch.dtype) -> int:
+    return torch.empty((), dtype=dtype).element_size()
+
+
+def _dims(config, family: str) -> dict:
+    heads = config.num_attention_heads
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+    kv_heads = getattr(config, "num_key_value_heads", None) or heads
+    rope = getattr(config, "rope_parameters", None) or {}
+    rotary = int(head_dim * rope.get("partial_rotary_factor", getattr(config, "rotary_pct", 1.0)))
+    return dict(d=config.hidden_size, i=config.intermediate_size, heads=heads, kv=kv_heads * head_dim,
+                q=heads * head_dim, layers=config.num_hidden_layers, vocab=config.vocab_size, rotary=rotary)
+
+
+@dataclass
+class _Recipe:
+    """What decides which tensors a step keeps: dtypes, what trains, and the device's kernels."""
+
+    full: bool            # every weight trains
+    targets: set          # LoRA target names ('' in full fine-tuning)
+    r: int
+    dropout: float
+    c: int                # bytes of the compute dtype (2: fp16/bf16 autocast, 4: fp32)
+    s: int                # bytes of the residual stream (fp32 master weights in full FT, else the base dtype)
+    mask: int             # bytes per element of a dropout mask: bool on CUDA, a float "noise" tensor on the CPU
+    cuda: bool
+
+    @property
+    def autocast(self) -> bool:
+        return self.c < 4
+
+
+class _Kept:
+    """What one block (or the head) keeps: bytes per token, plus fixed bytes (autocast weight copies)."""
+
+    def __init__(self, rc: _Recipe, shapes: dict):
+        self.rc, self.shapes, self.per_token, self.fixed = rc, shapes, 0, 0
+
+    def add(self, per_token: int):
+        self.per_token += per_token
+
+    def linears(self, names, x_bytes: int, x_grad: bool, x_kept: bool):
+        """What the linear layers ``names``, all reading one input (x_bytes per element), keep about it.
+
+        A trainable weight needs its input for its gradient: the input itself when already in the compute
+        dtype (shared by every reader), else its own autocast copy. A frozen layer keeps nothing for dW, but
+        dx needs W: under autocast that is a half-precision copy of a non-half weight. A LoRA adapter keeps
+        the (dropped-out, cast) input of A, the dropout mask, and A's output for B.
+        """
+        rc, shared = self.rc, 0
+        for name in names:
+            n_in, n_out = self.shapes[name]
+            if rc.full:
+                if x_bytes == rc.c:
+                    shared = 1
+                else:
+                    self.per_token += rc.c * n_in
+            if rc.autocast and (rc.full or rc.s == 4) and (x_grad or rc.full):
+                self.fixed += rc.c * n_in * n_out                 # autocast copy of the weight, for dx
+            if name in rc.targets:
+                if rc.dropout > 0:
+                    self.per_token += (rc.mask * n_in if x_grad else 0) + rc.c * n_in
+                elif x_bytes == 4 and not rc.autocast:
+                    shared = 1
+                else:
+                    self.per_token += rc.c * n_in
+                self.per_token += rc.c * rc.r                     # A's output, kept by B
+                if rc.autocast:                                   # copies of A (for dx, if x needs it) and B
+                    self.fixed += rc.c * rc.r * (n_in * x_grad + n_out)
+        if shared and not x_kept:
+            self.per_token += x_bytes * self.shapes[names[0]][0]
+
+
+def _llama_block(dm: dict, rc: _Recipe, shapes: dict, x_grad: bool) -> _Kept:
+    """What one Llama-style block keeps (RMSNorm, q/k/v/o attention, SwiGLU MLP). RMSNorm computes in fp32:
+    it keeps an fp32 copy of its input and 1/rms per token (and the normalised x if its weight trains)."""
+    k = _Kept(rc, shapes)
+    d, kv, q, i = dm["d"], dm["kv"], dm["q"], dm["i"]
+    norm = 4 * d + 4 + (4 * d if rc.full else 0)
+    k.add(norm if x_grad else 0)
+    k.linears(("q_proj", "k_proj", "v_proj"), rc.s, x_grad, False)
+    attn_grad = x_grad or bool(rc.targets & {"q_proj", "k_proj", "v_proj"})
+    if attn_grad:            # fused SDPA keeps q, k, v, its output, and a logsumexp per head and token
+        k.add(rc.c * (2 * q + 2 * kv) + 4 * dm["heads"])
+    k.linears(("o_proj",), rc.c, attn_grad, True)
+    x_grad = attn_grad or "o_proj" in rc.targets
+    k.add(norm if x_grad else 0)
+    k.linears(("gate_proj", "up_proj"), rc.s, x_grad, False)
+    mlp_grad = x_grad or bool(rc.targets & {"gate_proj", "up_proj"})
+    if mlp_grad:             # SiLU keeps gate; the product silu(gate) * up keeps both factors
+        k.add(3 * rc.c * i)
+    k.linears(("down_proj",), rc.c, mlp_grad, False)
+    return k
+
+
+def _neox_block(dm: dict, rc: _Recipe, shapes: dict, x_grad: bool) -> _Kept:
+    """What one GPT-NeoX block keeps (parallel residual: x + attn(ln1(x)) + mlp(ln2(x))). LayerNorm keeps
+    its input, a mean and a 1/std per token; CUDA autocast runs it in fp32 (a copy of a half input)."""
+    k = _Kept(rc, shapes)
+    d, i = dm["d"], dm["i"]
+    ln = 4 if (rc.autocast and rc.cuda) else rc.s
+    if x_grad:
+        k.add((rc.s * d if ln == rc.s else 2 * ln * d) + 2 * 2 * ln)
+    k.linears(("query_key_value",), ln, x_grad, False)
+    attn_grad = x_grad or "query_key_value" in rc.targets
+    if attn_grad:  # q and k (new after rotary), v (a view: keeps the whole q|k|v output), output, logsumexp
+        k.add(rc.c * (2 * d + 3 * d + d) + 4 * dm["heads"])
+    # `dense` reads the output reshaped: a view of it on CUDA; on the CPU SDPA's layout makes it a copy
+    k.linears(("dense",), rc.c, attn_grad, rc.cuda)
+    k.linears(("dense_h_to_4h",), ln, x_grad, False)
+    mlp_grad = x_grad or "dense_h_to_4h" in rc.targets
+    if mlp_grad:             # GELU keeps its input
+        k.add(rc.c * i)
+    k.linears(("dense_4h_to_h",), rc.c, mlp_grad, False)
+    return k
+
+
+def _head(dm: dict, rc: _Recipe, family: str) -> _Kept:
+    """What comes after the last block keeps: the final norm, and the output layer's input (and weight copy)."""
+    d = dm["d"]
+    k = _Kept(rc, {"lm_head": (d, dm["vocab"])})
+    if family == "gpt_neox":
+        ln = 4 if (rc.autocast and rc.cuda) else rc.s
+        k.add((rc.s * d if ln == rc.s else ln * d) + 2 * ln)
+        k.linears(("lm_head",), ln, True, False)
+    else:
+        k.add(4 * d + 4 + (4 * d if rc.full else 0))
+        k.linears(("lm_head",), rc.s, True, False)
+    return k
+
+
+def _logits_peak(tokens: int, vocab: int) -> int:
+    """The loss works on fp32 logits: in its backward the saved log-probabilities, the incoming gradient and
+    the outgoing gradient are three (B*T, V) fp32 tensors at once - the largest block for big vocabularies."""
+    return LOSS_COPIES * 4 * tokens * vocab
+
+
+def lora_shapes(model, target_modules) -> list[tuple[str, int, int]]:
+    """(name, in_features, out_features) of each layer LoRA would adapt: nn.Linear modules whose name ends
+    with a target (PEFT's rule for a list of names; lm_head only if named)."""
+    targets = set(target_modules)
+    return [(name, m.in_features, m.out_features) for name, m in model.named_modules()
+            if isinstance(m, torch.nn.Linear) and name.split(".")[-1] in targets]
+
+
+def _nf4_bytes(n: int) -> int:
+    """Bytes of one NF4 weight of n parameters with double quantization (bitsandbytes' QLoRA default):
+    packed 4-bit values, an 8-bit absmax per 64 weights, an fp32 absmax per 256 of those, and the code tables."""
+    blocks = math.ceil(n / NF4_BLOCK)
+    return math.ceil(n / 2) + blocks + 4 * math.ceil(blocks / NF4_BLOCK2) + 4 * (16 + 256 + 1)
+
+
+def estimate_memory(model_id, method: str, *, r: int = 16, target_modules=None, batch_size: int = 1,
+                    seq_len: int = 512, checkpointing: bool = False, weight_dtype: torch.dtype = torch.float16,
+                    compute_dtype: torch.dtype = torch.float16, lora_dropout: float = 0.05,
+                    device: str = "cuda") -> MemoryEstimate:
+    """Predict the memory of one training step of ``model_id``.
+
+    model_id:       a registered model id (helpers.MODELS; its real-size architecture is built on the meta
+                    device) - or a model object (a stand-in, or one built with helpers.build_model)
+    method:         'full' (every weight trains, fp32), 'lora' (frozen base in weight_dtype + fp32 adapters),
+                    'qlora' (frozen NF4 4-bit base, other weights in weight_dtype, fp32 adapters)
+    r, target_modules, lora_dropout: the LoRA config (target_modules default: helpers.lora_targets(model_id))
+    batch_size, seq_len: sequences per step and tokens per sequence (padded length)
+    checkpointing:  activation (gradient) checkpointing: keep only each block's input, recompute in backward
+    weight_dtype:   dtype of the frozen weights (LoRA/QLoRA); full fine-tuning keeps fp32 weights
+    compute_dtype:  the autocast dtype (fp16 on a T4, bf16 on newer GPUs); torch.float32 = no mixed precision
+    device:         'cuda' (the prediction) or 'cpu' (PyTorch's CPU kernels keep slightly different tensors)
+    """
+    if method not in METHODS:
+        raise ValueError(f"method={method!r}: choose one of {', '.join(METHODS)}")
+    if isinstance(model_id, str):
+        model, name = build_model(model_id, device="meta"), model_spec(model_id).model_id
+    else:
+        model, name = model_id, getattr(model_id, "name_or_path", type(model_id).__name__)
+    family = model.config.model_type
+    if family not in ("llama", "qwen2", "gpt_neox"):
+        raise ValueError(f"The memory model covers Llama-style, Qwen2 and GPT-NeoX blocks, not {family} "
+                         f"({name}). Pick one of those, or measure with helpers.peak_memory on a GPU.")
+    if min(batch_size, seq_len, r) < 1:
+        raise ValueError(f"batch_size, seq_len and r must be at least 1 (got {batch_size}, {seq_len}, {r})")
+    if device not in ("cuda", "cpu"):
+        raise ValueError(f"device={device!r}: 'cuda' or 'cpu'")
+    dm = _dims(model.config, family)
+    names = [leaf for leaf in _block_shapes(model)]
+    targets = set() if method == "full" else set(target_modules or names)
+    adapted = lora_shapes(model, targets)
+    if method != "full" and not adapted:
+        raise ValueError(f"target_modules={sorted(targets)} match no linear layer of {name}; its linear layers "
+                         f"are {names} (helpers.lora_targets gives the usual choice)")
+    c = _bytes(compute_dtype)
+    w = 4 if method == "full" else _bytes(weight_dtype)
+    rc = _Recipe(full=method == "full", targets=targets, r=r, dropout=lora_dropout, c=c, s=w,
+                 mask=1 if device == "cuda" else 4, cuda=device == "cuda")
+
+    # --- parameters, gradients, optimizer ------------------------------------------------------------------
+    params = sum(p.numel() for p in model.parameters())
+    if method == "full":
+        trainable, tensors = params, len(list(model.parameters()))
+        weights = 4 * params
+    else:
+        trainable, tensors = sum(r * (i + o) for _, i, o in adapted), 2 * len(adapted)
+        quantized = [m.weight.numel() for name, m in model.named_modules()
+                     if isinstance(m, torch.nn.Linear) and m is not model.get_output_embeddings()]
+        base = (params - sum(quantized)) * w + sum(map(_nf4_bytes, quantized)) if method == "qlora" else params * w
+        weights = base + 4 * trainable
+    gradients = 4 * trainable
+    optimizer = ADAMW_BYTES_PER_PARAM * trainable + ADAMW_BYTES_PER_TENSOR * tensors
+
+    # --- activations -----------------------------------------------------------------------------------------
+    tokens = batch_size * seq_len
+    block = _neox_block if family == "gpt_neox" else _llama_block
+    shapes = _block_shapes(model)
+    first = block(dm, rc, shapes, x_grad=rc.full)            # the first block reads the (frozen?) embeddings
+    later = block(dm, rc, shapes, x_grad=True)
+    head = _head(dm, rc, family)
+    rotary = 2 * seq_len * dm["rotary"] * rc.s                # cos and sin, shared by all blocks
+    # int64 shifted labels (with one sequence, a view of the padded labels: T + 1), input ids if the
+    # embeddings train, the loss
+    labels = 8 * (tokens if batch_size > 1 else seq_len + 1) + (8 * tokens if rc.full else 0) + 4
+    logits_saved, logits_peak = 4 * tokens * dm["vocab"], _logits_peak(tokens, dm["vocab"])
+    fixed = rotary + labels + tokens * head.per_token + head.fixed
+    if checkpointing:   # keep each block's input; in backward recompute one block at a time
+        blocks = tokens * dm["layers"] * rc.s * dm["d"]
+        saved = blocks + fixed - rotary + logits_saved   # cos/sin live on as checkpoint arguments, not saved
+        # autocast caches half copies of trainable weights until the forward pass ends; the forward's own
+        # logits (compute dtype), their fp32 copy and the log-probabilities are alive at that moment too
+        forward_end = (dm["layers"] * later.fixed if rc.full else 0) + tokens * dm["vocab"] * (
+            8 + (rc.c if rc.autocast else 0))
+        activations = blocks + fixed + max(logits_peak, tokens * later.per_token + later.fixed, forward_end)
+    else:
+        blocks = tokens * (first.per_token + (dm["layers"] - 1) * later.per_token)
+        blocks += first.fixed + (dm["layers"] - 1) * later.fixed
+        saved = blocks + fixed + logits_saved
+        activations = blocks + fixed + logits_peak
+    parts = {"weights": weights, "gradients": gradients, "optimizer": optimizer, "blocks": blocks,
+             "final norm + output layer": tokens * head.per_token + head.fixed, "logits (loss peak)": logits_peak,
+             "other (rotary, labels)": rotary + labels}
+    cfg = dict(r=r if method != "full" else None, target_modules=sorted(targets), batch_size=batch_size,
+               seq_len=seq_len, checkpointing=checkpointing, weight_dtype=str(weight_dtype).replace("torch.", ""),
+               compute_dtype=str(compute_dtype).replace("torch.", ""), lora_dropout=lora_dropout, device=device)
+    return MemoryEstimate(name, method, int(weights), int(gradients), int(optimizer), int(activations),
+                          saved=int(saved), params=params, trainable=trainable, config=cfg, parts=parts)
+
+
+def _block_shapes(model) -> dict:
+    """{linear name: (in_features, out_features)} of the first block (all blocks are alike)."""
+    first = model.base_model.layers[0]
+    return {name.split(".")[-1]: (m.in_features, m.out_features) for name, m in first.named_modules()
+            if isinstance(m, torch.nn.Linear)}
