@@ -106,15 +106,20 @@ def test_notebook_split_matches_the_helper_on_every_dialogue(notebook, pairs):
         assert notebook["split_dialogue"](text) == want
 
 
-def test_notebook_labels_equal_trl_labels(notebook, pairs, tokenizer, tmp_path):
+def make_trainer(output_dir, train_dataset, tokenizer, **sizes):
+    """The course's SFTTrainer on the quick stand-in, as 03_sft builds it."""
     from trl import SFTTrainer
 
     datasets.disable_progress_bars()
+    args = helpers.train.sft_config(output_dir, max_steps=1, grad_accum=1, learning_rate=1e-3, checkpointing=False,
+                                    **sizes)
+    return SFTTrainer(model=helpers.load_model(MODEL_ID, "quick"), args=args, train_dataset=train_dataset,
+                      processing_class=tokenizer, peft_config=helpers.train.lora_config(MODEL_ID))
+
+
+def test_notebook_labels_equal_trl_labels(notebook, pairs, tokenizer, tmp_path):
     sft, _ = helpers.train.sft_dataset(pairs)
-    args = helpers.train.sft_config(tmp_path, max_steps=1, batch_size=2, grad_accum=1, learning_rate=1e-3,
-                                    max_length=80, checkpointing=False)  # 80 tokens: some examples are cut
-    trainer = SFTTrainer(model=helpers.load_model(MODEL_ID, "quick"), args=args, train_dataset=sft,
-                         processing_class=tokenizer, peft_config=helpers.train.lora_config(MODEL_ID))
+    trainer = make_trainer(tmp_path, sft, tokenizer, batch_size=2, max_length=80)  # 80 tokens: some are cut
     processed = trainer.train_dataset
     ours = {ex["row"]: notebook["masked_labels"](tokenizer, ex) for ex in sft}
     assert sum(len(ids) > 80 for ids, _ in ours.values()) > 0
@@ -124,14 +129,8 @@ def test_notebook_labels_equal_trl_labels(notebook, pairs, tokenizer, tmp_path):
 
 
 def test_notebook_real_token_share_matches_the_collator(notebook, pairs, tokenizer, tmp_path):
-    from trl import SFTTrainer
-
-    datasets.disable_progress_bars()
     sft, _ = helpers.train.sft_dataset(pairs)
-    args = helpers.train.sft_config(tmp_path, max_steps=1, batch_size=4, grad_accum=1, learning_rate=1e-3,
-                                    max_length=512, checkpointing=False, group_by_length=False)
-    trainer = SFTTrainer(model=helpers.load_model(MODEL_ID, "quick"), args=args, train_dataset=sft,
-                         processing_class=tokenizer, peft_config=helpers.train.lora_config(MODEL_ID))
+    trainer = make_trainer(tmp_path, sft, tokenizer, batch_size=4, max_length=512)
     examples = [trainer.train_dataset[i] for i in range(10)]
     lengths = [len(ex["input_ids"]) for ex in examples]
     masks = [trainer.data_collator(examples[i:i + 4])["attention_mask"] for i in range(0, 10, 4)]
