@@ -141,6 +141,7 @@ def _progress_callback_class():
 
         def __init__(self, budget_min: float = 15.0):
             self.budget_min, self.start, self.start_step, self.warned = budget_min, None, 0, False
+            self.start_tokens = None
 
         def on_train_begin(self, args, state, control, **kwargs):
             self.start, self.start_step, self.start_tokens = time.perf_counter(), state.global_step, None
@@ -148,14 +149,15 @@ def _progress_callback_class():
         def on_log(self, args, state, control, logs=None, **kwargs):
             logs, step = logs or {}, state.global_step
             elapsed, done = time.perf_counter() - (self.start or time.perf_counter()), step - self.start_step
-            parts = [f"step {step:>4}/{state.max_steps}"]
+            parts = [f"step {step:>4}" + (f"/{state.max_steps}" if state.max_steps else "")]  # 0: evaluate() before train()
             if "loss" in logs:
                 parts.append(f"loss {logs['loss']:.4f}")
             if "train_runtime" in logs:  # the summary Trainer logs at the end
                 print(f"step {step:>4}/{state.max_steps} | done: {done} steps in {logs['train_runtime']:,.1f} s")
                 return
-            if "eval_loss" in logs:
-                parts.append(f"eval loss {logs['eval_loss']:.4f}")
+            for key in sorted(k for k in logs if k.startswith("eval_") and k.endswith("_loss")):
+                name = key[len("eval_"):-len("_loss")]  # '' for eval_loss; 'heldout' for an eval_dataset dict's set
+                parts.append(f"{name + ' ' if name else ''}eval loss {logs[key]:.4f}")
             if "num_tokens" in logs:
                 self.start_tokens = logs["num_tokens"] if self.start_tokens is None else self.start_tokens
                 if elapsed > 0 and logs["num_tokens"] > self.start_tokens:
