@@ -1,0 +1,246 @@
+"""04_dpo's from-scratch DPO, run outside the notebook: hand-computed formulas, step 0, and equality with TRL.
+
+The functions come from the notebook itself (tests/nbcode.py), so these tests test what the lesson teaches.
+"""
+import math
+
+import pytest
+import torch
+from peft import get_peft_model
+from trl import DPOConfig, DPOTrainer
+from trl.trainer.dpo_trainer import DataCollatorForPreference
+
+import helpers
+from nbcode import definitions
+
+MODEL_ID = "HuggingFaceTB/SmolLM2-360M"
+BETA = 0.1
+PREAMBLE = ("import math\nimport datasets\nimport torch\nimport torch.nn.functional as F\n"
+            "from contextlib import contextmanager\nimport helpers\n")
+NAMES = ("to_pairs", "common_prefix", "tokenize_pair", "collate_pairs", "sequence_logps", "dpo_loss", "ipo_loss",
+         "reward_stats", "reference_adapter", "scratch_numbers", "METRICS", "select_pairs", "trl_numbers",
+         "max_differences", "trl_loss", "trainable_state", "load_trainable_state", "train_from_scratch",
+         "sigmoid_norm_loss", "name_eval_logs", "chance_band", "trainable_to_fp32")
+
+
+@pytest.fixture(scope="module")
+def nb():
+    return definitions("04_dpo.ipynb", *NAMES, preamble=PREAMBLE)
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return helpers.load_tokenizer(MODEL_ID, "quick")
+
+
+@pytest.fixture(scope="module")
+def pairs(nb):
+    return nb["to_pairs"](helpers.load_preferences("quick", "train"))
+
+
+@pytest.fixture(scope="module")
+def trainer(nb, pairs, tokenizer, tmp_path_factory):
+    """A DPOTrainer on a stand-in whose "default" adapter is non-zero, as after SFT (ref_model=None)."""
+    torch.manual_seed(0)
+    model = get_peft_model(helpers.load_model(MODEL_ID, "quick"), helpers.train.lora_config(MODEL_ID))
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.02)
+    args = DPOConfig(output_dir=str(tmp_path_factory.mktemp("dpo")), beta=BETA, max_length=256, report_to="none",
+                     max_steps=1, activation_checkpointing=False, **helpers.precision().trainer_args)
+    trainer = DPOTrainer(model=model, args=args, train_dataset=pairs[0], processing_class=tokenizer)
+    trainer.model.eval()
+    return trainer
+
+
+@pytest.fixture(scope="module")
+def batch(nb, pairs, tokenizer):
+    ids = [nb["tokenize_pair"](tokenizer, pairs[0][i]) for i in range(4)]
+    return nb["collate_pairs"](ids, tokenizer.pad_token_id, 256)
+
+
+# --- formulas against hand-computed values ---------------------------------------------------------------------
+def test_dpo_loss_and_rewards_by_hand(nb):
+    pc, pr, rc, rr = (torch.tensor(v) for v in ([-10.0, -20.0], [-12.0, -18.0], [-11.0, -19.0], [-11.0, -19.0]))
+    losses, chosen, rejected = nb["dpo_loss"](pc, pr, rc, rr, beta=0.1)
+    # pair 1: chosen log-ratio +1, rejected -1 -> margin 0.1 * 2 = 0.2; pair 2: margin -0.2
+    torch.testing.assert_close(chosen, torch.tensor([0.1, -0.1]))
+    torch.testing.assert_close(rejected, torch.tensor([-0.1, 0.1]))
+    torch.testing.assert_close(losses, torch.tensor([math.log1p(math.exp(-0.2)), math.log1p(math.exp(0.2))]))
+    assert losses[0].item() == pytest.approx(0.598139, abs=1e-6)
+
+
+def test_label_smoothing_is_conservative_dpo(nb):
+    m = torch.tensor([2.0])
+    zero = torch.zeros(1)
+    smooth, _, _ = nb["dpo_loss"](m / 0.5, zero, zero, zero, beta=0.5, label_smoothing=0.25)  # margin 2
+    want = 0.75 * math.log1p(math.exp(-2.0)) + 0.25 * math.log1p(math.exp(2.0))
+    assert smooth.item() == pytest.approx(want, abs=1e-6)
+    # its minimum is at margin ln((1 - eps) / eps), where it equals the binary entropy of eps
+    best = torch.tensor([math.log(3) / 0.5])
+    floor, _, _ = nb["dpo_loss"](best, zero, zero, zero, beta=0.5, label_smoothing=0.25)
+    assert floor.item() == pytest.approx(-(0.75 * math.log(0.75) + 0.25 * math.log(0.25)), abs=1e-6)
+
+
+def test_ipo_by_hand(nb):
+    # per-token log-ratios: chosen +8/4 = 2, rejected -3/3 = -1 -> h = 3; target 1/(2 * 0.25) = 2 -> (3 - 2)^2 = 1
+    loss = nb["ipo_loss"](torch.tensor([-2.0]), torch.tensor([-6.0]), torch.tensor([-10.0]), torch.tensor([-3.0]),
+                          torch.tensor([4.0]), torch.tensor([3.0]), beta=0.25)
+    assert loss.item() == pytest.approx(1.0, abs=1e-6)
+
+
+def test_sigmoid_norm_by_hand(nb):
+    loss = nb["sigmoid_norm_loss"](torch.tensor([-2.0]), torch.tensor([-6.0]), torch.tensor([-10.0]),
+                                   torch.tensor([-3.0]), torch.tensor([4.0]), torch.tensor([3.0]), beta=0.5)
+    assert loss.item() == pytest.approx(math.log1p(math.exp(-1.5)), abs=1e-6)  # margin 0.5 * (2 - (-1))
+
+
+def test_reward_stats_count_ties_as_wrong(nb):
+    stats = nb["reward_stats"](torch.tensor([0.3, 0.0, -0.1]), torch.tensor([0.1, 0.0, 0.2]))
+    assert stats["rewards/accuracies"] == pytest.approx(1 / 3)
+    assert stats["rewards/margins"] == pytest.approx((0.2 + 0.0 - 0.3) / 3)
+
+
+def test_chance_band(nb):
+    assert nb["chance_band"](100) == pytest.approx(0.1)
+    assert 0.518 < 0.5 + nb["chance_band"](500)  # the report's 0.518 on 500 pairs: inside the band
+
+
+# --- data and tokenization ---------------------------------------------------------------------------------------
+def test_the_three_malformed_training_rows_are_counted(pairs):
+    dataset, skipped = pairs
+    assert [row for row, _ in skipped] == [22, 86, 141] and len(dataset) == 157
+
+
+def test_tokenization_and_batch_equal_trls_for_every_pair(nb, pairs, tokenizer, trainer):
+    dataset, _ = pairs
+    ours = [nb["tokenize_pair"](tokenizer, p) for p in dataset]
+    theirs = [{k: row[k] for k in ("prompt_ids", "chosen_ids", "rejected_ids")} for row in trainer.train_dataset]
+    assert ours == theirs
+    assert all(t["chosen_ids"][-1] == tokenizer.eos_token_id for t in ours)  # every answer ends with EOS
+    for max_length in (256, 64):  # 64 cuts most sequences: truncation must match too
+        mine = nb["collate_pairs"](ours[:8], tokenizer.pad_token_id, max_length)
+        trl = DataCollatorForPreference(pad_token_id=tokenizer.pad_token_id, max_length=max_length)(theirs[:8])
+        for key in mine:
+            assert torch.equal(mine[key], trl[key]), (max_length, key)
+    assert mine["input_ids"].shape[1] == 64
+
+
+# --- step 0 and the proof against TRL ------------------------------------------------------------------------------
+def test_ref_adapter_is_a_frozen_copy(trainer):
+    params = dict(trainer.model.named_parameters())
+    refs = [n for n in params if ".ref." in n]
+    assert refs and all(torch.equal(params[n], params[n.replace(".ref.", ".default.")]) for n in refs)
+    assert not any(params[n].requires_grad for n in refs)
+
+
+def test_reference_adapter_leaves_the_trained_adapter_trainable(nb, trainer):
+    model = trainer.model
+    before = {n for n, p in model.named_parameters() if p.requires_grad}
+    with nb["reference_adapter"](model):
+        assert model.active_adapter == "ref"
+        assert not any(p.requires_grad for p in model.parameters())
+    assert model.active_adapter == "default"
+    assert {n for n, p in model.named_parameters() if p.requires_grad} == before
+
+
+def test_step0_loss_is_ln2_and_equal_to_trl(nb, trainer, batch):
+    ours = nb["scratch_numbers"](trainer.model, batch, BETA)
+    assert torch.allclose(ours["loss"], torch.full((4,), math.log(2)), atol=1e-6)
+    assert (ours["rewards/chosen"] == 0).all() and (ours["rewards/rejected"] == 0).all()
+    assert_equal(nb, ours, nb["trl_numbers"](trainer, batch))
+
+
+def assert_equal(nb, ours, theirs):
+    """Loss and rewards within 1e-5 absolutely; summed log-probabilities (hundreds, float32) within 1e-6 relatively."""
+    diffs = nb["max_differences"](ours, theirs)
+    for key, diff in diffs.items():
+        limit = 1e-6 * theirs[key].abs().max().item() if key.startswith("logps/") else 1e-5
+        assert diff <= limit, (key, diffs)
+
+
+def test_equal_to_trl_with_nonzero_rewards(nb, trainer, batch):
+    model = trainer.model
+    start = nb["trainable_state"](model)
+    try:
+        history = nb["train_from_scratch"](model, nb["select_pairs"](batch, range(2)), beta=BETA, steps=3, lr=5e-3)
+        assert history[0]["loss"] == pytest.approx(math.log(2), abs=1e-6)
+        assert history[-1]["loss"] < history[0]["loss"] and history[-1]["margin"] > 0.01
+        ours, theirs = nb["scratch_numbers"](model, batch, BETA), nb["trl_numbers"](trainer, batch)
+        assert (ours["rewards/chosen"] - ours["rewards/rejected"]).abs().min() > 1e-4  # a real test: non-zero
+        assert_equal(nb, ours, theirs)
+
+        with torch.no_grad(), nb["reference_adapter"](model):
+            ref = nb["sequence_logps"](model, batch)
+        tokens = batch["completion_mask"].sum(-1).float()
+        with nb["trl_loss"](trainer, "ipo"):
+            trl_ipo = nb["trl_numbers"](trainer, batch)["loss"]
+        ipo = nb["ipo_loss"](ours["logps/chosen"], ours["logps/rejected"], *ref.chunk(2), *tokens.chunk(2), beta=BETA)
+        torch.testing.assert_close(ipo.double(), trl_ipo, rtol=1e-5, atol=1e-5)
+
+        with nb["trl_loss"](trainer, "sigmoid_norm"):
+            trl_norm = nb["trl_numbers"](trainer, batch)["loss"]
+        norm = nb["sigmoid_norm_loss"](ours["logps/chosen"], ours["logps/rejected"], *ref.chunk(2), *tokens.chunk(2),
+                                       beta=BETA)
+        torch.testing.assert_close(norm.double(), trl_norm, rtol=1e-5, atol=1e-5)
+
+        # TRL 1.16's sigmoid loss ignores label_smoothing: equal to eps = 0, not to conservative DPO
+        with nb["trl_loss"](trainer, "sigmoid", label_smoothing=0.1):
+            trl_smoothed = nb["trl_numbers"](trainer, batch)["loss"]
+        torch.testing.assert_close(ours["loss"].double(), trl_smoothed, rtol=1e-5, atol=1e-5)
+        cdpo, _, _ = nb["dpo_loss"](ours["logps/chosen"], ours["logps/rejected"], *ref.chunk(2), BETA, 0.1)
+        assert (cdpo.double() - trl_smoothed).abs().max() > 1e-4
+        assert trainer.loss_types == ["sigmoid"] and trainer.label_smoothing == 0.0  # restored
+    finally:
+        nb["load_trainable_state"](model, start)
+    back = nb["scratch_numbers"](model, batch, BETA)
+    assert torch.allclose(back["loss"], torch.full((4,), math.log(2)), atol=1e-6)
+
+
+def test_trl_numbers_leave_no_trace_in_the_logs(nb, trainer, batch):
+    nb["trl_numbers"](trainer, batch)
+    assert all(not v for v in trainer._metrics["eval"].values() if isinstance(v, list))
+
+
+def test_sequence_logps_average_is_sum_over_answer_tokens(nb, trainer, batch):
+    with torch.no_grad():
+        total = nb["sequence_logps"](trainer.model, batch)
+        mean = nb["sequence_logps"](trainer.model, batch, average=True)
+    torch.testing.assert_close(total, mean * batch["completion_mask"][:, 1:].sum(-1), rtol=1e-5, atol=1e-4)
+
+
+# --- plumbing the notebook uses -------------------------------------------------------------------------------------
+def test_name_eval_logs():
+    ns = definitions("04_dpo.ipynb", "name_eval_logs", preamble=PREAMBLE)
+    history = [{"loss": 0.6, "step": 5},
+               {"eval_heldout_loss": 0.66, "eval_rewards/accuracies": 0.6, "step": 10},
+               {"eval_seen_loss": 0.64, "eval_rewards/accuracies": 0.7, "eval_seen_runtime": 1.0, "step": 10}]
+    out = ns["name_eval_logs"](history, ["heldout", "seen"])
+    assert out[1] == {"eval_heldout_loss": 0.66, "eval_heldout_rewards/accuracies": 0.6, "step": 10}
+    assert out[2] == {"eval_seen_loss": 0.64, "eval_seen_rewards/accuracies": 0.7, "eval_seen_runtime": 1.0, "step": 10}
+    assert out[0] == {"loss": 0.6, "step": 5}
+    assert ns["name_eval_logs"](out, ["heldout", "seen"]) == out  # idempotent (a resumed run's history)
+
+
+def test_trainable_to_fp32_undoes_trls_bf16_cast(nb):
+    model = get_peft_model(helpers.load_model(MODEL_ID, "quick"), helpers.train.lora_config(MODEL_ID))
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    for p in trainable:  # what DPOTrainer does to the adapter of a 4-bit model
+        p.data = p.data.to(torch.bfloat16)
+    assert nb["trainable_to_fp32"](model) == len(trainable)
+    assert all(p.dtype == torch.float32 for p in trainable)
+    assert nb["trainable_to_fp32"](model) == 0
+
+
+def test_progress_line_names_each_eval_set(capsys):
+    from transformers import TrainerControl, TrainerState
+
+    printer = helpers.train._progress_callback_class()()
+    state = TrainerState()
+    state.global_step, state.max_steps = 0, 0          # evaluate() before train()
+    printer.on_log(None, state, TrainerControl(), logs={"eval_heldout_loss": 0.6931, "eval_rewards/margins": 0.0})
+    state.global_step, state.max_steps = 10, 30
+    printer.on_log(None, state, TrainerControl(), logs={"eval_loss": 0.5})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["step    0 | heldout eval loss 0.6931", "step   10/30 | eval loss 0.5000"]
