@@ -9,7 +9,7 @@ from .data import (DataFormatError, load_eval_prompts, load_preferences, require
                    to_messages, to_preference_example)
 from .env import (PROFILES, Precision, Profile, ProfileError, default_device, environment_report, get_profile,
                   native_bf16, output_dir, platform_name, precision, seed_everything)
-from .measure import (Timing, count_parameters, describe_trainable, fmt_bytes, fmt_ratio, peak_memory,
+from .measure import (Timing, compare_times, count_parameters, describe_trainable, fmt_bytes, fmt_ratio, peak_memory,
                       saved_tensor_bytes, synchronize, time_fn, training_state_bytes)
 from .memory import MemoryEstimate, estimate_memory
 from .models import (CHAT_TEMPLATES, COURSE_CHAT_TEMPLATE, FAMILIES, MODELS, ModelSpec, UnknownModelError,

@@ -81,8 +81,7 @@ def time_fn(fn, *, warmup: int = 3, repeats: int = 10, device=None, tokens: int 
         fn()
         synchronize(device)
         times.append(time.perf_counter() - start)
-    q = statistics.quantiles(times, n=4) if len(times) > 1 else [times[0]] * 3
-    return Timing(statistics.median(times), q[0], q[2], times, tokens)
+    return _timing(times, tokens)
 
 
 @contextmanager
@@ -160,3 +159,30 @@ def _quant_state_bytes(quant_state) -> int:
     if nested is not None:
         tensors += [getattr(nested, "absmax", None), getattr(nested, "code", None)]
     return sum(t.numel() * t.element_size() for t in tensors if torch.is_tensor(t))
+
+
+def compare_times(fns: dict, *, warmup: int = 3, repeats: int = 10, device=None, tokens: int | None = None) -> dict:
+    """Time several functions fairly: ``{name: Timing}`` from calls interleaved round-robin.  Taught in
+    02_what-lora-saves.
+
+    ``time_fn`` on A and then on B lets B run under a different load (other processes, clock boost, thermal
+    state); alternating A, B, A, B... gives every candidate the same conditions. Each call is warmed up and
+    synchronised exactly as in ``time_fn``; ``tokens`` (per call) adds tokens/s."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    synchronize(device)
+    times = {name: [] for name in fns}
+    for i in range(repeats):
+        names = list(fns)[i % len(fns):] + list(fns)[:i % len(fns)]   # rotate who goes first
+        for name in names:
+            start = time.perf_counter()
+            fns[name]()
+            synchronize(device)
+            times[name].append(time.perf_counter() - start)
+    return {name: _timing(t, tokens) for name, t in times.items()}
+
+
+def _timing(times: list, tokens: int | None) -> Timing:
+    q = statistics.quantiles(times, n=4) if len(times) > 1 else [times[0]] * 3
+    return Timing(statistics.median(times), q[0], q[2], times, tokens)

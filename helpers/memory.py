@@ -27,6 +27,7 @@ allocator fragmentation (``torch.cuda.memory_reserved`` runs somewhat above ``ma
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -255,7 +256,7 @@ def estimate_memory(model_id, method: str, *, r: int = 16, target_modules=None, 
     if method not in METHODS:
         raise ValueError(f"method={method!r}: choose one of {', '.join(METHODS)}")
     if isinstance(model_id, str):
-        model, name = build_model(model_id, device="meta"), model_spec(model_id).model_id
+        model, name = _meta_model(model_spec(model_id).model_id), model_spec(model_id).model_id
     else:
         model, name = model_id, getattr(model_id, "name_or_path", type(model_id).__name__)
     family = model.config.model_type
@@ -326,6 +327,12 @@ def estimate_memory(model_id, method: str, *, r: int = 16, target_modules=None, 
                compute_dtype=str(compute_dtype).replace("torch.", ""), lora_dropout=lora_dropout, device=device)
     return MemoryEstimate(name, method, int(weights), int(gradients), int(optimizer), int(activations),
                           saved=int(saved), params=params, trainable=trainable, config=cfg, parts=parts)
+
+
+@functools.lru_cache(maxsize=None)
+def _meta_model(model_id: str):
+    """The real-size architecture on the meta device, built once per model id (it is only read)."""
+    return build_model(model_id, device="meta")
 
 
 def _block_shapes(model) -> dict:

@@ -157,3 +157,22 @@ def test_clear_errors():
         estimate_memory("EleutherAI/pythia-70m", "lora", batch_size=0)
     with pytest.raises(helpers.UnknownModelError):
         estimate_memory("no/such-model", "lora")
+
+
+def test_qlora_weights_and_activations_exact_on_cpu(tmp_path):
+    """bitsandbytes quantizes on the CPU too: the 4-bit weights (packed values + quantization constants) and
+    what a QLoRA forward keeps are predicted to the byte."""
+    transformers = pytest.importorskip("transformers")
+    model_id = "HuggingFaceTB/SmolLM2-360M"
+    helpers.load_model(model_id, "quick").save_pretrained(tmp_path)
+    quantization = transformers.BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                                                   bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=F16)
+    model = transformers.AutoModelForCausalLM.from_pretrained(tmp_path, dtype=F16, device_map={"": "cpu"},
+                                                              quantization_config=quantization)
+    assert model.is_loaded_in_4bit
+    est = estimate_memory(helpers.load_model(model_id, "quick"), "qlora", r=16, batch_size=2, seq_len=16,
+                          weight_dtype=F16, compute_dtype=F16, device="cpu")
+    assert helpers.training_state_bytes(model)["weights"] == est.weights - 4 * est.trainable
+    model = lora_model(model, helpers.lora_targets(model_id), 16, 0.05).train()
+    ids = torch.randint(0, model.config.vocab_size, (2, 16))
+    assert measured_saved(model, {"input_ids": ids, "labels": ids}, F16) == est.saved
