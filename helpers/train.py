@@ -217,7 +217,9 @@ def ensure_sft_adapter(model_id: str, profile: str, *, max_steps: int | None = N
     03's recipe - the ``chosen`` dialogues as prompt/completion conversations, ``lora_config``, ``sft_config``
     with T4-safe precision - and the adapter and tokenizer are saved there. So 04_dpo also works in a fresh
     runtime where 03 never ran. Load it for more training with
-    ``PeftModel.from_pretrained(base, path, is_trainable=True)``.
+    ``PeftModel.from_pretrained(base, path, is_trainable=True)``. The tokenizer saved with it has the course
+    chat template (HH-RLHF's layout, EOS after each answer): ``AutoTokenizer.from_pretrained(path)``, or
+    ``load_tokenizer(model_id, profile, chat_template="course")``.
 
     max_steps: optimizer steps of the short run (default: 150 full - a few minutes on a T4 - or 20 quick).
     force:     train again even if an adapter is there.
@@ -240,7 +242,7 @@ def ensure_sft_adapter(model_id: str, profile: str, *, max_steps: int | None = N
     batch_size, grad_accum = profile.pick(full=(8, 2), quick=(4, 1))  # 03's sizes
     print(f"Training an SFT adapter for {model_id} ({why}): {max_steps} steps, the recipe of 03_sft ...")
 
-    tokenizer = load_tokenizer(model_id, profile)
+    tokenizer = load_tokenizer(model_id, profile, chat_template="course")  # HH-RLHF's layout + EOS, as in 03
     rows = pick_rows(load_preferences(profile, "train"), max_steps * batch_size * grad_accum)
     train, skipped = sft_dataset(rows)
     if skipped:
