@@ -111,7 +111,7 @@ def sft_config(output_dir, *, max_steps: int, batch_size: int, grad_accum: int, 
         warmup_steps=0.05,                         # ... after a 5% warm-up (a float is a fraction of max_steps)
         max_length=max_length,                     # tokens per example; longer ones lose their end (keep_start)
         completion_only_loss=True,                 # loss on the response only: prompt labels are -100
-        packing=False,                             # no packing: on a T4 (no FlashAttention) it saves no compute
+        packing=False,                             # packed batches pay off only with FlashAttention (not on a T4)
         train_sampling_strategy="group_by_length" if group_by_length else "random",  # similar lengths per batch
         activation_checkpointing=checkpointing,    # recompute activations in backward: less memory, ~1/3 more compute
         **precision().trainer_args,                # fp16 on a T4, bf16 where native, fp32 on CPU (TRL defaults to bf16)
