@@ -176,3 +176,25 @@ def test_qlora_weights_and_activations_exact_on_cpu(tmp_path):
     model = lora_model(model, helpers.lora_targets(model_id), 16, 0.05).train()
     ids = torch.randint(0, model.config.vocab_size, (2, 16))
     assert measured_saved(model, {"input_ids": ids, "labels": ids}, F16) == est.saved
+
+
+def test_the_closed_forms_taught_in_the_notebook():
+    """The per-token block formulas in 02's table (T4 recipe: fp16 autocast, CUDA) are what the model computes."""
+    from helpers.memory import _block_shapes, _dims, _llama_block, _neox_block, _Recipe
+
+    for model_id, block, family in [("HuggingFaceTB/SmolLM2-360M", _llama_block, "llama"),
+                                    ("EleutherAI/pythia-410m", _neox_block, "gpt_neox")]:
+        model = helpers.build_model(model_id)
+        dm, shapes, r = _dims(model.config, family), _block_shapes(model), 16
+        d, i, kv, heads = dm["d"], dm["i"], dm["kv"], dm["heads"]
+        full = _Recipe(full=True, targets=set(), r=r, dropout=0.0, c=2, s=4, mask=1, cuda=True)
+        lora = _Recipe(full=False, targets=set(helpers.lora_targets(model_id)), r=r, dropout=0.05, c=2, s=2, mask=1,
+                       cuda=True)
+        got_full, got_lora = block(dm, full, shapes, True), block(dm, lora, shapes, True)
+        if family == "llama":
+            assert got_full.per_token == 30 * d + 4 * kv + 8 * i + 4 * heads + 8
+            assert got_lora.per_token == 30 * d + 4 * kv + 9 * i + 14 * r + 4 * heads + 8
+        else:
+            assert got_full.per_token == 20 * d + 4 * i + 4 * heads + 16
+            assert got_lora.per_token == 29 * d + 5 * i + 8 * r + 4 * heads + 16
+        assert got_full.fixed == 2 * sum(n_in * n_out for n_in, n_out in shapes.values())   # 2 bytes per weight
