@@ -17,7 +17,7 @@ MODEL_ID = "HuggingFaceTB/SmolLM2-360M"
 BETA = 0.1
 PREAMBLE = ("import math\nimport datasets\nimport torch\nimport torch.nn.functional as F\n"
             "from contextlib import contextmanager\nimport helpers\n")
-NAMES = ("to_pairs", "common_prefix", "tokenize_pair", "collate_pairs", "sequence_logps", "dpo_loss", "ipo_loss",
+NAMES = ("to_pairs", "fits", "common_prefix", "tokenize_pair", "collate_pairs", "sequence_logps", "dpo_loss", "ipo_loss",
          "reward_stats", "reference_adapter", "scratch_numbers", "METRICS", "select_pairs", "trl_numbers",
          "max_differences", "trl_loss", "trainable_state", "load_trainable_state", "train_from_scratch",
          "sigmoid_norm_loss", "name_eval_logs", "chance_band", "trainable_to_fp32")
@@ -111,10 +111,12 @@ def test_chance_band(nb):
 def test_the_three_malformed_training_rows_are_counted(pairs):
     dataset, skipped = pairs
     assert [row for row, _ in skipped] == [22, 86, 141] and len(dataset) == 157
+    assert dataset["row"] == [i for i in range(160) if i not in (22, 86, 141)]
 
 
 def test_tokenization_and_batch_equal_trls_for_every_pair(nb, pairs, tokenizer, trainer):
     dataset, _ = pairs
+    assert trainer.train_dataset["row"] == dataset["row"]  # nothing filtered at max_length 256
     ours = [nb["tokenize_pair"](tokenizer, p) for p in dataset]
     theirs = [{k: row[k] for k in ("prompt_ids", "chosen_ids", "rejected_ids")} for row in trainer.train_dataset]
     assert ours == theirs
