@@ -48,8 +48,13 @@ def to_nb(text: str):
             nb.cells.append(nbformat.v4.new_markdown_cell("\n".join(l[2:] if l.startswith("# ") else l.lstrip("#") for l in lines)))
         else:
             nb.cells.append(nbformat.v4.new_code_cell("\n".join(lines)))
-    for i, cell in enumerate(nb.cells):   # stable ids keep diffs small
-        cell["id"] = f"cell-{i:03d}"
+    lesson_cells = 0
+    for cell in nb.cells:   # stable ids keep diffs small; the generated first cells keep sync_notebooks' ids
+        if "<!-- course:badges -->" in cell.source or "# course:setup-cell" in cell.source:
+            cell["id"] = "course-0" if cell.cell_type == "markdown" else "course-1"
+        else:
+            cell["id"] = f"cell-{lesson_cells:03d}"
+            lesson_cells += 1
     return nb
 
 
