@@ -1,8 +1,9 @@
 """The machinery every self-check uses: a clear pass, or a clear fail with a hint.
 
 A check calls the student's function on cases it knows the answer to. It prints
-"PASS <name>: <what was shown>" and returns True, or prints "FAIL <name>: <what is wrong>. Hint: ..."
-and raises ``SelfCheckError`` - so an unsolved exercise stops the notebook at the check, never later.
+"PASS <name>: <what was shown>" (and returns None, so a notebook cell shows just that line), or prints
+"FAIL <name>: <what is wrong>. Hint: ..." and raises ``SelfCheckError`` - so an unsolved exercise stops the
+notebook at the check, never later.
 """
 from __future__ import annotations
 
@@ -13,9 +14,8 @@ class SelfCheckError(AssertionError):
     """A self-check failed; the message says what is wrong and how to fix it."""
 
 
-def passed(name: str, detail: str = "") -> bool:
+def passed(name: str, detail: str = "") -> None:
     print(f"PASS {name}" + (f": {detail}" if detail else ""))
-    return True
 
 
 def failed(name: str, problem: str, hint: str = ""):

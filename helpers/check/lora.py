@@ -55,7 +55,7 @@ def _copy_into(ours, theirs):
         theirs.lora_B["default"].weight.copy_(ours.B)
 
 
-def lora_scaling(fn) -> bool:
+def lora_scaling(fn) -> None:
     """Check ``fn(alpha, r, rslora=False)``: alpha/r, or alpha/sqrt(r) for rsLoRA - as PEFT computes it."""
     name = "lora_scaling"
     cases = [(32, 16, False), (16, 4, True), (8, 8, False), (64, 16, True), (1, 2, False), (12, 9, True)]
@@ -67,7 +67,7 @@ def lora_scaling(fn) -> bool:
     return passed(name, f"{len(cases)} settings equal PEFT's scaling")
 
 
-def lora_forward(cls) -> bool:
+def lora_forward(cls) -> None:
     """Check ``cls.forward``: outputs and A/B gradients equal PEFT's LoRA layer (fp32, random A and B), dropout
     on the LoRA branch only, and an fp16/bf16 base with fp32 A and B."""
     name = "lora_forward"
@@ -119,7 +119,7 @@ def lora_forward(cls) -> bool:
                         "only; fp16 and bf16 bases work with fp32 A and B")
 
 
-def lora_merge(cls) -> bool:
+def lora_merge(cls) -> None:
     """Check ``delta_weight``, ``merge`` and ``unmerge`` against PEFT's get_delta_weight and W0."""
     name = "lora_merge"
     gen = torch.Generator().manual_seed(1)
@@ -155,7 +155,7 @@ def _standin(model_id):
     return load_model(model_id, "quick", device="cpu")
 
 
-def inject_lora(fn) -> bool:
+def inject_lora(fn) -> None:
     """Check ``fn(model, target_modules, r, alpha, dropout=0.0)``: same trainable count as PEFT on a Llama-style
     and a GPT-NeoX stand-in, nothing else trainable, logits unchanged, a wrong name is a ValueError."""
     from ..measure import count_parameters
@@ -206,7 +206,7 @@ def inject_lora(fn) -> bool:
     return passed(name, "; ".join(lines) + " - all equal to PEFT; a wrong name is a ValueError")
 
 
-def dora_forward(cls) -> bool:
+def dora_forward(cls) -> None:
     """Check a DoRA layer ``cls(base, r, alpha)``: magnitude initialised to the row norms of W0, output equal to
     the base at step 0, and outputs plus gradients of A, B, magnitude equal to PEFT's ``use_dora=True`` layer."""
     name = "dora_forward"

@@ -12,7 +12,7 @@ __all__ = ["predicted_trainable", "adamw_state_bytes", "largest_batch"]
 QWEN = "Qwen/Qwen2.5-0.5B"
 
 
-def predicted_trainable(fn) -> bool:
+def predicted_trainable(fn) -> None:
     """Check ``fn() -> int``: the trainable parameters of LoRA r=8 on q_proj and v_proj of Qwen2.5-0.5B,
     against PEFT on the real-size architecture (meta device, no download)."""
     import peft
@@ -42,7 +42,7 @@ def _adamw_step(model) -> int:
                if torch.is_tensor(t))
 
 
-def adamw_state_bytes(fn, model) -> bool:
+def adamw_state_bytes(fn, model) -> None:
     """Check ``fn(model) -> int``: the bytes AdamW holds after its first step, for ``model`` trained fully and
     for ``model`` with LoRA adapters (frozen base), each compared with a real AdamW step."""
     import peft
@@ -70,7 +70,7 @@ LARGEST_BATCH_CASES = [
 ]
 
 
-def largest_batch(fn) -> bool:
+def largest_batch(fn) -> None:
     """Check ``fn(model_id, method, seq_len, limit_gib, **kwargs) -> int``: the largest batch size (<= 1024)
     whose predicted total fits ``limit_gib``, or 0. The answer must fit, and one more sequence must not."""
     from ..memory import estimate_memory

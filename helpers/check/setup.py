@@ -6,7 +6,7 @@ from ._core import attempt, equal, passed
 __all__ = ["answer_token_ids"]
 
 
-def answer_token_ids(fn, tokenizer) -> bool:
+def answer_token_ids(fn, tokenizer) -> None:
     """Check ``fn(tokenizer, question, answer) -> list[int]``: the token ids of the assistant's turn only,
     EOS included, when the conversation [user: question, assistant: answer] goes through the chat template."""
     name = "answer_token_ids"

@@ -16,7 +16,7 @@ _SPLIT_CASES = [
 _MALFORMED = ["\n\nHuman: the answer ran into the question. Paris.", "\n\nHuman: Hello?\n\nAssistant:"]
 
 
-def split_dialogue(fn) -> bool:
+def split_dialogue(fn) -> None:
     """Check ``fn(text) -> (prompt, response)``: the prompt runs up to and including the LAST "\\n\\nAssistant:",
     the response is the rest without surrounding spaces; a dialogue with no assistant turn or an empty final
     response raises an error (ValueError, e.g. helpers.DataFormatError) instead of returning something."""
@@ -61,7 +61,7 @@ def _label_examples():
     ]
 
 
-def masked_labels(fn, tokenizer) -> bool:
+def masked_labels(fn, tokenizer) -> None:
     """Check ``fn(tokenizer, example) -> (input_ids, labels)`` for a prompt/completion conversation: input_ids
     of the whole chat-templated conversation, labels equal to input_ids on the final response (EOS included)
     and -100 on every prompt token. Labels are NOT shifted: the model shifts them itself."""
@@ -103,7 +103,7 @@ def _reference_share(lengths, batch_size, pad_to):
     return sum(lengths) / padded
 
 
-def real_token_share(fn) -> bool:
+def real_token_share(fn) -> None:
     """Check ``fn(lengths, batch_size, pad_to=None) -> float``: batches of ``batch_size`` consecutive lengths
     (the last may be smaller), each padded to its longest sequence or to ``pad_to``; the share of all token
     positions that are real tokens (sum of lengths / sum of padded sizes)."""
