@@ -58,7 +58,7 @@ def _by_hand(model, batch, average):
     return torch.tensor(out, dtype=torch.float64)
 
 
-def sequence_logps(fn) -> bool:
+def sequence_logps(fn) -> None:
     """Check ``fn(model, batch, average=False) -> (N,)``: summed (or averaged) log-probabilities of the answer
     tokens, on a toy model and batch where EOS is also the pad token."""
     name = "sequence_logps"
@@ -88,7 +88,7 @@ def _dpo_by_hand(pc, pr, rc, rr, beta, eps):
     return losses, chosen, rejected
 
 
-def dpo_loss(fn) -> bool:
+def dpo_loss(fn) -> None:
     """Check ``fn(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta, label_smoothing=0.0)``
     -> (losses, chosen_rewards, rejected_rewards), each (B,), against values computed by hand."""
     name = "dpo_loss"
@@ -122,7 +122,7 @@ def dpo_loss(fn) -> bool:
                         "margins of +-280 without overflow")
 
 
-def beta_sweep(fn, model, batch, lr: float) -> bool:
+def beta_sweep(fn, model, batch, lr: float) -> None:
     """Check ``fn(model, batch, betas, steps, lr) -> {beta: history}`` (history from ``train_from_scratch``):
     one run per beta, every run starting from the same weights (the reference: loss ln 2, margin 0), the
     weights put back afterwards."""
@@ -158,7 +158,7 @@ def beta_sweep(fn, model, batch, lr: float) -> bool:
                         "weights restored")
 
 
-def sigmoid_norm_loss(fn) -> bool:
+def sigmoid_norm_loss(fn) -> None:
     """Check ``fn(policy_chosen, policy_rejected, ref_chosen, ref_rejected, chosen_tokens, rejected_tokens, beta)``
     -> per-pair losses (B,): DPO on per-token log-ratios (TRL's loss_type="sigmoid_norm")."""
     name = "sigmoid_norm_loss"
