@@ -84,7 +84,7 @@ def sync_notebook(path: Path, cfg: dict) -> bool:
 
 
 def readme_table(cfg: dict) -> str:
-    rows = ["| # | Notebook | What you learn | T4 time | GPU memory | Exercises | Open |",
+    rows = ["| # | Notebook | What you learn | T4 time (min, est.) | GPU memory (est.) | Exercises | Open |",
             "|---|---|---|---|---|---|---|"]
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         meta = nbformat.read(path, as_version=4).metadata.get("course", {})
