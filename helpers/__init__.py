@@ -5,8 +5,8 @@ Importing this package has no side effects: no seeding, no downloads, no printin
 homework code calls them.
 """
 from . import check
-from .data import (DataFormatError, load_eval_prompts, load_preferences, require_columns, split_dialogue,
-                   to_messages, to_preference_example)
+from .data import (DataFormatError, load_eval_prompts, load_preferences, parse_rows, require_columns,
+                   split_dialogue, to_messages, to_preference_example)
 from .env import (PROFILES, Precision, Profile, ProfileError, default_device, environment_report, get_profile,
                   native_bf16, output_dir, platform_name, precision, seed_everything)
 from .measure import (Timing, compare_times, count_parameters, describe_trainable, fmt_bytes, fmt_ratio, peak_memory,
@@ -16,7 +16,7 @@ from .models import (CHAT_TEMPLATES, COURSE_CHAT_TEMPLATE, FAMILIES, MODELS, Mod
                      build_model, load_model, load_tokenizer, lora_targets, model_config, model_spec,
                      out_of_memory_advice, vocab_report)
 from .plot import history_series, plot_history
-from .text import chat_prompt, generate, side_by_side
+from .text import chat_prompt, generate, generate_ids, side_by_side
 from .train import latest_checkpoint, sft_adapter_dir
 
 __all__ = [n for n in dir() if not n.startswith("_")]

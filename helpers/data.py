@@ -60,6 +60,22 @@ def load_eval_prompts() -> dict:
     return prompts
 
 
+def parse_rows(rows, parse) -> tuple[list, list]:
+    """Apply ``parse`` to every row: ``(kept, skipped)`` with ``kept = [(row_index, parse(row)), ...]`` and
+    ``skipped = [(row_index, reason), ...]`` for each row that raised ``DataFormatError``.  Taught in 03_sft.
+
+    Real data has broken rows; a training set that silently shrinks is a bug you never find, so every caller
+    gets the reasons back to report them (01, 03 and 04 print them).
+    """
+    kept, skipped = [], []
+    for index, row in enumerate(rows):
+        try:
+            kept.append((index, parse(row)))
+        except DataFormatError as err:
+            skipped.append((index, str(err)))
+    return kept, skipped
+
+
 def split_dialogue(text: str) -> tuple[str, str]:
     """Split an HH-RLHF dialogue at its last "\n\nAssistant:" into (prompt, response).  Taught in 03_sft.
 

@@ -13,35 +13,48 @@ def chat_prompt(tokenizer, question_or_messages) -> str:
 
 
 @torch.no_grad()
-def generate(model, tokenizer, prompts, *, max_new_tokens: int = 64, do_sample: bool = False,
-             temperature: float = 1.0, top_p: float = 1.0, batch_size: int = 8, chat: bool = True,
-             seed: int | None = 0) -> list[str]:
-    """Answer each prompt; returns only the new text, cut at EOS.
+def generate_ids(model, tokenizer, prompts, *, chat: bool = True, **settings) -> torch.Tensor:
+    """The new token ids for one batch of prompts: (len(prompts), <= max_new_tokens); rows that stopped at EOS
+    early are filled up with the pad token. Taught in 00_setup.
 
     - chat=True wraps each prompt in the chat template with the generation prompt.
     - left padding: a decoder-only model continues from the last position, so pads go on the left.
-    - ``max_new_tokens`` counts only new tokens (``max_length`` would count the prompt too).
-    - EOS stops each answer (``eos_token_id``); ``temperature``/``top_p`` only matter with ``do_sample=True``.
+    - ``eos_token_id`` and ``pad_token_id`` come from the tokenizer; ``settings`` (``max_new_tokens``,
+      ``do_sample``, ``temperature``, ...) go to ``model.generate`` as given - so passing ``temperature`` without
+      ``do_sample=True`` shows what it really does (nothing).
     """
     texts = [chat_prompt(tokenizer, p) if chat else p for p in prompts]
     old_side, tokenizer.padding_side = tokenizer.padding_side, "left"
-    was_training = model.training
-    model.eval()
-    outputs = []
     try:
-        if seed is not None:
-            torch.manual_seed(seed)
-        for i in range(0, len(texts), batch_size):
-            batch = tokenizer(texts[i: i + batch_size], return_tensors="pt", padding=True,
-                              add_special_tokens=False).to(model.device)
-            sampling = dict(do_sample=True, temperature=temperature, top_p=top_p) if do_sample else dict(do_sample=False)
-            out = model.generate(**batch, max_new_tokens=max_new_tokens, eos_token_id=tokenizer.eos_token_id,
-                                 pad_token_id=tokenizer.pad_token_id, **sampling)
-            new = out[:, batch["input_ids"].shape[1]:]
-            outputs += [t.strip() for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
+        batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
     finally:
         tokenizer.padding_side = old_side
+    was_training = model.training
+    model.eval()  # no dropout while generating
+    try:
+        out = model.generate(**batch, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+                             **settings)
+    finally:
         model.train(was_training)
+    return out[:, batch["input_ids"].shape[1]:]
+
+
+def generate(model, tokenizer, prompts, *, max_new_tokens: int = 64, do_sample: bool = False,
+             temperature: float = 1.0, top_p: float = 1.0, batch_size: int = 8, chat: bool = True,
+             seed: int | None = 0) -> list[str]:
+    """Answer each prompt; returns only the new text, cut at EOS (``generate_ids``, then decode).
+
+    ``max_new_tokens`` counts only new tokens (``max_length`` would count the prompt too); ``temperature`` and
+    ``top_p`` only matter with ``do_sample=True``, so they are passed on only then.
+    """
+    sampling = dict(do_sample=True, temperature=temperature, top_p=top_p) if do_sample else dict(do_sample=False)
+    if seed is not None:
+        torch.manual_seed(seed)
+    outputs = []
+    for i in range(0, len(prompts), batch_size):
+        new = generate_ids(model, tokenizer, prompts[i: i + batch_size], chat=chat, max_new_tokens=max_new_tokens,
+                           **sampling)
+        outputs += [t.strip() for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
     return outputs
 
 

@@ -41,15 +41,36 @@ def sft_adapter_dir() -> Path:
     return Path(output_dir("03_sft")) / "adapter"
 
 
-def lora_config(model_id: str):
+def lora_config(model_id: str, *, r: int = LORA_R, alpha: int | None = None, dropout: float = LORA_DROPOUT,
+                targets=None):
     """The course's LoRA recipe (03 SFT, 04 DPO): r=16, alpha=32 (update scaled by alpha/r = 2), dropout 0.05
-    on the LoRA branch, on all seven projections of a Llama-style model (``helpers.lora_targets``)."""
+    on the LoRA branch, on all seven projections of a Llama-style model (``helpers.lora_targets``).
+
+    02 varies it: another ``r`` (alpha follows as 2r unless given) or other ``targets`` (module names)."""
     from peft import LoraConfig
 
     from .models import lora_targets
 
-    return LoraConfig(r=LORA_R, lora_alpha=LORA_ALPHA, lora_dropout=LORA_DROPOUT,
-                      target_modules=lora_targets(model_id), task_type="CAUSAL_LM")
+    return LoraConfig(r=r, lora_alpha=alpha if alpha is not None else 2 * r, lora_dropout=dropout,
+                      target_modules=list(targets) if targets is not None else lora_targets(model_id),
+                      task_type="CAUSAL_LM")
+
+
+def trainable_to_fp32(model) -> int:
+    """Cast every trainable parameter that is not fp32 back to fp32; returns how many tensors were cast.
+    Taught in 04_dpo (the T4 trap), used by 02 too.
+
+    For a 4-bit base, TRL casts the LoRA weights to bf16 while building the trainer; with fp16 loss scaling on a T4
+    that fails (``_amp_foreach_non_finite_check_and_unscale_cuda not implemented for 'BFloat16'``). Call this after
+    building the trainer (or after ``get_peft_model``): trainable weights must be fp32 under mixed precision."""
+    import torch
+
+    cast = 0
+    for param in model.parameters():
+        if param.requires_grad and param.dtype != torch.float32:
+            param.data = param.data.float()
+            cast += 1
+    return cast
 
 
 def pick_rows(dataset, n: int | None, seed: int = 0):
@@ -76,18 +97,15 @@ def sft_dataset(preferences, column: str = "chosen"):
     """
     import datasets
 
-    from .data import DataFormatError, require_columns, split_dialogue, to_messages
+    from .data import parse_rows, require_columns, split_dialogue, to_messages
+
+    def parse(text):
+        prompt, response = split_dialogue(text)
+        return {"prompt": to_messages(prompt), "completion": [{"role": "assistant", "content": response}]}
 
     require_columns(preferences, [column], name="preference data")
-    examples, skipped = [], []
-    for row, text in enumerate(preferences[column]):
-        try:
-            prompt, response = split_dialogue(text)
-            examples.append({"prompt": to_messages(prompt),
-                             "completion": [{"role": "assistant", "content": response}], "row": row})
-        except DataFormatError as err:
-            skipped.append((row, str(err)))
-    return datasets.Dataset.from_list(examples), skipped
+    kept, skipped = parse_rows(preferences[column], parse)
+    return datasets.Dataset.from_list([{**example, "row": row} for row, example in kept]), skipped
 
 
 def sft_config(output_dir, *, max_steps: int, batch_size: int, grad_accum: int, learning_rate: float,

@@ -105,3 +105,13 @@ def test_data_files_are_reproducible():
     assert out.returncode == 0, out.stdout + out.stderr
     assert all(p.read_bytes() == b for p, b in before.items())
     json.loads((DATA_DIR / "eval_prompts.json").read_text())
+
+
+def test_parse_rows_keeps_indices_and_reports_every_bad_row(train):
+    kept, skipped = helpers.parse_rows(train, helpers.to_preference_example)
+    assert len(kept) + len(skipped) == len(train) and len(skipped) == 3
+    assert [row for row, _ in skipped] == [22, 86, 141]  # the positions data/README.md documents (0-based)
+    row, example = kept[0]
+    assert example == helpers.to_preference_example(train[row])
+    with pytest.raises(ZeroDivisionError):  # only DataFormatError counts as a bad row; real bugs still raise
+        helpers.parse_rows([1], lambda r: r / 0)

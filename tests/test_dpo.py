@@ -20,7 +20,7 @@ PREAMBLE = ("import math\nimport datasets\nimport torch\nimport torch.nn.functio
 NAMES = ("to_pairs", "fits", "common_prefix", "tokenize_pair", "collate_pairs", "sequence_logps", "dpo_loss", "ipo_loss",
          "reward_stats", "reference_adapter", "scratch_numbers", "METRICS", "select_pairs", "trl_numbers",
          "max_differences", "trl_loss", "trainable_state", "load_trainable_state", "train_from_scratch",
-         "sigmoid_norm_loss", "name_eval_logs", "chance_band", "trainable_to_fp32")
+         "sigmoid_norm_loss", "name_eval_logs", "chance_band")
 
 
 @pytest.fixture(scope="module")
@@ -230,9 +230,9 @@ def test_trainable_to_fp32_undoes_trls_bf16_cast(nb):
     trainable = [p for p in model.parameters() if p.requires_grad]
     for p in trainable:  # what DPOTrainer does to the adapter of a 4-bit model
         p.data = p.data.to(torch.bfloat16)
-    assert nb["trainable_to_fp32"](model) == len(trainable)
+    assert helpers.train.trainable_to_fp32(model) == len(trainable)
     assert all(p.dtype == torch.float32 for p in trainable)
-    assert nb["trainable_to_fp32"](model) == 0
+    assert helpers.train.trainable_to_fp32(model) == 0
 
 
 def test_progress_line_names_each_eval_set(capsys):

@@ -151,3 +151,17 @@ def test_generate_stops_and_counts_new_tokens_only():
         assert len(tok(a, add_special_tokens=False)["input_ids"]) <= 9
     assert tok.padding_side == "right"  # restored after generating with left padding
     assert answers == helpers.generate(model, tok, ["What is two plus two?", "Hi"], max_new_tokens=7)  # greedy
+
+
+def test_generate_ids_is_what_generate_decodes_and_passes_settings_through():
+    model = helpers.load_model("HuggingFaceTB/SmolLM2-135M", "quick")
+    tok = helpers.load_tokenizer("HuggingFaceTB/SmolLM2-135M", "quick")
+    prompts = ["What is two plus two?", "Name a colour, please."]
+    ids = helpers.generate_ids(model, tok, prompts, max_new_tokens=6, do_sample=False)
+    assert ids.shape[0] == 2 and ids.shape[1] <= 6
+    decoded = [t.strip() for t in tok.batch_decode(ids, skip_special_tokens=True)]
+    assert decoded == helpers.generate(model, tok, prompts, max_new_tokens=6)
+    # temperature reaches model.generate, and without do_sample it changes nothing
+    hot = helpers.generate_ids(model, tok, prompts, max_new_tokens=6, do_sample=False, temperature=1.7)
+    assert torch.equal(ids, hot)
+    assert tok.padding_side == "right" and not model.training

@@ -33,7 +33,7 @@ TABLE = {
 @pytest.fixture(scope="module")
 def nb():
     return definitions(NOTEBOOK, "lora_count", "peft_count", "PYTHIA_ALL", "LLAMA_ALL", "CONFIGS", "make_trainable",
-                       "train_step", "lora_recipe", "plot_breakdown", "fit_report", preamble=PREAMBLE)
+                       "train_step", "plot_breakdown", "fit_report", preamble=PREAMBLE)
 
 
 def test_the_notebook_tabulates_every_configuration(nb):
@@ -61,7 +61,7 @@ def test_training_step_learns_and_keeps_trainable_weights_fp32(nb, method):
     model_id = "HuggingFaceTB/SmolLM2-360M"
     dtype = torch.float32 if method == "full" else torch.float16       # a half-precision frozen base for LoRA
     model, optimizer = nb["make_trainable"](helpers.load_model(model_id, "quick", dtype=dtype), method,
-                                            nb["lora_recipe"](model_id, 8, 0.0))
+                                            helpers.train.lora_config(model_id, r=8, dropout=0.0))
     assert all(p.dtype == torch.float32 for p in model.parameters() if p.requires_grad)
     prec = helpers.Precision("fp16", torch.float16, fp16=True, bf16=False)    # the T4 recipe, on the CPU
     scaler = torch.amp.GradScaler("cpu", enabled=True)
@@ -75,7 +75,7 @@ def test_training_step_learns_and_keeps_trainable_weights_fp32(nb, method):
 
 def test_checkpointing_keeps_only_block_inputs(nb):
     model_id = "HuggingFaceTB/SmolLM2-360M"
-    recipe = nb["lora_recipe"](model_id, 8, 0.05)
+    recipe = helpers.train.lora_config(model_id, r=8, dropout=0.05)
     ids = torch.randint(0, 1000, (2, 32))
     kept = {}
     for ckpt in (False, True):
