@@ -5,6 +5,7 @@ Importing this package has no side effects: no seeding, no downloads, no printin
 homework code calls them.
 """
 from . import check
+from .budget import T4_SUSTAINED_TFLOPS, flops_per_token, t4_assumption, t4_minutes
 from .data import (DataFormatError, load_eval_prompts, load_preferences, parse_rows, require_columns,
                    split_dialogue, to_messages, to_preference_example)
 from .env import (PROFILES, Precision, Profile, ProfileError, default_device, environment_report, get_profile,

@@ -1,0 +1,42 @@
+"""One compute model for every T4 time estimate in the kit: FLOPs per token, and the one T4 throughput figure.
+
+Every notebook that predicts "about N minutes on a T4" (03, 04, 05, ... and the README's table) goes through
+these functions, so the estimates share one assumption, stated once here:
+
+- NVIDIA's T4 datasheet gives 65 TFLOP/s peak for fp16 on its tensor cores.
+- A small model (100M-500M parameters) in a Hugging Face training loop reaches a fraction of that: kernels are
+  small, attention and optimizer steps are memory-bound, Python and the data loader add gaps. The kit assumes
+  ``T4_SUSTAINED_TFLOPS`` = 8 (about an eighth of the peak). This is an assumption, not a measurement: every
+  training cell prints the tokens/s it really reaches, and that measured figure beats this one.
+
+FLOPs per token of a decoder with N parameters (the usual approximation, attention's own FLOPs left out):
+forward 2N; backward 4N for a full fine-tune (gradients of activations *and* weights) but only 2N with LoRA
+(frozen weights need no weight gradient; the adapter's own is negligible); activation checkpointing repeats
+the forward pass (+2N).
+"""
+from __future__ import annotations
+
+T4_PEAK_FP16_TFLOPS = 65.0   # NVIDIA T4 datasheet, fp16 tensor cores
+T4_SUSTAINED_TFLOPS = 8.0    # the kit's assumption for small-model training loops (see above)
+
+
+def flops_per_token(n_params: int, *, kind: str = "lora", checkpointing: bool = False) -> float:
+    """FLOPs one token costs: ``kind`` is "forward" (evaluation, generation, a frozen reference model),
+    "lora" (train an adapter on a frozen base) or "full" (train every weight)."""
+    per_param = {"forward": 2, "lora": 4, "full": 6}
+    if kind not in per_param:
+        raise ValueError(f"kind must be one of {sorted(per_param)}, not {kind!r}")
+    recompute = 2 if checkpointing and kind != "forward" else 0
+    return float((per_param[kind] + recompute) * n_params)
+
+
+def t4_minutes(flops: float, tflops: float = T4_SUSTAINED_TFLOPS) -> float:
+    """Minutes a T4 needs for ``flops`` at the kit's assumed sustained throughput."""
+    return flops / (tflops * 1e12) / 60
+
+
+def t4_assumption() -> str:
+    """The assumption behind every T4 estimate, in one line to print next to one."""
+    return (f"assumes a T4 sustains {T4_SUSTAINED_TFLOPS:g} TFLOP/s in a small-model training loop "
+            f"(about 1/{T4_PEAK_FP16_TFLOPS / T4_SUSTAINED_TFLOPS:.0f} of its {T4_PEAK_FP16_TFLOPS:g} TFLOP/s fp16 "
+            "datasheet peak); the tokens/s printed during training is the measured figure")
