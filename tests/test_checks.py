@@ -39,7 +39,8 @@ CASES = all_cases()
 
 def public_checks():
     return sorted(name for name, obj in vars(check).items()
-                  if inspect.isfunction(obj) and not name.startswith("_") and obj.__module__.startswith("helpers.check."))
+                  if inspect.isfunction(obj) and not name.startswith("_") and obj.__module__.startswith("helpers.check.")
+                  and obj.__module__ != "helpers.check._core")  # learned() is an assert, not an exercise's check
 
 
 def test_every_check_has_a_case():
@@ -61,3 +62,18 @@ def test_check_fails_the_stub_and_wrong_answers(name, capsys):
             getattr(check, name)(bad, *make_args())
         assert "Hint:" in str(err.value) or "not implemented" in str(err.value)
     assert "not implemented yet" in capsys.readouterr().out
+
+
+def test_learned_asserts_except_in_a_rehearsal(monkeypatch, capsys):
+    import pytest
+
+    from helpers.check import learned
+
+    monkeypatch.delenv("COURSE_REHEARSAL", raising=False)
+    learned(True, "loss falls")
+    assert "as predicted: loss falls" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="expected loss falls"):
+        learned(False, "loss falls")
+    monkeypatch.setenv("COURSE_REHEARSAL", "1")
+    learned(False, "loss falls")
+    assert "REHEARSAL" in capsys.readouterr().out

@@ -3,7 +3,7 @@
 Each notebook's checks live in their own module; all are reachable as ``helpers.check.<name>``.
 Every check fails on the unsolved stub (tests/test_checks.py proves it) and passes on the solution.
 """
-from ._core import SelfCheckError
+from ._core import SelfCheckError, learned
 from .setup import *  # noqa: F401,F403  (00_setup)
 from .lora import *  # noqa: F401,F403  (01_lora-from-scratch)
 from .savings import *  # noqa: F401,F403  (02_what-lora-saves)
