@@ -6,7 +6,7 @@ homework code calls them.
 """
 from . import check
 from .budget import T4_SUSTAINED_TFLOPS, flops_per_token, t4_assumption, t4_minutes
-from .data import (DataFormatError, load_eval_prompts, load_preferences, parse_rows, require_columns,
+from .data import (DataFormatError, load_eval_prompts, load_preferences, parse_rows, report_skipped, require_columns,
                    split_dialogue, to_messages, to_preference_example)
 from .env import (PROFILES, Precision, Profile, ProfileError, default_device, environment_report, get_profile,
                   native_bf16, output_dir, platform_name, precision, seed_everything)

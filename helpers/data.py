@@ -76,6 +76,25 @@ def parse_rows(rows, parse) -> tuple[list, list]:
     return kept, skipped
 
 
+def report_skipped(skipped, total: int, what: str = "rows", first: int = 5) -> None:
+    """Print ``parse_rows``' skipped rows grouped by reason: one line per reason with its count and the first
+    ``first`` row numbers - never one line per row (a real dataset can have hundreds).  Taught in 01.
+
+        3 of 160 rows skipped:
+          2 x no "\n\nAssistant:" turn (rows 17, 52)
+    """
+    from collections import Counter
+
+    if not skipped:
+        print(f"all {total:,} {what} parsed")
+        return
+    print(f"{len(skipped):,} of {total:,} {what} skipped:")
+    for reason, n in Counter(reason for _, reason in skipped).most_common():
+        rows = [row for row, why in skipped if why == reason]
+        shown = ", ".join(str(r) for r in rows[:first]) + (", ..." if len(rows) > first else "")
+        print(f"  {n:,} x {reason} (row{'s' if len(rows) > 1 else ''} {shown})")
+
+
 def split_dialogue(text: str) -> tuple[str, str]:
     """Split an HH-RLHF dialogue at its last "\n\nAssistant:" into (prompt, response).  Taught in 03_sft.
 

@@ -115,3 +115,14 @@ def test_parse_rows_keeps_indices_and_reports_every_bad_row(train):
     assert example == helpers.to_preference_example(train[row])
     with pytest.raises(ZeroDivisionError):  # only DataFormatError counts as a bad row; real bugs still raise
         helpers.parse_rows([1], lambda r: r / 0)
+
+
+def test_report_skipped_groups_reasons(capsys):
+    from helpers import report_skipped
+
+    skipped = [(3, "no answer"), (9, "no answer"), (12, "empty"), *[(20 + i, "no answer") for i in range(6)]]
+    report_skipped(skipped, 100, "pairs")
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["9 of 100 pairs skipped:", "  8 x no answer (rows 3, 9, 20, 21, 22, ...)", "  1 x empty (row 12)"]
+    report_skipped([], 7, "pairs")
+    assert capsys.readouterr().out.strip() == "all 7 pairs parsed"
