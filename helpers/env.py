@@ -153,6 +153,19 @@ def output_dir(name: str = "") -> Path:
     return path
 
 
+def quiet_library_notices() -> None:
+    """Silence the library notices that are harmless in this course, in one place (call it in the setup cell):
+
+    - bitsandbytes on a machine without a GPU logs "Failed to load CPU gemm_4bit_forward from kernels-community"
+      when it is imported (by PEFT or TRL); the quick profile never quantizes, so the notice means nothing here.
+
+    Real warnings stay on. Calling it twice is harmless.
+    """
+    import logging
+
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+
+
 def _version(package: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
