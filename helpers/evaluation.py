@@ -14,8 +14,8 @@ import torch
 
 from .env import Profile, default_device, output_dir
 
-# Which notebook saved an adapter, from the first folder under the output folder (03_sft/..., 04_dpo/...).
-ADAPTER_SOURCES = {"03_sft": "SFT", "04_dpo": "SFT->DPO", "05_orpo": "ORPO"}
+# Which notebook saved an adapter: the number of the first folder under the output folder (03_sft/, 04_dpo/, 05_...).
+ADAPTER_SOURCES = {"03": "SFT", "04": "SFT->DPO", "05": "ORPO"}
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def find_adapters(base_model: str, root=None, sources: dict | None = None) -> di
 
     Searches ``root`` (default ``helpers.output_dir()``) recursively, so it does not depend on how 03, 04 or
     05 lay out their run folders. The method comes from the first folder under ``root`` (``sources`` maps it,
-    default ``ADAPTER_SOURCES``). Skipped: adapters of another base model (a quick-profile stand-in and the real
+    default ``ADAPTER_SOURCES``, keyed by the notebook number before the first "_"). Skipped: adapters of another base model (a quick-profile stand-in and the real
     model count as different), half-written ``*.partial-*`` folders, and extra adapters saved inside a
     checkpoint (DPO's frozen ``ref/`` copy), which are not the trained one.
     Returns ``{method: FoundAdapter}``; a method with no matching adapter is absent.
@@ -51,7 +51,8 @@ def find_adapters(base_model: str, root=None, sources: dict | None = None) -> di
     for config in root.rglob("adapter_config.json"):
         folder = config.parent
         parts = folder.relative_to(root).parts
-        if not parts or parts[0] not in sources or any(".partial-" in p for p in parts):
+        notebook = parts[0].split("_")[0] if parts else ""
+        if notebook not in sources or any(".partial-" in p for p in parts):
             continue
         if (folder.parent / "adapter_config.json").exists():   # a named extra adapter (e.g. ref/) of a checkpoint
             continue
@@ -60,7 +61,7 @@ def find_adapters(base_model: str, root=None, sources: dict | None = None) -> di
         weights = [p for p in folder.glob("adapter_model.*")]
         if not weights:
             continue
-        candidate = FoundAdapter(sources[parts[0]], folder, base_model, max(p.stat().st_mtime for p in weights))
+        candidate = FoundAdapter(sources[notebook], folder, base_model, max(p.stat().st_mtime for p in weights))
         best = found.get(candidate.method)
         if best is None or candidate.modified > best.modified:
             found[candidate.method] = candidate

@@ -36,8 +36,9 @@ def test_find_adapters_by_base_model_newest_first(tmp_path):
     fake_adapter(dpo / "ref", ours)                                                            # DPO's frozen copy: skipped
     fake_adapter(tmp_path / "05_orpo" / "run" / "checkpoint-4", other)                         # another base model
     fake_adapter(tmp_path / "scratch" / "adapter", ours)                                       # not a course notebook
+    fake_adapter(tmp_path / "05_orpo-v2" / "adapter", ours, age_s=50)                          # any 05_ folder is ORPO
     found = evaluation.find_adapters(ours, root=tmp_path)
-    assert set(found) == {"SFT", "SFT->DPO"}
+    assert set(found) == {"SFT", "SFT->DPO", "ORPO"}
     assert found["SFT"].path == tmp_path / "03_sft" / "run-b" / "adapter"
     assert found["SFT->DPO"].path == dpo
     assert evaluation.find_adapters("nobody", root=tmp_path) == {}
