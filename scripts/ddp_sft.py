@@ -87,6 +87,10 @@ def main(argv=None) -> int:
     device = f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"  # each process on its own GPU
     if torch.cuda.is_available():
         torch.cuda.set_device(local_rank)
+    if world == 1 and torch.cuda.device_count() > 1:
+        print(f"WARNING: {torch.cuda.device_count()} GPUs visible and no launcher: the Trainer will wrap the model in "
+              "nn.DataParallel (one process, slower). Start this script with a launcher (accelerate launch / torchrun) "
+              "for DDP, or set CUDA_VISIBLE_DEVICES=0 for one GPU.", flush=True)
     profile = helpers.Profile(args.profile) if args.profile else helpers.get_profile(announce=rank == 0)
     out = Path(args.out)
 
