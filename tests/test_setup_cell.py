@@ -66,3 +66,15 @@ def test_every_notebook_has_the_same_setup_cell():
             source = "\n".join(l for l in source.splitlines() if "CUDA_VISIBLE_DEVICES" not in l)
         sources[path.name] = source
     assert len(set(sources.values())) == 1, "run python scripts/sync_notebooks.py"
+
+
+def test_an_unknown_gpu_count_is_refused_clearly(monkeypatch):
+    import pytest
+
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    from sync_notebooks import setup_cell
+
+    cfg = tomllib.loads((ROOT / "course.toml").read_text())
+    assert setup_cell(cfg, {}) == setup_cell(cfg, {"gpus": 1}) != setup_cell(cfg, {"gpus": 2})
+    with pytest.raises(SystemExit, match=r"metadata.course.gpus must be one of \[1, 2\], not 3"):
+        setup_cell(cfg, {"gpus": 3})
