@@ -7,6 +7,7 @@ In every notebooks/NN_*.ipynb:
   cell 0: "Open in Colab" / "Open in Kaggle" badges (markdown)
   cell 1: the setup cell - on a fresh Colab/Kaggle runtime it clones the repository and installs the pinned
           stack without touching the preinstalled torch; locally and in CI it only puts helpers/ on sys.path.
+          It hides Kaggle's second T4 (CUDA_VISIBLE_DEVICES=0) unless the notebook's metadata.course has "gpus": 2.
 README.md: the table between <!-- notebooks:start --> and <!-- notebooks:end -->, from each notebook's
 metadata["course"] (title, purpose, t4_minutes, gpu_memory, exercises).
 """
@@ -33,7 +34,7 @@ import importlib.metadata as _md, os, subprocess, sys
 from pathlib import Path
 ROOT = next((p for p in [Path.cwd(), *Path.cwd().parents] if (p / "helpers" / "__init__.py").exists()), None)
 if ROOT is None:
-    os.environ.setdefault("CUDA_VISIBLE_DEVICES", "0")  # Kaggle has 2 T4s; these notebooks use one
+{gpu_line}
     ROOT = Path("/kaggle/working/course" if Path("/kaggle").is_dir() else "/content/course")
     if not ROOT.exists():
         subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", BRANCH, REPO_URL, str(ROOT)], check=True)
@@ -48,6 +49,21 @@ if ROOT is None:
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 print(f"Course files: {{ROOT}}")'''
+
+
+# metadata.course["gpus"] of a notebook: 1 (default) hides Kaggle's second T4 before torch is imported; 2 keeps both.
+GPU_LINES = {
+    1: '    os.environ.setdefault("CUDA_VISIBLE_DEVICES", "0")  # Kaggle has 2 T4s; these notebooks use one',
+    2: '    # Kaggle has 2 T4s and this notebook uses both: CUDA_VISIBLE_DEVICES is left as it is',
+}
+
+
+def setup_cell(cfg: dict, meta: dict) -> str:
+    """The setup cell for a notebook whose metadata.course is ``meta``."""
+    gpus = meta.get("gpus", 1)
+    if gpus not in GPU_LINES:
+        raise SystemExit(f"metadata.course.gpus must be one of {sorted(GPU_LINES)}, not {gpus!r}")
+    return SETUP_CELL.format(**cfg, gpu_line=GPU_LINES[gpus])
 
 
 def settings() -> dict:
@@ -71,7 +87,7 @@ def sync_notebook(path: Path, cfg: dict) -> bool:
     nb = nbformat.read(path, as_version=4)
     rel = path.relative_to(ROOT).as_posix()
     want = [nbformat.v4.new_markdown_cell(badge_cell(rel, cfg)),
-            nbformat.v4.new_code_cell(SETUP_CELL.format(**cfg))]
+            nbformat.v4.new_code_cell(setup_cell(cfg, nb.metadata.get("course", {})))]
     cells = nb.cells
     have = 2 if len(cells) >= 2 and BADGES_MARK in cells[0].source and SETUP_MARK in cells[1].source else 0
     if have and cells[0].source == want[0].source and cells[1].source == want[1].source:
@@ -129,7 +145,7 @@ def _check(cfg: dict) -> int:
         nb = nbformat.read(path, as_version=4)
         rel = path.relative_to(ROOT).as_posix()
         if len(nb.cells) < 2 or nb.cells[0].source != badge_cell(rel, cfg) or \
-                nb.cells[1].source != SETUP_CELL.format(**cfg):
+                nb.cells[1].source != setup_cell(cfg, nb.metadata.get("course", {})):
             stale.append(path.name)
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     if readme_table(cfg) not in text:
