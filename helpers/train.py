@@ -128,12 +128,13 @@ _NOT_KEYED = re.compile(r"^(output_dir|logging_.*|log_.*|disable_tqdm|report_to|
 
 
 def fingerprint(*objects) -> str:
-    """A short hash of datasets (every row), adapter folders (every file) or plain values: the same content
-    gives the same fingerprint in every session, so it can key a run."""
+    """A short hash of datasets (every row), adapter folders (their weight files) or plain values: the same
+    content gives the same fingerprint in every session, so it can key a run. (An adapter's JSON and README are
+    left out: PEFT writes ``target_modules`` in a different order in every Python process.)"""
     digest = hashlib.sha256()
     for obj in objects:
         if isinstance(obj, (str, Path)) and Path(obj).is_dir():
-            for f in sorted(p for p in Path(obj).rglob("*") if p.is_file()):
+            for f in sorted(p for p in Path(obj).rglob("*") if p.is_file() and p.suffix in (".safetensors", ".bin")):
                 digest.update(f.name.encode() + f.read_bytes())
         elif hasattr(obj, "column_names"):  # a datasets.Dataset
             for row in obj:
