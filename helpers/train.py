@@ -632,7 +632,8 @@ def fit(trainer, given: int | None = None, *, resume: bool = True):
             checkpoint = latest_checkpoint(folder, remove_incomplete=True) if resume else None
             finished = run_status(folder)["finished"]
             step = checkpoint_step(checkpoint)
-            if finished and checkpoint and step >= args.max_steps:
+            if checkpoint and step >= args.max_steps:  # train() would do one step past max_steps
+                finished = finished or {"finished_at": "its last checkpoint is there", "global_step": step}
                 print(f"run {folder.name}: this configuration finished earlier ({finished['finished_at']}; "
                       f"{_summary(finished)}). Loading its last checkpoint - no new steps. To train it again: "
                       f"helpers.train.clear_run({str(folder)!r}).")
@@ -646,7 +647,7 @@ def fit(trainer, given: int | None = None, *, resume: bool = True):
                 result = trainer.train(resume_from_checkpoint=checkpoint)
             except torch.OutOfMemoryError:
                 raise MemoryError(out_of_memory_advice(f"training (step {trainer.state.global_step + 1})")) from None
-            if trainer.state.global_step >= args.max_steps and not finished:
+            if trainer.state.global_step >= args.max_steps:
                 record = {"finished_at": time.strftime("%Y-%m-%d %H:%M:%S"), "global_step": trainer.state.global_step,
                           "metrics": result.metrics,
                           "last_logs": [h for h in trainer.state.log_history if "train_runtime" not in h][-2:]}

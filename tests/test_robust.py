@@ -150,6 +150,10 @@ def test_run_dir_is_keyed_by_every_setting(home):
               key(args(), data="other-data"), key(args(logging_steps=3), model_id="Qwen/Qwen2.5-0.5B")}
     assert base not in others and len(others) == 5
     assert key(args(logging_steps=5, save_steps=3)) == base  # where/how often it logs or saves: the same run
+    from trl import DPOConfig
+
+    dpo = lambda **kw: DPOConfig(output_dir=str(home), report_to="none", **helpers.precision().trainer_args, **kw)
+    assert len({key(dpo(loss_type=["sigmoid"])), key(dpo(loss_type=["ipo"])), key(dpo(max_length=128))}) == 3
 
 
 def test_a_finished_run_is_reported_not_retrained(home, sft_data, capsys):
@@ -161,6 +165,10 @@ def test_a_finished_run_is_reported_not_retrained(home, sft_data, capsys):
     out = capsys.readouterr().out
     assert "finished earlier" in out and "no new steps" in out and "clear_run" in out
     assert trainer.state.global_step == 4 and max(losses(trainer)) == 4  # its history, read back
+    (Path(trainer.args.output_dir) / "finished.json").unlink()  # killed after the last save, before the record
+    again = build_trainer(sft_data, 4)
+    assert helpers.train.fit(again).global_step == 4 == again.state.global_step  # not 5 of 4
+    assert "finished earlier" in capsys.readouterr().out
     other = build_trainer(sft_data, 4, learning_rate=1e-3)  # another configuration: its own, fresh run
     assert other.args.output_dir != trainer.args.output_dir
     helpers.train.fit(other)
