@@ -402,6 +402,19 @@ def test_a_read_only_output_folder_is_refused_before_training(home, sft_data, mo
     assert trainer.state.global_step == 0 and not list(Path(trainer.args.output_dir).glob("checkpoint-*"))
 
 
+def test_an_output_folder_that_cannot_be_created_names_the_fix(monkeypatch, tmp_path):
+    import errno
+
+    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path / "ro"))
+
+    def read_only(self, *args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    with pytest.raises(OSError, match="Cannot create the output folder .*Read-only file system.*COURSE_OUTPUT_DIR"):
+        helpers.output_dir("03_sft")
+
+
 def test_full_profile_offline_leads_with_no_network(monkeypatch):
     import socket
 
