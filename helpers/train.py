@@ -521,12 +521,18 @@ def adapter_base_model(path) -> str | None:
     return json.loads(config.read_text(encoding="utf-8")).get("base_model_name_or_path")
 
 
-def load_adapter(base, path, *, is_trainable: bool = False, **kwargs):
+def load_adapter(base, path, *, is_trainable: bool = False, tokenizer=None, **kwargs):
     """``PeftModel.from_pretrained(base, path, is_trainable=...)`` after checking that the adapter was trained
     on this base model (its adapter_config.json records it): an adapter on another base of the same shapes
     loads without a word and computes nonsense; on another width it fails with one 'size mismatch' per layer.
+    With ``tokenizer``, also checks that every token id has an embedding row (``vocab_report``).
     """
     from peft import PeftModel
+
+    from .models import vocab_report
+
+    if tokenizer is not None:
+        vocab_report(base, tokenizer)  # more tokenizer entries than embedding rows: the clear message, not IndexError
 
     have, want = adapter_base_model(path), getattr(base, "name_or_path", None)
     if have is None:

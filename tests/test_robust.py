@@ -379,6 +379,8 @@ def test_more_tokens_than_embedding_rows_is_a_clear_error_at_generation_and_befo
     tokenizer.add_tokens([f"<extra_{i}>" for i in range(rows - len(tokenizer) + 3)])
     with pytest.raises(ValueError, match="embedding rows.*resize_token_embeddings"):
         helpers.generate(model, tokenizer, ["hi"], max_new_tokens=2)
+    with pytest.raises(ValueError, match="embedding rows.*resize_token_embeddings"):  # 04's adapter loading
+        helpers.train.load_adapter(model, home / "no-adapter-needed", tokenizer=tokenizer)
     trainer = build_trainer(sft_data, 2)
     trainer.processing_class = tokenizer
     with pytest.raises(ValueError, match="embedding rows.*resize_token_embeddings"):
