@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import platform
 import random
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,8 +150,31 @@ def output_dir(name: str = "") -> Path:
     else:
         base = REPO_ROOT / "outputs"
     path = base / name if name else base
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OSError(err.errno, f"Cannot create the output folder {path}: {err.strerror or err}. Checkpoints and "
+                      "adapters go there. Set COURSE_OUTPUT_DIR=/a/folder/you/can/write (on Colab, mount Google "
+                      "Drive first).") from None
     return path
+
+
+HUB_HOST = "huggingface.co"
+
+
+def hub_offline(timeout: float = 3.0) -> str | None:
+    """Why the Hugging Face Hub cannot be reached now, or None when it can.
+
+    HF_HUB_OFFLINE set, or no connection to huggingface.co within ``timeout`` seconds. Asked once before a
+    download, it turns a minute of silent retries into an immediate "no network" message."""
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return "HF_HUB_OFFLINE is set"
+    host = os.environ.get("HF_ENDPOINT", "").split("://")[-1].split("/")[0] or HUB_HOST
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+    except OSError as err:
+        return f"no connection to {host}: {err.strerror or err}"
+    return None
 
 
 def quiet_library_notices() -> None:

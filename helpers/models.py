@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 import transformers
 
-from .env import REPO_ROOT, Profile, default_device
+from .env import REPO_ROOT, Profile, default_device, hub_offline
 
 TOKENIZER_FILE = REPO_ROOT / "data" / "tokenizer.json"
 
@@ -241,10 +241,11 @@ def load_tokenizer(model_id: str, profile: str, chat_template: str | None = None
     if profile == "quick":
         tok = _project_tokenizer(model_spec(model_id))
     else:
+        offline = hub_offline()
         try:
-            tok = transformers.AutoTokenizer.from_pretrained(model_id)
+            tok = transformers.AutoTokenizer.from_pretrained(model_id, local_files_only=bool(offline))
         except OSError as err:
-            raise UnknownModelError(_hub_error(model_id, err)) from None
+            raise UnknownModelError(_hub_error(model_id, err, offline)) from None
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     if chat_template is not None:
@@ -255,7 +256,11 @@ def load_tokenizer(model_id: str, profile: str, chat_template: str | None = None
     return tok
 
 
-def _hub_error(model_id: str, err: Exception) -> str:
+def _hub_error(model_id: str, err: Exception, offline: str | None = None) -> str:
+    if offline:
+        return (f"No network ({offline}): {model_id!r} cannot be downloaded, and it is not in this machine's "
+                "Hugging Face cache. Connect the runtime to the internet and run the cell again; or work offline "
+                "with COURSE_PROFILE=quick (local stand-ins).")
     return (f"Could not load {model_id!r} from the Hugging Face Hub: {str(err).splitlines()[0]}\n"
             "Check the spelling (it is 'owner/name', e.g. 'HuggingFaceTB/SmolLM2-135M'), that the runtime has "
             "internet, and for gated models that you accepted the licence and are logged in. "
@@ -278,6 +283,10 @@ def load_model(model_id: str, profile: str, *, dtype: torch.dtype | None = None,
     if load_in_4bit and not torch.cuda.is_available():
         raise RuntimeError("load_in_4bit=True needs a CUDA GPU (bitsandbytes NF4 kernels). On Colab/Kaggle choose "
                            "a T4 runtime; without a GPU load the model with load_in_4bit=False.")
+    if load_in_4bit and profile == "quick":
+        raise ValueError("load_in_4bit=True in the quick profile: its stand-in is a tiny fp32 model and is not "
+                         "quantized, so you would silently get fp32. Use COURSE_PROFILE=full for a 4-bit (QLoRA) "
+                         "base, or set load_in_4bit=False (LOAD_IN_4BIT = False in the config cell).")
     if profile == "quick":
         vocab = len(_project_tokenizer(spec))
         config = standin_config(model_id, vocab)
@@ -294,12 +303,13 @@ def load_model(model_id: str, profile: str, *, dtype: torch.dtype | None = None,
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=torch.bfloat16 if dtype == torch.bfloat16 else torch.float16)
         kwargs["device_map"] = {"": 0}
+    offline = hub_offline()
     try:
-        model = transformers.AutoModelForCausalLM.from_pretrained(model_id, **kwargs)
+        model = transformers.AutoModelForCausalLM.from_pretrained(model_id, local_files_only=bool(offline), **kwargs)
         if not load_in_4bit:
             model = model.to(device)
     except OSError as err:
-        raise UnknownModelError(_hub_error(model_id, err)) from None
+        raise UnknownModelError(_hub_error(model_id, err, offline)) from None
     except torch.OutOfMemoryError:
         raise MemoryError(out_of_memory_advice(f"loading {model_id}")) from None
     return model.eval()

@@ -77,6 +77,8 @@ def test_checkpoint_helpers(tmp_path):
     assert helpers.latest_checkpoint(tmp_path) is None and helpers.train.checkpoint_step(None) == 0
     for step in (5, 40, 10):
         (tmp_path / f"checkpoint-{step}").mkdir()
+        for name in ("adapter_model.safetensors", "optimizer.pt", "scheduler.pt", "rng_state.pth", "trainer_state.json"):
+            (tmp_path / f"checkpoint-{step}" / name).write_text("x")
     (tmp_path / "checkpoint-notes").mkdir()
     assert helpers.train.checkpoint_step(helpers.latest_checkpoint(tmp_path)) == 40
 
@@ -141,20 +143,23 @@ def test_notebook_real_token_share_matches_the_collator(notebook, pairs, tokeniz
 @pytest.fixture()
 def adapter_home(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path))
-    return tmp_path / "03_sft" / "adapter"
+    return tmp_path / "03_sft" / "adapters" / "smollm2-360m-quick"
+
+
+SFT_SIZES = dict(batch_size=4, grad_accum=1, learning_rate=1e-3, max_length=256)  # a config cell's SFT sizes
 
 
 def test_ensure_sft_adapter_trains_once_then_reuses(adapter_home, capsys):
     from peft import PeftModel
 
-    path = helpers.train.ensure_sft_adapter(MODEL_ID, "quick", max_steps=2)
-    assert path == adapter_home == helpers.sft_adapter_dir()
+    path = helpers.train.ensure_sft_adapter(MODEL_ID, "quick", max_steps=2, **SFT_SIZES)
+    assert path == adapter_home == helpers.sft_adapter_dir(MODEL_ID, "quick")
     assert {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json"} <= {f.name for f in path.iterdir()}
     assert helpers.train.adapter_base_model(path) == helpers.load_model(MODEL_ID, "quick").name_or_path
     assert "Training an SFT adapter" in capsys.readouterr().out
     stamp = (path / "adapter_model.safetensors").stat().st_mtime_ns
 
-    assert helpers.train.ensure_sft_adapter(MODEL_ID, "quick") == path
+    assert helpers.train.ensure_sft_adapter(MODEL_ID, "quick", max_steps=2, **SFT_SIZES) == path
     assert "found" in capsys.readouterr().out and (path / "adapter_model.safetensors").stat().st_mtime_ns == stamp
     assert not list(path.parent.glob("adapter.partial-*"))
 
@@ -167,6 +172,6 @@ def test_ensure_sft_adapter_trains_once_then_reuses(adapter_home, capsys):
 def test_ensure_sft_adapter_retrains_for_another_base_model(adapter_home, capsys):
     adapter_home.mkdir(parents=True)
     (adapter_home / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "EleutherAI/pythia-70m"}))
-    helpers.train.ensure_sft_adapter(MODEL_ID, "quick", max_steps=1)
+    helpers.train.ensure_sft_adapter(MODEL_ID, "quick", max_steps=1, **SFT_SIZES)
     assert "the one there is for 'EleutherAI/pythia-70m'" in capsys.readouterr().out
     assert helpers.train.adapter_base_model(adapter_home).startswith(MODEL_ID)
