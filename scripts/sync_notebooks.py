@@ -10,6 +10,8 @@ In every notebooks/NN_*.ipynb:
           It hides Kaggle's second T4 (CUDA_VISIBLE_DEVICES=0) unless the notebook's metadata.course has "gpus": 2.
 README.md: the table between <!-- notebooks:start --> and <!-- notebooks:end -->, from each notebook's
 metadata["course"] (title, purpose, t4_minutes, gpu_memory, exercises).
+While course.toml says `published = false`, the README table and every notebook's cell 0 carry a note that the
+links point at a repository that does not exist yet, and what to do instead.
 """
 from __future__ import annotations
 
@@ -37,7 +39,14 @@ if ROOT is None:
 {gpu_line}
     ROOT = Path("/kaggle/working/course" if Path("/kaggle").is_dir() else "/content/course")
     if not ROOT.exists():
-        subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", BRANCH, REPO_URL, str(ROOT)], check=True)
+        _clone = subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", BRANCH, REPO_URL, str(ROOT)],
+                                capture_output=True, text=True)
+        if _clone.returncode != 0:
+            raise SystemExit(f"Could not clone {{REPO_URL}} (branch {{BRANCH}}): {{(_clone.stderr or '').strip()}}\\n"
+                             "If that repository does not exist (yet), either fork the kit on GitHub, set `repo` in "
+                             "course.toml, run `python scripts/sync_notebooks.py` and open the notebook from your fork - "
+                             f"or upload the kit's folder (with helpers/ and requirements.txt) to {{ROOT}} and run "
+                             "this cell again.")
     def _versions():
         return {{d.metadata["Name"].lower(): d.version for d in _md.distributions()}}
     _before = _versions()
@@ -76,10 +85,22 @@ def links(path: str, cfg: dict) -> tuple[str, str]:
             f"https://kaggle.com/kernels/welcome?src=https://{blob}")
 
 
+def unpublished_note(cfg: dict) -> str:
+    """What a user who clicks a link must know while course.toml's repository is not published (empty if it is)."""
+    if cfg.get("published", True):
+        return ""
+    return (f"**Not published yet:** these links point at `{cfg['repo']}`, which does not exist yet, so they open "
+            "nothing. Until it does: fork the kit on GitHub, set `repo` (and `published = true`) in `course.toml`, run "
+            "`python scripts/sync_notebooks.py` and use your fork's links - or upload the kit's folder to your runtime "
+            "(Colab: `/content/course`, Kaggle: `/kaggle/working/course`) and run the setup cell below.")
+
+
 def badge_cell(path: str, cfg: dict) -> str:
     colab, kaggle = links(path, cfg)
+    note = unpublished_note(cfg)
     return (f"{BADGES_MARK}\n[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab}) "
-            f"[![Open in Kaggle](https://kaggle.com/static/images/open-in-kaggle.svg)]({kaggle})")
+            f"[![Open in Kaggle](https://kaggle.com/static/images/open-in-kaggle.svg)]({kaggle})"
+            + (f"\n\n{note}" if note else ""))
 
 
 def sync_notebook(path: Path, cfg: dict) -> bool:
@@ -109,7 +130,8 @@ def readme_table(cfg: dict) -> str:
         rows.append(f"| {path.name[:2]} | [{meta.get('title', path.stem)}]({rel}) | {meta.get('purpose', '')} | "
                     f"{meta.get('t4_minutes', '?')} | {meta.get('gpu_memory', '?')} | {meta.get('exercises', '')} | "
                     f"[Colab]({colab}) · [Kaggle]({kaggle}) |")
-    return "\n".join(rows)
+    note = unpublished_note(cfg)
+    return "\n".join(rows) + (f"\n\n> {note}" if note else "")
 
 
 def sync_readme(cfg: dict) -> bool:

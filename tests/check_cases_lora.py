@@ -15,7 +15,8 @@ _nbcode = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_nbcode)
 
 NOTEBOOK = "01_lora-from-scratch.ipynb"
-PREAMBLE = "import math\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn\nimport helpers\n"
+PREAMBLE = ("import math\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn\n"
+            "from transformers.pytorch_utils import Conv1D\nimport helpers\n")
 NB = _nbcode.definitions(NOTEBOOK, "lora_scaling", "LoRALinear", "find_targets", "replace_module", "inject_lora",
                          "DoRALinear", preamble=PREAMBLE)
 LoRALinear, DoRALinear = NB["LoRALinear"], NB["DoRALinear"]
