@@ -89,10 +89,11 @@ def test_odds_ratio_term_by_hand(nb):
 
 def test_loss_of_a_model_that_knows_nothing_is_ln_v_plus_lambda_ln_2(nb, tokenizer, pairs):
     batch = batch_of(nb, tokenizer, pairs, range(3))
-    numbers = nb["orpo_numbers"](nb["KnowsNothing"](500), batch, LAMBDA)
-    assert numbers["nll_loss"].item() == pytest.approx(math.log(500), abs=1e-5)
-    assert numbers["loss"].item() == pytest.approx(math.log(500) + LAMBDA * math.log(2), abs=1e-5)
-    assert torch.allclose(numbers["logps/chosen"], torch.full((3,), -math.log(500)))
+    vocab = 2 * len(tokenizer)  # any vocabulary that holds the ids; here larger than the model's
+    numbers = nb["orpo_numbers"](nb["KnowsNothing"](vocab), batch, LAMBDA)
+    assert numbers["nll_loss"].item() == pytest.approx(math.log(vocab), abs=1e-5)
+    assert numbers["loss"].item() == pytest.approx(math.log(vocab) + LAMBDA * math.log(2), abs=1e-5)
+    assert torch.allclose(numbers["logps/chosen"], torch.full((3,), -math.log(vocab)))
 
 
 def test_nll_counts_prompt_tokens_and_answer_only_does_not(nb):
