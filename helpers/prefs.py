@@ -9,7 +9,8 @@ ones (TRL's layout), right-padded: ``input_ids``, ``attention_mask``, ``completi
 """
 from __future__ import annotations
 
-__all__ = ["to_pairs", "common_prefix", "tokenize_pair", "collate_pairs", "fits"]
+__all__ = ["to_pairs", "common_prefix", "tokenize_pair", "collate_pairs", "fits", "select_pairs", "trainable_state",
+           "load_trainable_state"]
 
 
 def to_pairs(rows):
@@ -65,3 +66,27 @@ def collate_pairs(examples, pad_id, max_length=None):
 def fits(ids, max_length):
     """True if both sequences of a tokenized pair fit in max_length tokens (nothing is cut)."""
     return len(ids["prompt_ids"]) + max(len(ids["chosen_ids"]), len(ids["rejected_ids"])) <= max_length
+
+
+def select_pairs(batch, pairs):
+    """The rows of the given pair indices in a collated batch: their chosen rows, then their rejected rows
+    (the layout ``collate_pairs`` makes), so a sub-batch is a valid batch again."""
+    half = batch["input_ids"].shape[0] // 2
+    rows = list(pairs) + [half + i for i in pairs]
+    return {k: v[rows] for k, v in batch.items()}
+
+
+def trainable_state(model):
+    """A copy of the trainable weights (the adapter being trained), to put back with ``load_trainable_state``:
+    04 and 05 try several hand-written runs from the same start."""
+    return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def load_trainable_state(model, state):
+    """Put weights saved by ``trainable_state`` back (in place)."""
+    import torch
+
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if n in state:
+                p.copy_(state[n])
