@@ -5,6 +5,8 @@ COURSE_PROFILE says otherwise, and - in the quick profile - no network access to
 At the end it prints how long each notebook took.
 """
 import os
+import sys
+import tempfile
 import time
 from collections import defaultdict
 
@@ -17,6 +19,16 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("COURSE_OUTPUT_DIR", os.path.join(os.path.dirname(__file__), "outputs", "test-run"))
+
+# Drift guard: deprecations triggered by the kit's own calls are errors, here and in every notebook kernel
+# (an IPython startup file, via IPYTHONDIR). See tests/strict_warnings.py.
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "tests"))
+import strict_warnings  # noqa: E402
+
+strict_warnings.install(os.path.dirname(__file__))
+os.environ["IPYTHONDIR"] = tempfile.mkdtemp(prefix="kit-ipython-")
+strict_warnings.write_kernel_startup(os.environ["IPYTHONDIR"], os.path.dirname(__file__))
+sys.path.remove(os.path.join(os.path.dirname(__file__), "tests"))
 
 _durations = defaultdict(float)
 _failed = defaultdict(int)
