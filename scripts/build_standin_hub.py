@@ -30,6 +30,7 @@ import argparse
 import gzip
 import hashlib
 import json
+import os
 import random
 import re
 import shutil
@@ -124,12 +125,18 @@ def write_dataset(out: Path, rows: dict[str, dict[str, list[dict]]]) -> Path:
     if target_root.exists():
         shutil.rmtree(target_root)
     with tempfile.TemporaryDirectory() as tmp:
-        source = Path(tmp) / "hh-rlhf"            # the real repository's layout: <subset>/<split>.jsonl.gz
+        # the real repository's layout, <subset>/<split>.jsonl.gz, at a fixed path with fixed timestamps: datasets
+        # hashes paths and modification times into the cache folder's name, which then repeats build after build
+        source = out / "_source" / "hh-rlhf"
+        if source.exists():
+            shutil.rmtree(source)
         for split, subsets in rows.items():
             for subset, part in subsets.items():
                 (source / subset).mkdir(parents=True, exist_ok=True)
-                with gzip.open(source / subset / f"{split}.jsonl.gz", "wt", encoding="utf-8") as f:
-                    f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in part)
+                path = source / subset / f"{split}.jsonl.gz"
+                with gzip.GzipFile(path, "wb", mtime=0) as f:
+                    f.write("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in part).encode("utf-8"))
+                os.utime(path, (0, 0))
         cache = Path(tmp) / "cache"
         data_files = {split: [f"{subset}/{split}.jsonl.gz" for subset in SUBSETS] for split in rows}
         datasets.disable_progress_bars()
@@ -144,6 +151,7 @@ def write_dataset(out: Path, rows: dict[str, dict[str, list[dict]]]) -> Path:
         target = target_root / "default" / version_dir.parent.name / version_dir.name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(version_dir, target)
+    shutil.rmtree(out / "_source")
     return target
 
 
