@@ -6,12 +6,11 @@ warning capture and the notebook kernels both go through). For a ``DeprecationWa
 walks the stack from the code that warned outwards to the first frame of the kit (``helpers/``, ``tests/``,
 ``scripts/`` or a notebook cell):
 
-- the kit called the deprecated thing itself (at most ``DEPTH`` library functions in between; a config's
-  generated ``__init__``/``__post_init__`` chain counts as the one call it is) -> raised as an error that names
-  the kit's line;
-- a library calls another library's deprecated API deep inside (TRL inside ``trainer.train()``, torch at import)
-  -> not the kit's to fix: a FutureWarning is shown as usual, a DeprecationWarning stays hidden as Python hides
-  it by default.
+- the kit called the deprecated thing itself (a constructor chain such as a TRL config's checks, or at most
+  ``DEPTH`` functions of the one library it called) -> raised as an error that names the kit's line;
+- a library calls a deprecated API itself (PEFT reading ``model.is_gradient_checkpointing``, TRL inside
+  ``trainer.train()``, torch at import) -> not the kit's to fix: a FutureWarning is shown as usual, a
+  DeprecationWarning stays hidden as Python hides it by default.
 
 conftest.py installs it in the pytest process, and in every notebook kernel nbval starts (an IPython startup
 file); ``scripts/rehearse.py`` runs through the same conftest. Pure standard library, no side effects on import.
@@ -32,16 +31,32 @@ def _is_kit(filename: str, roots: tuple[str, ...]) -> bool:
     return filename.startswith(roots) and not filename.endswith("strict_warnings.py")
 
 
+def _package(frame) -> str:
+    return str(frame.f_globals.get("__name__", "")).split(".")[0]
+
+
 def kit_caller(frame, roots: tuple[str, ...], depth: int = DEPTH):
-    """The kit frame that made the deprecated call, or None when the warning comes from deeper library code."""
-    library_calls = 0
+    """The kit frame that made the deprecated call, or None when the warning comes from deeper library code.
+
+    The kit's call is to blame when, between it and the warning, there is only
+    - a constructor chain (``__init__``/``__post_init__``, e.g. ``DPOConfig(...)`` -> TrainingArguments' checks), or
+    - at most ``depth`` functions of ONE library: the function the kit called (and a wrapper/decorator of it).
+    A library using another library's deprecated API (PEFT reading ``model.is_gradient_checkpointing``) is not."""
+    between = []
     while frame is not None:
         code = frame.f_code
         if _is_kit(code.co_filename, roots):
-            return frame if library_calls <= depth else None
-        if not (code.co_filename.startswith("<") or code.co_name in _TRANSPARENT):  # "<string>", "<frozen ...>"
-            library_calls += 1
+            break
+        if not code.co_filename.startswith("<frozen"):
+            between.append(frame)
         frame = frame.f_back
+    if frame is None:
+        return None
+    calls = [f for f in between if not (f.f_code.co_filename == "<string>" or f.f_code.co_name in _TRANSPARENT)]
+    if not calls:
+        return frame
+    if len(calls) <= depth and len({_package(f) for f in between}) == 1:
+        return frame
     return None
 
 
