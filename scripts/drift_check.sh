@@ -54,7 +54,7 @@ for node, why in failed:
 errors = re.findall(r"^ERROR (\S+)(?: - (.*))?$", text, re.M)
 for node, why in errors:
     print(f"  ERROR  {node}: {(why or '').strip()[:220]}")
-tail = [l for l in text.splitlines() if re.match(r"^=+ .*(passed|failed|error).* =+$", l)]
+tail = [l for l in text.splitlines() if re.match(r"^=* ?\d+ (passed|failed|error)", l)]
 print(tail[-1] if tail else "(no pytest summary line: see the log)")
 if not failed and not errors:
     print("  nothing broke: the newest releases pass the quick suite")
