@@ -10,6 +10,8 @@ plot that silently vanishes fails the notebook. At the end the run prints each n
 """
 import json
 import os
+import sys
+import tempfile
 import time
 from collections import defaultdict
 
@@ -29,6 +31,16 @@ os.environ.setdefault("COURSE_OUTPUT_DIR", os.path.join(os.path.dirname(__file__
 import matplotlib  # noqa: E402  (after MPLBACKEND: the kernels read it; this pytest process itself draws off-screen)
 
 matplotlib.use("Agg")
+
+# Drift guard: deprecations triggered by the kit's own calls are errors, here and in every notebook kernel
+# (an IPython startup file, via IPYTHONDIR). See tests/strict_warnings.py.
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "tests"))
+import strict_warnings  # noqa: E402
+
+strict_warnings.install(os.path.dirname(__file__))
+os.environ["IPYTHONDIR"] = tempfile.mkdtemp(prefix="kit-ipython-")
+strict_warnings.write_kernel_startup(os.environ["IPYTHONDIR"], os.path.dirname(__file__))
+sys.path.remove(os.path.join(os.path.dirname(__file__), "tests"))
 
 _durations = defaultdict(float)
 _failed = defaultdict(int)

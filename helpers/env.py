@@ -102,21 +102,37 @@ class Precision:
     compute_dtype: torch.dtype
     fp16: bool
     bf16: bool
+    use_cpu: bool = False   # bf16 autocast on the CPU (COURSE_CPU_BF16=1): the trainers need use_cpu=True for it
 
     @property
     def trainer_args(self) -> dict:
-        return {"fp16": self.fp16, "bf16": self.bf16}
+        args = {"fp16": self.fp16, "bf16": self.bf16}
+        if self.use_cpu:
+            args["use_cpu"] = True
+        return args
 
     def __str__(self) -> str:
-        return f"{self.name} (compute {str(self.compute_dtype).replace('torch.', '')}, trainable weights fp32)"
+        where = ", on the CPU" if self.use_cpu else ""
+        return f"{self.name} (compute {str(self.compute_dtype).replace('torch.', '')}{where}, trainable weights fp32)"
+
+
+CPU_BF16_ENV = "COURSE_CPU_BF16"
 
 
 def precision() -> Precision:
-    """bf16 where native, fp16 on other GPUs (a T4), fp32 on the CPU."""
+    """bf16 where native, fp16 on other GPUs (a T4), fp32 on the CPU.
+
+    ``COURSE_CPU_BF16=1`` on a machine without a GPU chooses bf16 autocast on the CPU instead of fp32, so a CPU run
+    (the full-profile rehearsal, see the README) goes through the trainers' mixed-precision path: autocast, bf16
+    matmuls, fp32 trainable weights. It cannot exercise what only a GPU has - fp16 loss scaling (GradScaler), the
+    SDPA attention kernels, bitsandbytes 4-bit, peak-memory figures; ``scripts/gpu_check.py`` checks those.
+    """
     if native_bf16():
         return Precision("bf16", torch.bfloat16, fp16=False, bf16=True)
     if torch.cuda.is_available():
         return Precision("fp16", torch.float16, fp16=True, bf16=False)
+    if os.environ.get(CPU_BF16_ENV, "").strip() == "1":
+        return Precision("bf16", torch.bfloat16, fp16=False, bf16=True, use_cpu=True)
     return Precision("fp32", torch.float32, fp16=False, bf16=False)
 
 

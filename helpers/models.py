@@ -65,6 +65,11 @@ class ModelSpec:
     eos_token: str = "<|endoftext|>"
     chat_template: str | None = None   # None: the tokenizer ships without one; "chatml": it ships ChatML
     aliases: tuple = ()
+    # The published tokenizer's conventions (what scripts/build_standin_hub.py imitates for the rehearsal):
+    special_tokens: tuple = ()         # the special tokens with fixed ids, in id order from id 0
+    bos_token: str | None = None       # None: no BOS token
+    pad_token: str | None = None       # None: ships without a pad token (load_tokenizer then pads with EOS)
+    unk_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,15 @@ FAMILIES = {
 _PYTHIA = dict(rotary_pct=0.25, tie_word_embeddings=False, max_position_embeddings=2048, vocab_size=50304,
                use_parallel_residual=True)
 _SMOL = dict(vocab_size=49152, tie_word_embeddings=True, max_position_embeddings=8192, rope_theta=100000.0)
+# SmolLM2's tokenizer (all sizes, base and Instruct): 49,152 entries, these 17 special tokens at ids 0-16. The base
+# models use <|endoftext|> as BOS, EOS and UNK and have no pad token; the Instruct models end a turn with <|im_end|>
+# (EOS and pad) and start one with <|im_start|> (BOS).
+_SMOL_SPECIAL = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<repo_name>", "<reponame>", "<file_sep>", "<filename>",
+                 "<gh_stars>", "<issue_start>", "<issue_comment>", "<issue_closed>", "<jupyter_start>", "<jupyter_text>",
+                 "<jupyter_code>", "<jupyter_output>", "<jupyter_script>", "<empty_output>")
+_SMOL_BASE_TOK = dict(special_tokens=_SMOL_SPECIAL, bos_token="<|endoftext|>", unk_token="<|endoftext|>")
+_SMOL_CHAT_TOK = dict(special_tokens=_SMOL_SPECIAL, eos_token="<|im_end|>", bos_token="<|im_start|>",
+                      pad_token="<|im_end|>", unk_token="<|endoftext|>", chat_template="chatml")
 
 MODELS = {s.model_id: s for s in [
     ModelSpec("EleutherAI/pythia-70m", "gpt_neox", dict(_PYTHIA, hidden_size=512, num_hidden_layers=6,
@@ -127,15 +141,13 @@ MODELS = {s.model_id: s for s in [
     ModelSpec("EleutherAI/pythia-1.4b", "gpt_neox", dict(_PYTHIA, hidden_size=2048, num_hidden_layers=24,
               num_attention_heads=16, intermediate_size=8192), 1_414_647_808, aliases=("EleutherAI/pythia-1.4b-deduped",)),
     ModelSpec("HuggingFaceTB/SmolLM2-135M", "llama", dict(_SMOL, hidden_size=576, num_hidden_layers=30,
-              num_attention_heads=9, num_key_value_heads=3, intermediate_size=1536), 134_515_008),
+              num_attention_heads=9, num_key_value_heads=3, intermediate_size=1536), 134_515_008, **_SMOL_BASE_TOK),
     ModelSpec("HuggingFaceTB/SmolLM2-135M-Instruct", "llama", dict(_SMOL, hidden_size=576, num_hidden_layers=30,
-              num_attention_heads=9, num_key_value_heads=3, intermediate_size=1536), 134_515_008,
-              eos_token="<|im_end|>", chat_template="chatml"),
+              num_attention_heads=9, num_key_value_heads=3, intermediate_size=1536), 134_515_008, **_SMOL_CHAT_TOK),
     ModelSpec("HuggingFaceTB/SmolLM2-360M", "llama", dict(_SMOL, hidden_size=960, num_hidden_layers=32,
-              num_attention_heads=15, num_key_value_heads=5, intermediate_size=2560), 361_821_120),
+              num_attention_heads=15, num_key_value_heads=5, intermediate_size=2560), 361_821_120, **_SMOL_BASE_TOK),
     ModelSpec("HuggingFaceTB/SmolLM2-360M-Instruct", "llama", dict(_SMOL, hidden_size=960, num_hidden_layers=32,
-              num_attention_heads=15, num_key_value_heads=5, intermediate_size=2560), 361_821_120,
-              eos_token="<|im_end|>", chat_template="chatml"),
+              num_attention_heads=15, num_key_value_heads=5, intermediate_size=2560), 361_821_120, **_SMOL_CHAT_TOK),
     ModelSpec("TinyLlama/TinyLlama-1.1B-Chat-v1.0", "llama", dict(vocab_size=32000, hidden_size=2048,
               num_hidden_layers=22, num_attention_heads=32, num_key_value_heads=4, intermediate_size=5632,
               tie_word_embeddings=False, max_position_embeddings=2048), 1_100_048_384, eos_token="</s>",
