@@ -53,7 +53,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 OVERRIDES = {
     "00_setup": {"MAX_NEW_TOKENS": "8"},
     "01_lora-from-scratch": {"MAX_STEPS": "3", "BATCH_SIZE": "2", "TRAIN_ROWS": "64", "TEST_ROWS": "8",
-                             "N_PROMPTS": "2", "MAX_NEW_TOKENS": "8", "TIMING_ROUNDS": "1",
+                             "N_PROMPTS": "2", "MAX_NEW_TOKENS": "8", "TIMING_ROUNDS": "1", "MERGE_REPEATS": "2",
                              "TIMING_SHAPES": "[(256, 960, 960), (256, 960, 2560), (256, 2560, 960)]"},  # fewer tokens
     "02_what-lora-saves": {"TIME_BATCH": "1", "WARMUP": "1", "REPEATS": "2"},
     "03_sft": {"TRAIN_PAIRS": "64", "EVAL_PAIRS": "8", "BATCH_SIZE": "2", "GRAD_ACCUM": "1", "MAX_STEPS": "4",
@@ -61,11 +61,17 @@ OVERRIDES = {
     "04_dpo": {"MAX_STEPS": "2", "BATCH_PAIRS": "2", "GRAD_ACCUM": "1", "EVAL_STEPS": "1", "TRAIN_ROWS": "64",
                "TEST_ROWS": "8", "SEEN_PAIRS": "4", "MAX_NEW_TOKENS": "8", "SWEEP_STEPS": "2"},
 }
+# Not rehearsed yet, and why (printed on every run, so the gap stays visible):
+NOT_REHEARSED = {
+    "05_orpo": "its overrides are not written yet (it uses the same models and data as 03/04)",
+    "06_evaluation": "the stand-in hub has no reward model, judge or BERTScore encoder yet",
+    "07_two-gpus": "its full profile needs two CUDA GPUs and stops with a message on anything else",
+}
 MARK = "# rehearsal override"
 # Notebooks whose own code or trainers run under autocast: rehearsed once more in the quick profile with bf16
 # autocast on the CPU, when the full-profile pass has to run in fp32 (no bf16 instructions: emulated bf16 is ~100x
 # slower than fp32 at the real vocabulary's width, the quick stand-ins are small enough).
-BF16_PASS = ("01_lora-from-scratch", "03_sft", "04_dpo")
+BF16_PASS = ("03_sft",)  # the trainers' autocast path (SFTTrainer); 01 and 04 cost ~7 CPU-minutes more in bf16
 
 
 def config_cell(nb, name: str):
@@ -168,14 +174,16 @@ def rehearse(jobs: list[tuple[str, Path, dict]], log) -> list[tuple]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/NN_*.ipynb, in order")
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebook in OVERRIDES, in order")
     parser.add_argument("--bf16", choices=("auto", "on", "off"), default="auto",
                         help="bf16 autocast in the full-profile pass (auto: only on a CPU with bf16 instructions)")
     parser.add_argument("--no-precision-pass", action="store_true",
                         help=f"skip the quick-profile bf16 pass over {', '.join(BF16_PASS)}")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the stand-in hub even if it exists")
     args = parser.parse_args()
-    paths = [p.resolve() for p in args.notebooks] or sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    paths = [p.resolve() for p in args.notebooks] or [NOTEBOOKS / f"{name}.ipynb" for name in OVERRIDES]
+    for name, why in NOT_REHEARSED.items():
+        print(f"not rehearsed: {name} - {why}")
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         print(f"no such notebook: {', '.join(missing)}")
