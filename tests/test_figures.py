@@ -24,6 +24,8 @@ def tiny_notebook(path: Path, declared: int | None, plots: int) -> None:
 
 def run_pytest(folder: Path):
     shutil.copy(ROOT / "conftest.py", folder / "conftest.py")
+    (folder / "tests").mkdir(exist_ok=True)                       # conftest installs the drift guard from tests/
+    shutil.copy(ROOT / "tests" / "strict_warnings.py", folder / "tests" / "strict_warnings.py")
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
                            "--nbval-current-env", "-o", "testpaths=.", str(folder)],
                           cwd=folder, capture_output=True, text=True, timeout=300,

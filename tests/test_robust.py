@@ -152,7 +152,8 @@ def test_run_dir_is_keyed_by_every_setting(home):
     assert key(args(logging_steps=5, save_steps=3)) == base  # where/how often it logs or saves: the same run
     from trl import DPOConfig
 
-    dpo = lambda **kw: DPOConfig(output_dir=str(home), report_to="none", **helpers.precision().trainer_args, **kw)
+    dpo = lambda **kw: DPOConfig(output_dir=str(home), report_to="none", activation_checkpointing=False,
+                                **helpers.precision().trainer_args, **kw)
     assert len({key(dpo(loss_type=["sigmoid"])), key(dpo(loss_type=["ipo"])), key(dpo(max_length=128))}) == 3
 
 
@@ -332,7 +333,7 @@ def test_dpo_pairs_cut_and_dropped_are_counted(home, capsys):
     kept, _ = helpers.parse_rows(helpers.load_preferences("quick", "train", limit=24), helpers.to_preference_example)
     pairs = datasets.Dataset.from_list([p for _, p in kept])
     tokenizer = helpers.load_tokenizer(MODEL_ID, "quick", chat_template="course")
-    args = DPOConfig(output_dir=str(home / "dpo"), max_length=40, report_to="none", max_steps=1,
+    args = DPOConfig(output_dir=str(home / "dpo"), max_length=40, report_to="none", max_steps=1, activation_checkpointing=False,
                      **helpers.precision().trainer_args)
     trainer = DPOTrainer(model=helpers.load_model(MODEL_ID, "quick"), args=args, processing_class=tokenizer,
                          train_dataset=pairs, peft_config=helpers.train.lora_config(MODEL_ID))
