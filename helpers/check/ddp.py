@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from ._core import attempt, close, equal, failed, passed
+from ._core import attempt, close, equal, failed, passed, refuses
 
 __all__ = ["data_parallel_plan", "per_gpu_bytes"]
 
@@ -34,16 +34,8 @@ def data_parallel_plan(fn) -> None:
         if any(x != int(x) for x in got):
             failed(name, f"{got!r} are not whole numbers", "accumulation steps and optimizer steps are counts")
     for case in _PLAN_IMPOSSIBLE:
-        try:
-            got = fn(*case)
-        except NotImplementedError:
-            failed(name, "not implemented yet - replace `raise NotImplementedError` with your code", hint)
-        except ValueError:
-            continue
-        except Exception as err:
-            failed(name, f"{case} raised {type(err).__name__}: {err}", "raise ValueError with a clear message")
-        failed(name, "effective batch {} with per-device batch {} on {} processes returned {!r}".format(*case[:3], got),
-               "it cannot be reached exactly: raise ValueError instead of rounding the batch silently")
+        refuses(name, fn, case, what="effective batch {} with per-device batch {} on {} processes".format(*case[:3]),
+                hint="it cannot be reached exactly: raise ValueError instead of rounding the batch silently")
     return passed(name, f"{len(_PLAN_CASES)} plans (1 to 8 processes), {len(_PLAN_IMPOSSIBLE)} impossible batches "
                         "rejected")
 
@@ -81,13 +73,6 @@ def per_gpu_bytes(fn) -> None:
                 close(name, float(got), _reference(est, world_size, stage), atol=world_size, rtol=1e-9,
                       what=f"bytes per GPU at stage {stage} on {world_size} GPU(s) for {est.breakdown()}", hint=hint)
     for stage in (-1, 4):
-        try:
-            got = fn(_estimate(*_SHARD_PARTS[0]), 2, stage)
-        except NotImplementedError:
-            failed(name, "not implemented yet - replace `raise NotImplementedError` with your code", hint)
-        except ValueError:
-            continue
-        except Exception as err:
-            failed(name, f"stage {stage} raised {type(err).__name__}: {err}", "raise ValueError for a stage outside 0-3")
-        failed(name, f"stage {stage} returned {got!r}", "ZeRO has stages 0-3 only: raise ValueError for others")
+        refuses(name, fn, (_estimate(*_SHARD_PARTS[0]), 2, stage), what=f"stage {stage}",
+                hint="ZeRO has stages 0-3 only: raise ValueError for others")
     return passed(name, f"{len(_SHARD_PARTS)} estimates x 1, 2, 8 GPUs x stages 0-3; activations never split")
