@@ -246,10 +246,16 @@ def config_cell_model_ids() -> list[str]:
             if "parameters" in cell.metadata.get("tags", []):
                 for model_id in re.findall(r"^\s*\w*_ID\s*=\s*[\"']([^\"']+)[\"']", cell.source, re.M):
                     try:
-                        ids.append(model_spec(model_id).model_id)
+                        spec = model_spec(model_id)
                     except UnknownModelError:  # no published config in the registry: no stand-in can be built
                         print(f"  {path.stem} names {model_id}, which is not in helpers.MODELS: no stand-in built "
-                              "(that notebook cannot be rehearsed until it is)")
+                              "(a notebook that loads it from the Hub cannot be rehearsed until it is)")
+                        continue
+                    if not spec.special_tokens:  # e.g. 01's GPT-2, which 01 only ever loads as its quick stand-in
+                        print(f"  {path.stem} names {model_id}: no tokenizer facts in helpers.MODELS, no stand-in "
+                              "built (a notebook that loads it from the Hub cannot be rehearsed until they are)")
+                        continue
+                    ids.append(spec.model_id)
     return list(dict.fromkeys(ids))
 
 
