@@ -477,14 +477,38 @@ def show_progress(trainer, budget_min: float = 15.0):
     sign of a CPU runtime. The raw log dicts the bar would also print are left out. Returns the trainer."""
     from transformers import PrinterCallback, ProgressCallback
 
+    from transformers.utils.notebook import NotebookProgressCallback
+
     trainer.remove_callback(PrinterCallback)  # raw dicts (only there with disable_tqdm=True)
     for callback in list(trainer.callback_handler.callbacks):
         if type(callback) is ProgressCallback:  # the terminal bar: keep it, without its raw-dict lines
             trainer.remove_callback(callback)
             trainer.add_callback(_bar_without_dicts())
+        elif type(callback) is NotebookProgressCallback:  # Jupyter's bar: keep it, with its end-of-run crash fixed
+            trainer.remove_callback(callback)
+            trainer.add_callback(_safe_notebook_bar())
     if not any(type(c).__name__ == "ProgressPrinter" for c in trainer.callback_handler.callbacks):
         trainer.add_callback(_progress_callback_class()(budget_min))
     return trainer
+
+
+def _safe_notebook_bar():
+    from transformers.utils.notebook import NotebookProgressCallback
+
+    class NotebookBar(NotebookProgressCallback):
+        """transformers' notebook bar. In transformers 5.23 its last update can divide by None (``TypeError:
+        unsupported operand type(s) for /: 'int' and 'NoneType'``) when a run - a resumed or cut-off one - ends
+        with no measured step rate since the bar's start; the run itself is fine, so the bar then drops its
+        time-left estimate instead of stopping the notebook."""
+
+        def on_train_end(self, args, state, control, **kwargs):
+            tracker = self.training_tracker
+            if tracker is not None and getattr(tracker, "last_value", None) is not None \
+                    and state.global_step <= tracker.start_value:
+                tracker.predicted_remaining = None  # no rate measured: no time-left estimate to show
+            return super().on_train_end(args, state, control, **kwargs)
+
+    return NotebookBar()
 
 
 def _bar_without_dicts():
