@@ -1,14 +1,10 @@
 """Self-check cases for 06_evaluation (see tests/test_checks.py): the notebook's solutions, and plausible wrong answers."""
-import importlib.util
 import math
 from functools import lru_cache
-from pathlib import Path
 
 import torch
 
-_spec = importlib.util.spec_from_file_location("nbcode", Path(__file__).parent / "nbcode.py")
-_nbcode = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_nbcode)
+import nbcode as _nbcode  # tests/ is on sys.path under pytest (as for test_dpo's `from nbcode import ...`)
 
 PREAMBLE = "import math\nimport torch\nimport helpers\n"
 

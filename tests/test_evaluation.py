@@ -1,5 +1,4 @@
 """06_evaluation: the plumbing in helpers.evaluation, and the notebook's own metric functions on known inputs."""
-import importlib.util
 import json
 import math
 import os
@@ -11,9 +10,7 @@ import torch
 
 from helpers import evaluation
 
-_spec = importlib.util.spec_from_file_location("nbcode", Path(__file__).parent / "nbcode.py")
-_nbcode = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_nbcode)
+import nbcode as _nbcode  # tests/ is on sys.path under pytest (as for test_dpo's `from nbcode import ...`)
 MODEL_ID = "HuggingFaceTB/SmolLM2-360M"
 
 
