@@ -270,6 +270,8 @@ def expected_numbers() -> dict[str, str]:
     out.update({"n07_accum_one": _count(accum_one), "n07_accum_two": _count(accum_two),
                 "n07_epoch_steps": _count(epoch), "n07_tokens": _count(run_tokens),
                 "n07_train_pairs": _count(c["TRAIN_PAIRS"]),
+                "n07_micro_one": _count(c["MAX_STEPS"] * accum_one),
+                "n07_micro_rank": _count(c["MAX_STEPS"] * accum_two),
                 "n07_one_t4": _minutes(one_t4), "n07_two_t4": _minutes(one_t4 / c["PROCESSES"])})
     per_gpu = ddp["per_gpu_bytes"]
     for model_id, key in [(smol, "smol360m"), (tiny, "tinyllama"), ("Qwen/Qwen2.5-0.5B", "qwen05")]:
@@ -294,7 +296,7 @@ def test_every_notebook_has_its_section(path):
     section = _sections(_guide()).get(_number(path.name))
     assert section is not None, f"TEACHING.md has no section '## {_number(path.name)} · ...' for {path.name}"
     for part in ("### Learning outcomes", "### Time", "### Where students get stuck", "### Hand-in answers",
-                 "### Rubric"):
+                 "### Exercises: written parts outside the hand-in list", "### Rubric"):
         assert part in section, f"section {_number(path.name)} of TEACHING.md lacks '{part}'"
 
 
