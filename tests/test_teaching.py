@@ -101,6 +101,7 @@ def _readme_quick_times() -> dict[str, str]:
         if match:
             numbers = [int(match.group(2))] + [int(x) for x in match.group(3).split("-")]
             times[match.group(1)] = f"{min(numbers)}-{max(numbers)} s"
+    assert times, "README.md's quick-profile table ('| 00 setup | 8 s | 14-61 s |') was not found or changed format"
     return times
 
 
@@ -339,6 +340,17 @@ def test_every_exact_number_is_recomputed():
     claims = re.findall(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)? ?(?:KiB|MiB|GiB|GB|min\b)", untagged)
     assert not claims, ("exact numbers in TEACHING.md without a recomputed key (tag them, or leave them out): "
                         + ", ".join(claims))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_each_rubric_gives_twenty_points(path):
+    """The rows of a notebook's rubric table, bonus rows left out, add up to the 20 points the guide promises."""
+    section = _sections(_guide()).get(_number(path.name), "")
+    rubric = section.split("### Rubric", 1)[-1].split("\n---", 1)[0]
+    points = [re.match(r"\| [^|]+ \| ([^|]+) \|", row).group(1).strip()
+              for row in rubric.splitlines() if row.startswith("| ") and not row.startswith("| item")]
+    required = [float(p) for p in points if not p.startswith("bonus")]
+    assert required and sum(required) == 20, f"section {_number(path.name)}: the rubric adds up to {sum(required)}"
 
 
 def test_no_reference_to_internal_notes():
