@@ -244,11 +244,13 @@ def exporter():
     return SlidesExporter(
         extra_template_basedirs=[str(TEMPLATE_DIR)], template_name="kit_reveal",
         reveal_url_prefix="vendor/reveal.js", reveal_theme=THEME, reveal_scroll=True, reveal_number="c/t",
+        reveal_width="1280", reveal_height="800", exclude_input_prompt=True, exclude_output_prompt=True,
         mathjax_url="vendor/mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe",
         require_js_url="vendor/requirejs/require.js", jquery_url="vendor/jquery/dist/jquery.min.js")
 
 
-def build(paths: list[Path], out: Path, force_execute: bool = False, timeout: int = 600, log=print) -> list[dict]:
+def build(paths: list[Path], out: Path, force_execute: bool = False, timeout: int = 600, keep_executed: bool = False,
+          log=print) -> list[dict]:
     """Build one deck per notebook into out/ (plus out/vendor/ and out/index.html); returns one record per deck."""
     node_modules = install_vendor(log)
     out.mkdir(parents=True, exist_ok=True)
@@ -263,6 +265,9 @@ def build(paths: list[Path], out: Path, force_execute: bool = False, timeout: in
         if ran:
             log(f"{path.name}: executing ({os.environ.get('COURSE_PROFILE', 'quick')} profile) ...")
             execute(nb, path, timeout)
+            if keep_executed:                     # to rebuild later without running it again
+                (out / "executed").mkdir(exist_ok=True)
+                nbformat.write(nb, out / "executed" / path.name)
         deck_nb = prepare(nb)
         body, _ = slides_exporter.from_notebook_node(deck_nb, resources={"metadata": {"name": path.stem}})
         deck = out / f"{path.stem}.slides.html"
@@ -315,6 +320,8 @@ def main(argv=None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/NN_*.ipynb")
     parser.add_argument("--out", type=Path, default=ROOT / "slides", help="where the decks go (default: slides/)")
     parser.add_argument("--execute", action="store_true", help="execute notebooks even if they hold outputs")
+    parser.add_argument("--keep-executed", action="store_true",
+                        help="also save the executed notebooks in <out>/executed/ (build from them again: no re-run)")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell when executing (default 600)")
     parser.add_argument("--mark", action="store_true", help="rewrite the notebooks' slide metadata, build nothing")
     parser.add_argument("--vendor", action="store_true", help="only install the JavaScript libraries")
@@ -329,7 +336,7 @@ def main(argv=None) -> int:
         print(f"JavaScript libraries in {install_vendor()}")
         return 0
     start = time.perf_counter()
-    records = build([p.resolve() for p in paths], args.out.resolve(), args.execute, args.timeout)
+    records = build([p.resolve() for p in paths], args.out.resolve(), args.execute, args.timeout, args.keep_executed)
     print(f"{len(records)} deck(s) in {args.out}/ in {time.perf_counter() - start:.0f} s; "
           f"open {args.out / 'index.html'} in a browser (no network needed)")
     return 0

@@ -66,6 +66,14 @@ def test_committed_notebooks_carry_the_slide_metadata(path):
     assert counts["slides"] >= 5 and counts["subslides"] >= 5, counts
 
 
+def test_nbtool_round_trip_keeps_the_slide_metadata(tmp_path):
+    from nbtool import to_nb, to_py, write_nb
+
+    path = NOTEBOOKS[1]
+    write_nb(to_nb(to_py(nbformat.read(path, as_version=4))), tmp_path / path.name)
+    assert (tmp_path / path.name).read_bytes() == path.read_bytes()
+
+
 class Deck(HTMLParser):
     """Sections (with their nesting depth) and the URLs of <script src> and <link href> in a deck."""
 
