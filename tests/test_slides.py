@@ -100,11 +100,19 @@ class Deck(HTMLParser):
             self.depth -= 1
 
 
+FORMULAS = "Inline $W_0 + \\Delta W$, then displayed:\n\n$$h = W_0 x + \\frac{\\alpha}{r} B A x$$"
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
+    """00's deck (executed here, quick profile) and the deck of a small notebook with formulas and stored outputs."""
     out = tmp_path_factory.mktemp("slides")
-    records = build_slides.build([SETUP], out, log=lambda *_: None)
-    return out, records[0]
+    math = nbformat.v4.new_notebook(cells=[md("# Formulas"), md("## 1. Two formulas\n\n" + FORMULAS),
+                                           code("print('shown')")])
+    math.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="shown\n")]
+    nbformat.write(math, out / "formulas.ipynb")
+    records = build_slides.build([SETUP, out / "formulas.ipynb"], out, log=lambda *_: None)
+    return out, records[0], records[1]
 
 
 def parse(deck: Path) -> Deck:
@@ -114,7 +122,7 @@ def parse(deck: Path) -> Deck:
 
 
 def test_deck_builds_with_the_slides_its_metadata_promises(built):
-    out, record = built
+    out, record, _ = built
     deck = out / record["deck"]
     assert deck.name == "00_setup.slides.html" and record["executed"]
     want = build_slides.count_slides(nbformat.read(SETUP, as_version=4))
@@ -128,11 +136,11 @@ def test_deck_builds_with_the_slides_its_metadata_promises(built):
     assert "Course files:" not in html                               # the setup cell's output: skipped
     assert "### BEGIN SOLUTION" not in html                          # exercise solutions: skipped
     assert "<pre>" in html or 'class="jp-OutputArea' in html         # outputs of the executed run are there
-    assert (out / "index.html").read_text().count(".slides.html") == 1
+    assert (out / "index.html").read_text().count(".slides.html") == 2
 
 
 def test_deck_loads_nothing_from_the_network(built):
-    out, record = built
+    out, record, _ = built
     urls = parse(out / record["deck"]).urls
     assert len(urls) >= 5, urls                                      # reveal css/js, theme, require, jquery, MathJax
     remote = [u for u in urls if re.match(r"(https?:)?//", u)]
@@ -166,7 +174,7 @@ def browse(url: str, profile: Path, *action: str) -> str:
 def test_a_headless_browser_renders_the_first_slides(built, tmp_path):
     import matplotlib.image
 
-    out, record = built
+    out, record, _ = built
     url = (out / record["deck"]).as_uri()
     dom = browse(url, tmp_path / "profile-dom", "--dump-dom")
     assert re.search(r'class="reveal slide[^"]*\bready\b', dom), "reveal.js did not start (a library not loaded?)"
@@ -184,3 +192,11 @@ def test_a_headless_browser_renders_the_first_slides(built, tmp_path):
         shots.append(image)
     assert not np.array_equal(shots[0], shots[1]), "the first two slides rendered the same picture"
     print(f"screenshots: {tmp_path}")
+
+
+def test_formulas_render_once_offline(built, tmp_path):
+    out, _, record = built
+    assert not record["executed"]                                    # a notebook with outputs is used as it is
+    dom = browse((out / record["deck"]).as_uri() + "#/1", tmp_path / "profile", "--dump-dom")
+    assert dom.count('class="mjx-math"') == 2, "each formula should be typeset exactly once"
+    assert "shown" in dom
