@@ -234,7 +234,7 @@ def prepare(nb):
             if WIDGET_VIEW in data and len(data) > 1:
                 del data[WIDGET_VIEW]             # the text/plain fallback shows instead
         if _code_lines(cell.source) > LONG_CELL:
-            cell.transient = {"remove_source": True}
+            cell.metadata["transient"] = {"remove_source": True}   # what nbconvert's TagRemovePreprocessor sets
     return nb
 
 

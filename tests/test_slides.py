@@ -108,8 +108,10 @@ def built(tmp_path_factory):
     """00's deck (executed here, quick profile) and the deck of a small notebook with formulas and stored outputs."""
     out = tmp_path_factory.mktemp("slides")
     math = nbformat.v4.new_notebook(cells=[md("# Formulas"), md("## 1. Two formulas\n\n" + FORMULAS),
-                                           code("print('shown')")])
+                                           code("print('shown')"), md("Too long for a slide:"),
+                                           code("\n".join(f"long_{i} = {i}" for i in range(25)) + "\nprint(long_0)")])
     math.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="shown\n")]
+    math.cells[4].outputs = [nbformat.v4.new_output("stream", name="stdout", text="output of a long cell\n")]
     nbformat.write(math, out / "formulas.ipynb")
     records = build_slides.build([SETUP, out / "formulas.ipynb"], out, log=lambda *_: None)
     return out, records[0], records[1]
@@ -137,6 +139,13 @@ def test_deck_builds_with_the_slides_its_metadata_promises(built):
     assert "### BEGIN SOLUTION" not in html                          # exercise solutions: skipped
     assert "<pre>" in html or 'class="jp-OutputArea' in html         # outputs of the executed run are there
     assert (out / "index.html").read_text().count(".slides.html") == 2
+
+
+def test_long_code_cells_show_their_output_only(built):
+    out, _, record = built
+    html = (out / record["deck"]).read_text(encoding="utf-8")
+    assert "shown" in html and "print" in html                       # a short cell: code and output
+    assert "output of a long cell" in html and "long_24" not in html  # a long one: output only
 
 
 def test_deck_loads_nothing_from_the_network(built):
