@@ -14,7 +14,7 @@ Open slides/index.html (or a deck) in a browser straight from the disk: arrow ke
 next section, down: next step), "s" opens the speaker view, "f" full screen, Esc the overview.
 
 The JavaScript libraries come from npm (pinned in VENDOR below), installed once into .slides-vendor/ (ignored
-by git; needs Node.js's `npm`); each build copies the files a deck needs (about 10 MB) into <out>/vendor/.
+by git; needs Node.js's `npm`); each build copies the files a deck needs (7 MiB) into <out>/vendor/.
 
 Slide metadata (cell.metadata.slideshow.slide_type) follows one rule, applied by --mark to the committed notebooks
 (scripts/nbtool.py applies it on every write too) and again, in memory, to every notebook a build reads:
@@ -274,19 +274,24 @@ def build(paths: list[Path], out: Path, force_execute: bool = False, timeout: in
         deck.write_text(body, encoding="utf-8")
         counts = count_slides(deck_nb)
         records.append({"notebook": path.name, "deck": deck.name, "executed": ran, **counts,
-                        "title": nb.metadata.get("course", {}).get("title", path.stem),
                         "seconds": time.perf_counter() - start, "bytes": deck.stat().st_size})
-        log(f"{path.name}: {counts['slides']} slides + {counts['subslides']} subslides -> {deck.relative_to(out.parent) if out.parent in deck.parents else deck} "
+        log(f"{path.name}: {counts['slides']} sections, {counts['slides'] + counts['subslides']} slides -> {deck} "
             f"({deck.stat().st_size / 2**20:.1f} MiB, {records[-1]['seconds']:.0f} s{', executed' if ran else ''})")
-    write_index(out, records)
+    write_index(out)
     return records
 
 
-def write_index(out: Path, records: list[dict]):
-    from html import escape
+def write_index(out: Path):
+    """out/index.html: every deck in out/ (this build's and earlier ones'), with its title."""
+    from html import escape, unescape
 
-    rows = "\n".join(f'<li><a href="{escape(r["deck"])}">{escape(r["notebook"][:2])} · {escape(r["title"])}</a> '
-                     f'({r["slides"]} sections, {r["slides"] + r["subslides"]} slides)</li>' for r in records)
+    rows = []
+    for deck in sorted(out.glob("*.slides.html")):
+        found = re.search(r"<title>(.*?) slides</title>", deck.read_text(encoding="utf-8"), re.S)
+        title = unescape(found.group(1).strip()) if found else deck.name
+        number = f"{deck.name[:2]} · " if deck.name[:2].isdigit() else ""
+        rows.append(f'<li><a href="{escape(deck.name)}">{escape(number + title)}</a></li>')
+    rows = "\n".join(rows)
     (out / "index.html").write_text(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Course slides</title></head>\n"
         "<body style=\"font-family: sans-serif; max-width: 50em; margin: 2em auto\">\n<h1>Course slides</h1>\n"
@@ -308,7 +313,7 @@ def mark_notebooks(paths: list[Path]) -> int:
             write_nb(nb, path)
             changed += 1
         counts = count_slides(nb)
-        print(f"{path.name}: {counts['slides']} slides + {counts['subslides']} subslides"
+        print(f"{path.name}: {counts['slides']} sections, {counts['slides'] + counts['subslides']} slides"
               f"{' (metadata rewritten)' if rewritten else ''}")
     print(f"{changed} notebook(s) changed")
     return 0

@@ -39,7 +39,8 @@ def test_the_rule_on_known_cells():
     cells = [md("<!-- course:badges -->\n[Colab](x)"), code("# course:setup-cell - run me first\nprint(1)"),
              md("# 00 · Title\n\n**Goal.** ..."), md("## 1. Where are we?"), code("import torch"),
              md("Read the line."), md("More text right after text."), code("x = 1\nx"), md("### 1.1 A subsection"),
-             code("N = 3", tags=["parameters"]), code("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION"),
+             code("N = 3", tags=["parameters"]),
+             code("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION"),
              code(definitions), code(printing), md("## Summary")]
     want = ["skip", "skip", "slide", "slide", "fragment", "subslide", "-", "fragment", "subslide",
             "skip", "skip", "skip", "fragment", "slide"]
@@ -207,5 +208,8 @@ def test_formulas_render_once_offline(built, tmp_path):
     out, _, record = built
     assert not record["executed"]                                    # a notebook with outputs is used as it is
     dom = browse((out / record["deck"]).as_uri() + "#/1", tmp_path / "profile", "--dump-dom")
-    assert dom.count('class="mjx-math"') == 2, "each formula should be typeset exactly once"
+    assert dom.count('class="mjx-math"') >= 2, "the formulas were not typeset"
+    ids = re.findall(r' id="([^"]+)"', dom)
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    assert not twice, f"formulas typeset twice (their element ids repeat: {twice[:3]})"
     assert "shown" in dom
