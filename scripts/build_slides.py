@@ -65,6 +65,8 @@ BADGES_MARK = "<!-- course:badges -->"
 SETUP_MARK = "# course:setup-cell"
 SOLUTION_MARK = "### BEGIN SOLUTION"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_NOTE = nbformat.v4.new_output("stream", name="stdout",
+                                     text="(an interactive widget here: run the notebook in Jupyter to use it)\n")
 
 
 # --- the slide rule ------------------------------------------------------------------------------------------
@@ -220,7 +222,7 @@ def execute(nb, path: Path, timeout: int):
 
 
 def prepare(nb):
-    """The copy a deck is made from: marked by the rule, widgets as their text, long code cells as output only."""
+    """The copy a deck is made from: marked by the rule, widgets as a note, long code cells as output only."""
     nb = copy.deepcopy(nb)
     mark(nb)
     nb.metadata.pop("widgets", None)              # widget state would load a renderer from a CDN
@@ -229,10 +231,8 @@ def prepare(nb):
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if WIDGET_VIEW in data and len(data) > 1:
-                del data[WIDGET_VIEW]             # the text/plain fallback shows instead
+        cell.outputs = [WIDGET_NOTE if WIDGET_VIEW in output.get("data", {}) else output
+                        for output in cell.get("outputs", [])]   # a static page cannot run a widget
         if _code_lines(cell.source) > LONG_CELL:
             cell.metadata["transient"] = {"remove_source": True}   # what nbconvert's TagRemovePreprocessor sets
     return nb

@@ -113,6 +113,9 @@ def built(tmp_path_factory):
                                            code("\n".join(f"long_{i} = {i}" for i in range(25)) + "\nprint(long_0)")])
     math.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="shown\n")]
     math.cells[4].outputs = [nbformat.v4.new_output("stream", name="stdout", text="output of a long cell\n")]
+    math.cells[2].outputs.append(nbformat.v4.new_output(                # an ipywidget, as Jupyter stores it
+        "display_data", data={build_slides.WIDGET_VIEW: {"model_id": "abc", "version_major": 2, "version_minor": 0},
+                              "text/plain": "VBox(children=(IntSlider(value=3),))"}))
     nbformat.write(math, out / "formulas.ipynb")
     records = build_slides.build([SETUP, out / "formulas.ipynb"], out, log=lambda *_: None)
     return out, records[0], records[1]
@@ -147,6 +150,7 @@ def test_long_code_cells_show_their_output_only(built):
     html = (out / record["deck"]).read_text(encoding="utf-8")
     assert "shown" in html and "print" in html                       # a short cell: code and output
     assert "output of a long cell" in html and "long_24" not in html  # a long one: output only
+    assert "VBox(children" not in html and "an interactive widget here" in html
 
 
 def test_deck_loads_nothing_from_the_network(built):
