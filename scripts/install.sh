@@ -7,6 +7,7 @@
 # 2. installs PyTorch built for this machine: the CUDA build when an NVIDIA GPU answers `nvidia-smi`, otherwise
 #    the CPU build (on Linux from PyTorch's CPU index, so pip does not download gigabytes of CUDA libraries);
 # 3. installs the pinned course stack (requirements.txt) and JupyterLab;
+#    if Node.js's npm is there, also the JavaScript libraries of the lecture slides (scripts/build_slides.py --vendor);
 # 4. checks that the torch it installed is the build it chose (and stops with a message if not);
 # 5. opens `jupyter lab notebooks/` (stop it with Ctrl+C). COURSE_NO_LAUNCH=1 only installs and prints how to start.
 #
@@ -59,6 +60,13 @@ if want == "cuda" and (cuda is None or not torch.cuda.is_available()):
              f"{'a CPU build' if cuda is None else f'CUDA {cuda}, but no usable GPU (driver too old?)'}. "
              "See https://pytorch.org/get-started/locally/ for the right index, and set TORCH_INDEX_URL.")
 PY
+
+# Lecture slides bundle reveal.js and MathJax from npm (into .slides-vendor/): only the slides need them.
+if command -v npm >/dev/null 2>&1; then
+    "$PY" scripts/build_slides.py --vendor || echo ">>> npm could not fetch the slides' JavaScript libraries; only scripts/build_slides.py needs them"
+else
+    echo ">>> npm not found: everything works except building lecture slides (scripts/build_slides.py needs Node.js's npm)"
+fi
 
 echo ">>> installed. Run the tests:   $VENV/bin/pytest"
 if [ "${COURSE_NO_LAUNCH:-0}" = 1 ] || [ ! -t 1 ]; then

@@ -7,6 +7,7 @@ Format: a line "# %%" starts a code cell, "# %% [markdown]" a markdown cell whos
 A code cell's tags ride on its marker line: "# %% tags=["parameters"]" (the config cell the rehearsal overrides).
 Notebook metadata (the README row of the notebook) is kept in a leading "# %% [metadata]" JSON block.
 The .ipynb is what is committed; the .py is a scratch copy (ignored by git).
+Writing a notebook also sets each cell's slide metadata by scripts/build_slides.py's rule (`--mark`).
 """
 from __future__ import annotations
 
@@ -64,6 +65,11 @@ def to_nb(text: str):
 
 
 def write_nb(nb, path: Path):
+    if str(Path(__file__).resolve().parent) not in sys.path:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from build_slides import mark   # slide metadata is a function of the cells: kept current on every write
+
+    mark(nb)
     nbformat.validate(nb)
     path.write_text(nbformat.writes(nb, version=4) + "\n", encoding="utf-8")
 
