@@ -3,9 +3,9 @@
     python scripts/grade.py HANDINS_DIR [--out DIR] [--timeout S] [--jobs N]
 
 HANDINS_DIR holds one folder per student (``alice/03_sft.ipynb`` ...) or notebooks named after the student
-(``alice_03_sft.ipynb``). Each hand-in is matched to the kit notebook it came from (by file name, else by cell ids),
-copied, and executed from top to bottom in a fresh kernel in the quick profile (offline, CPU, tiny models) with
-THIS kit's ``helpers`` and data - whatever the student's folder holds. Each run is a separate process group with a
+(``alice_03_sft.ipynb``). Each hand-in is matched to the kit notebook it came from (by file name, else by cell ids)
+and executed from top to bottom in a fresh kernel in the quick profile (offline, CPU, tiny models), in a scratch
+folder, with THIS kit's ``helpers`` and data - whatever the student's folder holds. Each run is a separate process group with a
 hard time limit (--timeout, default 300 s per notebook), so a crash or an endless loop costs one notebook, never
 the batch; the exercises that ran before the limit keep their grade.
 
@@ -14,7 +14,7 @@ else a ``### BEGIN SOLUTION`` cell and the "Exercise N - title" line above it). 
 ``PASS <check>`` or ``FAIL <check>: <message>``; it passes when every check it owns printed PASS. A FAIL line, an
 error raised in the exercise cell, or no check line at all is a fail, with the message.
 
-Written into --out (default: HANDINS_DIR next to itself, with "-graded" appended):
+Written into --out (default: HANDINS_DIR-graded, next to HANDINS_DIR):
   grades.csv            one row per exercise: student, notebook, exercise, title, tier, status, message
                         status: pass | fail | timeout (not reached within --timeout) | error (the notebook could
                         not be graded: unreadable JSON, not a kit notebook, kernel died); rows with exercise
@@ -22,6 +22,7 @@ Written into --out (default: HANDINS_DIR next to itself, with "-graded" appended
   reports/<student>.md  per student: each notebook's flags, exercises, and the written answers found after the
                         "What to hand in" heading (markdown the student added or changed there)
   executed/<student>/   the notebooks as the grader ran them (outputs included), to look at a failure
+It runs the students' code with your permissions: grade hand-ins you do not trust in a container or a VM.
 Flags: stored outputs missing (the notebook was never run before hand-in) or made by another kit version (the
 setup cell prints "course kit <version>", helpers.__version__).
 """
@@ -32,7 +33,6 @@ import ast
 import concurrent.futures
 import csv
 import difflib
-import json
 import os
 import re
 import shutil
@@ -128,11 +128,11 @@ def exercises(nb, stem: str) -> list[Exercise]:
             ids = meta["exercise"] if isinstance(meta["exercise"], list) else [meta["exercise"]]
             titles = meta.get("title") if isinstance(meta.get("title"), list) else [meta.get("title", "")] * len(ids)
             tiers = meta.get("tier") if isinstance(meta.get("tier"), list) else [meta.get("tier", "")] * len(ids)
-            found = [(tier, str(i), title) for i, title, tier in zip(ids, titles, tiers)]
+            found = [(str(tier or ""), str(i), str(title or "")) for i, title, tier in zip(ids, titles, tiers)]
         else:
             found = _exercise_lines(nb, index) or [("", str(len(out) + 1), "")]
-        if len(found) > max(1, len(checks)):     # other exercises named in the same markdown: keep the nearest
-            found = found[-max(1, len(checks)):]
+            if len(found) > max(1, len(checks)):     # other exercises named in the same markdown: keep the nearest
+                found = found[-max(1, len(checks)):]
         parts = [checks[k::len(found)] if len(found) == len(checks) else checks for k in range(len(found))]
         if len(found) > 1 and len(found) != len(checks):
             found = [("/".join(dict.fromkeys(s for s, _, _ in found)), "+".join(n for _, n, _ in found),
@@ -402,7 +402,7 @@ def grade_one(student: str, path: Path, kit: dict[str, KitNotebook], out: Path, 
                                                    "name, and too few cell ids in common with any)")])
     ref = kit[stem]
     rows = [_row(student, stem, status="flag", message=flag) for flag in stored_output_flags(nb, version)]
-    executed = out / "executed" / _safe(student) / f"{stem}.ipynb"
+    executed = out / "executed" / _safe(student) / f"{_safe(path.stem)}.ipynb"   # two copies of one notebook: two files
     executed.unlink(missing_ok=True)
     start = time.perf_counter()
     status, message = run_notebook(path, executed, timeout, jobs)

@@ -7,7 +7,6 @@ two notebooks at a time) and compared row by row with the CSV they must give.
 """
 import concurrent.futures
 import csv
-import os
 import re
 import sys
 import time
@@ -286,3 +285,15 @@ def test_every_setup_cell_prints_this_kits_version(capsys, monkeypatch):
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         exec(solution(path).cells[1].source, {})
         assert capsys.readouterr().out.startswith(f"course kit {helpers.__version__} - files: {ROOT}"), path.name
+
+
+def test_a_kernel_that_dies_is_an_error_not_a_hang(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("print('PASS early: ran')"), nbformat.v4.new_code_cell("import os; os._exit(3)"),
+                nbformat.v4.new_code_cell("print('never')")]
+    nbformat.write(nb, tmp_path / "dies.ipynb")
+    status, message = grade.run_notebook(tmp_path / "dies.ipynb", tmp_path / "out" / "dies.ipynb", timeout=120)
+    assert status == "error" and message.startswith("the notebook could not be run to the end: "), message
+    assert "DeadKernelError" in message or "died" in message.lower(), message
+    ran = nbformat.read(tmp_path / "out" / "dies.ipynb", as_version=4)   # saved cell by cell: what ran is kept
+    assert grade.cell_check_lines(ran.cells[0]) == [("PASS", "early", "ran")]
