@@ -263,6 +263,17 @@ def _env(workdir: Path, jobs: int) -> dict:
     return env
 
 
+_RUNNING: dict[int, Path] = {}   # runner pid -> its kernel's pid file, for the runs in progress
+
+
+def stop_all() -> None:
+    """Kill every run in progress (runner and kernel): the grader itself was interrupted."""
+    for runner, pidfile in list(_RUNNING.items()):
+        if pidfile.exists() and pidfile.read_text().strip().isdigit():
+            _kill(int(pidfile.read_text()))
+        _kill(runner)
+
+
 def _kill(pid: int) -> None:
     try:
         os.killpg(pid, signal.SIGKILL)
@@ -288,6 +299,7 @@ def run_notebook(handin: Path, executed: Path, timeout: float, jobs: int = 1) ->
                                      str(executed), str(pidfile), str(timeout)],
                                     cwd=workdir, env=_env(workdir, jobs), stdout=err, stderr=subprocess.STDOUT,
                                     start_new_session=True)
+            _RUNNING[proc.pid] = pidfile
             try:
                 rc = proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -297,6 +309,7 @@ def run_notebook(handin: Path, executed: Path, timeout: float, jobs: int = 1) ->
                     _kill(int(pidfile.read_text()))
                 _kill(proc.pid)
                 proc.wait()
+                _RUNNING.pop(proc.pid, None)
         if rc is None:
             return "timeout", f"timed out after {timeout:g} s"
         if rc != 0:
@@ -474,8 +487,14 @@ def grade(handins: Path, out: Path, timeout: float = 300, jobs: int = 1) -> list
     if not work:
         raise SystemExit(f"no .ipynb files under {handins}")
     out.mkdir(parents=True, exist_ok=True)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
         graded = list(pool.map(lambda sp: grade_one(sp[0], sp[1], kit, out, timeout, jobs, version), work))
+    except BaseException:   # Ctrl+C or SIGTERM: start nothing more, kill what runs (their kernels too)
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_all()
+        raise
+    pool.shutdown()
     rows = [r for g in graded for r in g.rows]
     with open(out / "grades.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
@@ -516,6 +535,7 @@ def main(argv=None) -> int:
     out = (args.out or handins.with_name(handins.name + "-graded")).resolve()
     if out == handins or handins in out.parents:
         raise SystemExit("--out must not be inside the hand-in folder (its executed notebooks would be graded next time)")
+    signal.signal(signal.SIGTERM, signal.default_int_handler)   # a SIGTERM stops the runs like Ctrl+C does
     start = time.perf_counter()
     rows = grade(handins, out, args.timeout, args.jobs)
     print(summary(rows, out))

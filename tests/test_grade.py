@@ -8,6 +8,7 @@ two notebooks at a time) and compared row by row with the CSV they must give.
 import concurrent.futures
 import csv
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -297,3 +298,24 @@ def test_a_kernel_that_dies_is_an_error_not_a_hang(tmp_path):
     assert "DeadKernelError" in message or "died" in message.lower(), message
     ran = nbformat.read(tmp_path / "out" / "dies.ipynb", as_version=4)   # saved cell by cell: what ran is kept
     assert grade.cell_check_lines(ran.cells[0]) == [("PASS", "early", "ran")]
+
+
+def test_stopping_the_grader_stops_its_runs(tmp_path):
+    """SIGTERM (or Ctrl+C) to grade.py kills the runner and the kernel of the notebook in progress."""
+    pidfile = tmp_path / "kernel.pid"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(f"import os; open({str(pidfile)!r}, 'w').write(str(os.getpid()))\n"
+                                          "while True:\n    pass")]
+    hand_in(tmp_path / "in" / "zoe", "00_setup.ipynb", nb)
+    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "grade.py"), str(tmp_path / "in"),
+                             "--out", str(tmp_path / "out"), "--timeout", "300"])
+    deadline = time.time() + 120
+    while not pidfile.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    time.sleep(0.5)
+    kernel = int(pidfile.read_text())
+    proc.terminate()
+    assert proc.wait(timeout=30) != 0
+    time.sleep(0.5)
+    status = Path(f"/proc/{kernel}/status")
+    assert not status.exists() or "zombie" in status.read_text(), f"the looping kernel {kernel} still runs"
