@@ -537,7 +537,11 @@ def main(argv=None) -> int:
         raise SystemExit("--out must not be inside the hand-in folder (its executed notebooks would be graded next time)")
     signal.signal(signal.SIGTERM, signal.default_int_handler)   # a SIGTERM stops the runs like Ctrl+C does
     start = time.perf_counter()
-    rows = grade(handins, out, args.timeout, args.jobs)
+    try:
+        rows = grade(handins, out, args.timeout, args.jobs)
+    except KeyboardInterrupt:
+        print("interrupted: the runs in progress were stopped; no grades were written", file=sys.stderr)
+        return 130
     print(summary(rows, out))
     print(f"graded in {time.perf_counter() - start:.0f} s")
     return 0

@@ -308,14 +308,16 @@ def test_stopping_the_grader_stops_its_runs(tmp_path):
                                           "while True:\n    pass")]
     hand_in(tmp_path / "in" / "zoe", "00_setup.ipynb", nb)
     proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "grade.py"), str(tmp_path / "in"),
-                             "--out", str(tmp_path / "out"), "--timeout", "300"])
+                             "--out", str(tmp_path / "out"), "--timeout", "300"], stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while not pidfile.exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
     time.sleep(0.5)
     kernel = int(pidfile.read_text())
     proc.terminate()
-    assert proc.wait(timeout=30) != 0
+    assert proc.wait(timeout=30) == 130
+    assert "interrupted: the runs in progress were stopped" in proc.stderr.read()
+    assert not (tmp_path / "out" / "grades.csv").exists()
     time.sleep(0.5)
     status = Path(f"/proc/{kernel}/status")
     assert not status.exists() or "zombie" in status.read_text(), f"the looping kernel {kernel} still runs"
