@@ -3,7 +3,12 @@
 What is being *taught* (the LoRA layer, the DPO loss, ...) lives in the notebook that teaches it.
 Importing this package has no side effects: no seeding, no downloads, no printing. Names below are stable -
 homework code calls them.
+
+``__version__`` is the kit's version. Every notebook's setup cell prints it ("course kit 1.0"), so a handed-in
+notebook's stored outputs say which kit made them; `scripts/grade.py` flags outputs from another version. Bump it
+when a notebook or a self-check changes what students hand in, then run `python scripts/sync_notebooks.py`.
 """
+__version__ = "1.0"   # read (not imported) by scripts/sync_notebooks.py and scripts/grade.py: keep it a plain string
 from . import check, evaluation, prefs, rating
 from .budget import T4_SUSTAINED_TFLOPS, flops_per_token, t4_assumption, t4_minutes
 from .data import (DataFormatError, load_eval_prompts, load_preferences, parse_rows, report_skipped, require_columns,
