@@ -136,8 +136,11 @@ def report_skipped(skipped, total: int, what: str = "rows", first: int = 5) -> N
         print(f"  {n:,} x {reason} (row{'s' if len(rows) > 1 else ''} {shown})")
 
 
-def split_dialogue(text: str) -> tuple[str, str]:
-    """Split an HH-RLHF dialogue at its last "\n\nAssistant:" into (prompt, response).  Taught in 03_sft.
+def _split_dialogue(text: str) -> tuple[str, str]:
+    """Split an HH-RLHF dialogue into (prompt, response) - for the kit's own data loading.
+
+    Private on purpose: it is the answer to notebook 03's Exercise 1 (split a dialogue), which the student writes;
+    the preference loaders below use it.
 
     The prompt keeps the "\n\nAssistant:" marker (it is what the model sees before answering); the response
     is everything after it, without the leading space. Raises DataFormatError when the dialogue is not text,
@@ -193,7 +196,7 @@ def to_preference_example(example: dict) -> dict:
                                   "'chosen' and 'rejected' (the Anthropic/hh-rlhf layout) - rename with "
                                   "dataset.rename_column(old, new)")
         try:
-            sides[side] = split_dialogue(example[side])
+            sides[side] = _split_dialogue(example[side])
         except DataFormatError as err:
             raise DataFormatError(f"{side}: {err}") from None
     (prompt, chosen), (prompt_r, rejected) = sides["chosen"], sides["rejected"]
