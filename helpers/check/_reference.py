@@ -131,9 +131,21 @@ def largest_batch(model_id, method, seq_len, limit_gib, **kwargs):
 
 
 def split_dialogue(text):
-    from ..data import _split_dialogue
+    """(prompt, response), cut after the last assistant marker; DataFormatError (a ValueError) when the dialogue is
+    not text, has no assistant turn, ends with a Human turn or has an empty final response.
+    helpers.data's loaders use it too."""
+    from ..data import ASSISTANT, HUMAN, DataFormatError
 
-    return _split_dialogue(text)
+    if not isinstance(text, str):
+        raise DataFormatError(f"not text but {type(text).__name__} ({str(text)[:30]!r})")
+    head, found, tail = text.rpartition(ASSISTANT)
+    if not found:
+        raise DataFormatError("no '\\n\\nAssistant:' turn in the dialogue")
+    if HUMAN in found + tail:
+        raise DataFormatError("the dialogue ends with a Human turn, not an assistant response")
+    if not tail.strip():
+        raise DataFormatError("the final assistant response is empty")
+    return head + found, tail.strip()
 
 
 def masked_labels(tokenizer, example):

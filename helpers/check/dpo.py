@@ -84,7 +84,7 @@ def dpo_loss(fn) -> None:
                       hint="return (losses, chosen_rewards, rejected_rewards), one value per pair")
         if not isinstance(got, (tuple, list)) or len(got) != 3:
             failed(name, f"expected a tuple (losses, chosen_rewards, rejected_rewards), got {type(got).__name__}",
-                   "return losses, chosen_rewards, rejected_rewards")
+                   "three things: the per-pair losses, then the chosen and the rejected rewards")
         losses, chosen, rejected = _ref.dpo_by_hand(pc, pr, rc, rr, beta, eps)
         where = f"(beta={beta}, label_smoothing={eps})"
         close(name, got[1], chosen, atol=1e-5, what=f"chosen rewards {where}",
