@@ -1,4 +1,5 @@
-"""Every self-check passes on a correct solution and fails on the unsolved stub.
+"""Every self-check passes on a correct solution (returning it) and fails on the unsolved stub; outside strict mode
+a FAIL hands back a reference that passes the same check.
 
 Each check in helpers.check needs an entry in CASES, defined in tests/check_cases_<notebook>.py:
     CASES = {"check_name": (make_args, solution, [wrong_solutions...])}

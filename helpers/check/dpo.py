@@ -113,14 +113,14 @@ def beta_sweep(fn, model, batch, lr: float) -> None:
     results = attempt(name, fn, model, batch, betas, steps, lr,
                       hint="one training run per beta, all from the same start")
     if not isinstance(results, dict):
-        failed(name, f"expected a dict {{beta: history}}, got {type(results).__name__}", "results[beta] = history")
+        failed(name, f"expected a dict {{beta: history}}, got {type(results).__name__}", "a dict with one training history per beta")
     equal(name, sorted(results), sorted(betas), what="set of betas in the result", hint="one entry per beta")
     for beta in betas:
         history = results[beta]
         equal(name, len(history), steps + 1, what=f"number of records for beta={beta}",
-              hint="pass steps=steps to train_from_scratch")
+              hint="every run lasts the number of steps the sweep was given")
         equal(name, [r["beta"] for r in history], [beta] * (steps + 1), what=f"beta used in the run for beta={beta}",
-              hint="pass the loop's beta to train_from_scratch, not the notebook's BETA")
+              hint="each run trains with its own beta, not the notebook's BETA")
         start = history[0]
         if abs(start["loss"] - math.log(2)) > 1e-5 or abs(start["margin"]) > 1e-6:
             failed(name, f"the run for beta={beta} did not start from the reference weights (step-0 loss "
