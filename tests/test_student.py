@@ -25,6 +25,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import build_student  # noqa: E402
+import nbtool  # noqa: E402
 
 sys.path.remove(str(ROOT / "scripts"))
 
@@ -113,6 +114,14 @@ def test_every_solution_cell_names_its_exercise_and_tier(path):
             stars = re.findall(rf"(⭐+) Exercise {number}\b", text)
             assert stars and {len(s) for s in stars} == {course["tier"]}, \
                 f"{path.name}: Exercise {number} is marked {stars} in the text, tier {course['tier']} in metadata"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_nbtool_round_trip_keeps_cell_metadata(path):
+    """Editing through scripts/nbtool.py (to-py, to-nb) must not drop the exercise metadata the build needs."""
+    nb = read(path)
+    back = nbtool.to_nb(nbtool.to_py(nb))
+    assert [(c.cell_type, c.metadata) for c in back.cells] == [(c.cell_type, c.metadata) for c in nb.cells]
 
 
 def test_build_refuses_a_solution_cell_without_metadata():
