@@ -14,7 +14,7 @@ a solution block must say which exercise it is: cell metadata ``"course": {"exer
 
 Besides the notebooks, student/ gets what they need to run: helpers/ (the self-checks' answers stay in the private
 helpers/check/_reference.py - a check needs them to judge and to stand in for an unsolved exercise), data/,
-course.toml, requirements.txt, environment.yml, README.md and scripts/install.sh.
+course.toml, requirements.txt, environment.yml, README.md, scripts/install.sh and scripts/ddp_sft.py (07 runs it).
 """
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-COPY = ["helpers", "data", "course.toml", "requirements.txt", "environment.yml", "README.md", "scripts/install.sh"]
+COPY = ["helpers", "data", "course.toml", "requirements.txt", "environment.yml", "README.md", "scripts/install.sh",
+        "scripts/ddp_sft.py"]
 
 
 class BuildError(ValueError):
