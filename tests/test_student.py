@@ -198,19 +198,25 @@ def test_no_solution_line_in_the_student_notebooks_or_in_helpers(student_kit):
     for path in NOTEBOOKS:
         needles.update(distinctive_lines(read(path), given))
     assert len(needles) > 60                      # the solutions really were read
+    found = leaks(needles, places)
+    assert not found, "solution lines outside helpers/check/_reference.py:\n" + "\n".join(found)
+
+
+def leaks(needles: dict[str, str], places: dict[str, str]) -> list[str]:
     def found(line, text):           # the whole statement, not the start of a longer one (`x[:, 1:].sum()`)
         return re.search(re.escape(line) + r"(?![\w.\[(])", text)
 
-    leaks = [f"{where}: {line!r} (exercise {exercise})" for line, exercise in needles.items()
-             for where, text in places.items() if found(line, text)]
-    assert not leaks, "solution lines outside helpers/check/_reference.py:\n" + "\n".join(leaks)
+    return [f"{where}: {line!r} (exercise {exercise})" for line, exercise in needles.items()
+            for where, text in places.items() if found(line, text)]
 
 
-def test_the_leak_test_can_fail(student_kit):
-    """A solution line pasted into a helpers docstring is found (here: simulated on the text)."""
+def test_the_leak_test_can_fail():
+    """A solution line in a hint string or a docstring (the old 03 hint did exactly this) is found."""
     needles = distinctive_lines(read(ROOT / "notebooks" / "03_sft.ipynb"), given_code())
-    line = next(n for n in needles if "apply_chat_template" in n)
-    assert line in normal(f'    """Example: {line}"""')
+    line = next(n for n in needles if "-100" in n)
+    hint = f'    hint = ("tokenize both; {line}")'
+    assert leaks(needles, {"helpers/check/fake.py": normal(hint)}) == [f"helpers/check/fake.py: {line!r} (exercise 03.2)"]
+    assert leaks(needles, {"helpers/check/fake.py": normal('hint = ("labels hide the prompt")')}) == []
 
 
 def test_the_answers_are_not_exported():
