@@ -18,6 +18,9 @@ from collections import defaultdict
 import pytest
 
 os.environ.setdefault("COURSE_PROFILE", "quick")
+# Strict self-checks: in the suite a FAIL raises (so a broken solution notebook fails at its check) instead of
+# falling back to the reference as it does for students (helpers/check/_core.py).
+os.environ["COURSE_STRICT_CHECKS"] = "1"
 if os.environ["COURSE_PROFILE"] == "quick":
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["HF_DATASETS_OFFLINE"] = "1"

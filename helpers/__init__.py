@@ -12,7 +12,7 @@ __version__ = "1.0"   # read (not imported) by scripts/sync_notebooks.py and scr
 from . import check, evaluation, prefs, rating
 from .budget import T4_SUSTAINED_TFLOPS, flops_per_token, t4_assumption, t4_minutes
 from .data import (DataFormatError, load_eval_prompts, load_preferences, parse_rows, report_skipped, require_columns,
-                   split_dialogue, to_messages, to_preference_example)
+                   to_messages, to_preference_example)
 from .env import (PROFILES, Precision, Profile, ProfileError, default_device, environment_report, get_profile,
                   native_bf16, output_dir, platform_name, precision, quiet_library_notices, seed_everything)
 from .measure import (Timing, compare_times, count_parameters, describe_trainable, fmt_bytes, fmt_ratio, peak_memory,

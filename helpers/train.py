@@ -349,7 +349,7 @@ def pick_rows(dataset, n: int | None, seed: int = 0):
 def sft_dataset(preferences, column: str = "chosen"):
     """HH-RLHF dialogues -> conversational prompt/completion examples for TRL.  Taught in 03_sft.
 
-    Each ``preferences[column]`` is split at its last "\\n\\nAssistant:" (``helpers.split_dialogue``) and the
+    Each ``preferences[column]`` is split at its last "\\n\\nAssistant:" (as in notebook 03) and the
     prompt turned into chat messages (``helpers.to_messages``):
         {'prompt': [{'role': 'user', ...}, ...], 'completion': [{'role': 'assistant', ...}], 'row': i}
     ``row`` is the example's index in ``preferences``. Returns ``(dataset, skipped)``: dialogues that do not
@@ -357,10 +357,10 @@ def sft_dataset(preferences, column: str = "chosen"):
     """
     import datasets
 
-    from .data import parse_rows, require_columns, split_dialogue, to_messages
+    from .data import parse_rows, require_columns, _split_dialogue, to_messages
 
     def parse(text):
-        prompt, response = split_dialogue(text)
+        prompt, response = _split_dialogue(text)
         return {"prompt": to_messages(prompt), "completion": [{"role": "assistant", "content": response}]}
 
     require_columns(preferences, [column], name="preference data")

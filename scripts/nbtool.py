@@ -4,7 +4,8 @@
     python scripts/nbtool.py to-nb notebooks/01_lora-from-scratch.py      # -> .ipynb, outputs empty
 
 Format: a line "# %%" starts a code cell, "# %% [markdown]" a markdown cell whose lines start with "# ".
-A code cell's tags ride on its marker line: "# %% tags=["parameters"]" (the config cell the rehearsal overrides).
+A code cell's tags ride on its marker line: "# %% tags=["parameters"]" (the config cell the rehearsal overrides);
+any other cell metadata (an exercise's "course" entry, slide settings) too, as JSON: "# %% meta={...}".
 Notebook metadata (the README row of the notebook) is kept in a leading "# %% [metadata]" JSON block.
 The .ipynb is what is committed; the .py is a scratch copy (ignored by git).
 Writing a notebook also sets each cell's slide metadata by scripts/build_slides.py's rule (`--mark`).
@@ -12,22 +13,31 @@ Writing a notebook also sets each cell's slide metadata by scripts/build_slides.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
 import nbformat
 
 CODE, MARKDOWN, META = "# %%", "# %% [markdown]", "# %% [metadata]"
+MARKER = re.compile(r"^# %%(?P<md> \[markdown\])?(?: tags=(?P<tags>\[[^\]]*\]))?(?: meta=(?P<meta>\{.*\}))?\s*$")
+
+
+def marker(kind: str, metadata) -> str:
+    tags = metadata.get("tags", [])
+    rest = {k: v for k, v in metadata.items() if k != "tags"}
+    return (kind + (f" tags={json.dumps(tags)}" if tags else "")
+            + (f" meta={json.dumps(rest, ensure_ascii=False, sort_keys=True)}" if rest else ""))
 
 
 def to_py(nb) -> str:
     parts = [META + "\n" + "\n".join("# " + line for line in json.dumps(nb.metadata.get("course", {}), indent=1).splitlines())]
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            parts.append(MARKDOWN + "\n" + "\n".join(("# " + line).rstrip() for line in cell.source.splitlines()))
+            parts.append(marker(MARKDOWN, cell.metadata) + "\n"
+                         + "\n".join(("# " + line).rstrip() for line in cell.source.splitlines()))
         else:
-            tags = cell.metadata.get("tags", [])
-            parts.append(CODE + (f" tags={json.dumps(tags)}" if tags else "") + "\n" + cell.source)
+            parts.append(marker(CODE, cell.metadata) + "\n" + cell.source)
     return "\n\n".join(parts) + "\n"
 
 
@@ -37,7 +47,8 @@ def to_nb(text: str):
     nb.metadata["language_info"] = {"name": "python"}
     blocks, current = [], None
     for line in text.splitlines():
-        if line.strip() in (CODE, MARKDOWN, META) or line.startswith(CODE + " tags="):
+        match = MARKER.match(line.strip()) if line.startswith(CODE) else None
+        if line.strip() == META or match:
             current = [line.strip(), []]
             blocks.append(current)
         elif current is not None:
@@ -47,13 +58,17 @@ def to_nb(text: str):
             lines.pop()
         if kind == META:
             nb.metadata["course"] = json.loads("\n".join(l[2:] if l.startswith("# ") else l.lstrip("#") for l in lines) or "{}")
-        elif kind == MARKDOWN:
-            nb.cells.append(nbformat.v4.new_markdown_cell("\n".join(l[2:] if l.startswith("# ") else l.lstrip("#") for l in lines)))
+            continue
+        match = MARKER.match(kind)
+        if match["md"]:
+            cell = nbformat.v4.new_markdown_cell("\n".join(l[2:] if l.startswith("# ") else l.lstrip("#") for l in lines))
         else:
             cell = nbformat.v4.new_code_cell("\n".join(lines))
-            if kind.startswith(CODE + " tags="):
-                cell.metadata["tags"] = json.loads(kind[len(CODE + " tags="):])
-            nb.cells.append(cell)
+        if match["tags"]:
+            cell.metadata["tags"] = json.loads(match["tags"])
+        if match["meta"]:
+            cell.metadata.update(json.loads(match["meta"]))
+        nb.cells.append(cell)
     lesson_cells = 0
     for cell in nb.cells:   # stable ids keep diffs small; the generated first cells keep sync_notebooks' ids
         if "<!-- course:badges -->" in cell.source or "# course:setup-cell" in cell.source:

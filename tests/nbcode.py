@@ -32,11 +32,20 @@ def _defined_names(source: str) -> set[str]:
     return names
 
 
+def _is_self_check(node) -> bool:
+    """An assignment from a self-check, ``name = helpers.check.<check>(name, ...)``."""
+    value = getattr(node, "value", None)
+    return (isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(value, ast.Call)
+            and ast.unparse(value.func).startswith("helpers.check."))
+
+
 def _definitions_only(source: str, names: set[str]) -> ast.Module:
     """The cell's imports, function/class definitions, and assignments to requested names - nothing else
     (an exercise cell defines a function, then calls its self-check: the call is left out)."""
     keep = []
     for node in ast.parse(source).body:
+        if _is_self_check(node):    # `f = helpers.check.f(f, ...)`: the check's call is left out like any other
+            continue
         if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
             keep.append(node)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):

@@ -73,12 +73,12 @@ def test_course_template_reproduces_hh_text(test_split):
 
 def test_split_dialogue_cuts_at_the_last_assistant_turn():
     text = "\n\nHuman: a?\n\nAssistant: b.\n\nHuman: c?\n\nAssistant: d, e."
-    prompt, response = helpers.split_dialogue(text)
+    prompt, response = helpers.data._split_dialogue(text)
     assert prompt == "\n\nHuman: a?\n\nAssistant: b.\n\nHuman: c?\n\nAssistant:" and response == "d, e."
     assert helpers.to_messages(prompt) == [{"role": "user", "content": "a?"}, {"role": "assistant", "content": "b."},
                                            {"role": "user", "content": "c?"}]
     with pytest.raises(DataFormatError):
-        helpers.split_dialogue("\n\nHuman: only a question")
+        helpers.data._split_dialogue("\n\nHuman: only a question")
 
 
 def test_missing_columns_are_a_clear_error():

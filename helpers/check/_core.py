@@ -1,13 +1,24 @@
 """The machinery every self-check uses: a clear pass, or a clear fail with a hint.
 
-A check calls the student's function on cases it knows the answer to. It prints
-"PASS <name>: <what was shown>" (and returns None, so a notebook cell shows just that line), or prints
-"FAIL <name>: <what is wrong>. Hint: ..." and raises ``SelfCheckError`` - so an unsolved exercise stops the
-notebook at the check, never later.
+A check calls the student's function on cases it knows the answer to, and returns what the lesson should use
+from then on - so a notebook writes ``lora_scaling = helpers.check.lora_scaling(lora_scaling)``:
+- PASS: it prints "PASS <name>: <what was shown>" and returns the student's own function (or class);
+- FAIL: it prints "FAIL <name>: <what is wrong>" and a hint (to stderr: Jupyter shows it red), then hands back
+  the reference (``helpers/check/_reference.py``) with a visible note that the exercise is NOT solved, so a
+  student who skips an exercise can still run the rest of the lesson. Where the lesson never uses the function
+  again there is no reference: the note says so and the student's function comes back.
+- Strict mode (``COURSE_STRICT_CHECKS=1``, set by the test suite's conftest.py): a FAIL raises
+  ``SelfCheckError`` instead, so a broken solution notebook fails its test at the check.
 """
 from __future__ import annotations
 
+import functools
+import os
+import sys
+
 import torch
+
+STRICT_ENV = "COURSE_STRICT_CHECKS"
 
 
 class SelfCheckError(AssertionError):
@@ -19,9 +30,45 @@ def passed(name: str, detail: str = "") -> None:
 
 
 def failed(name: str, problem: str, hint: str = ""):
+    """Stop the check: ``self_check`` turns this into the FAIL line (and the fallback)."""
     message = f"{name}: {problem}" + (f"\nHint: {hint}" if hint else "")
-    print("FAIL " + message)
     raise SelfCheckError(message)
+
+
+def strict() -> bool:
+    """True when a FAIL must raise (the test suite), not fall back to the reference."""
+    return os.environ.get(STRICT_ENV) == "1"
+
+
+def self_check(*, reference=None, build=None, what: str = "function"):
+    """Make ``check(yours, *args)`` a self-check that returns what the lesson uses next.
+
+    ``reference``: the object handed back on FAIL; ``build``: or a function of the student's object that makes it
+    (a class keeps the student's other methods); neither: the lesson does not use it again (no fallback).
+    """
+    def decorate(check):
+        name = check.__name__
+
+        @functools.wraps(check)
+        def run(yours, *args, **kwargs):
+            try:
+                check(yours, *args, **kwargs)
+            except SelfCheckError as err:
+                print(f"FAIL {err}", file=sys.stderr, flush=True)
+                if strict():
+                    raise
+                if reference is None and build is None:
+                    print(f"NOTE: the rest of this notebook does not use your {name} {what}, so it runs on - "
+                          "this exercise is NOT solved. Fix it and run this cell again.", file=sys.stderr, flush=True)
+                    return yours
+                print(f"NOTE: using the reference {name} {what} so the rest of the notebook runs - this exercise is "
+                      "NOT solved. Fix your code and run this cell again.", file=sys.stderr, flush=True)
+                return build(yours) if build is not None else reference
+            return yours
+
+        run.has_reference = reference is not None or build is not None
+        return run
+    return decorate
 
 
 def attempt(name: str, fn, *args, hint: str = "", **kwargs):

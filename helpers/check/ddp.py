@@ -1,9 +1,9 @@
 """Self-checks for 07_two-gpus: plan a data-parallel run, and the memory per GPU when states are sharded."""
 from __future__ import annotations
 
-import math
 
-from ._core import attempt, close, equal, failed, passed, refuses
+from . import _reference as _ref
+from ._core import attempt, close, equal, failed, passed, refuses, self_check
 
 __all__ = ["data_parallel_plan", "per_gpu_bytes"]
 
@@ -17,14 +17,15 @@ _PLAN_CASES = [  # (effective_batch, per_device_batch, processes, examples, epoc
 _PLAN_IMPOSSIBLE = [(16, 8, 3, 5_000, 1), (12, 8, 1, 100, 1), (8, 8, 2, 100, 1)]
 
 
+@self_check(reference=_ref.data_parallel_plan)
 def data_parallel_plan(fn) -> None:
     """Check ``fn(effective_batch, per_device_batch, processes, examples, epochs) -> (grad_accum, steps)``:
     grad_accum makes per_device_batch x processes x grad_accum equal the effective batch; steps is how many
     optimizer steps see ``epochs`` passes over ``examples`` (a last, partial step counts). An effective batch that
     cannot be reached exactly (not a whole multiple of per_device_batch x processes) raises ValueError."""
     name = "data_parallel_plan"
-    hint = ("grad_accum = effective_batch / (per_device_batch * processes) must be a whole number >= 1; "
-            "steps = ceil(examples * epochs / effective_batch)")
+    hint = ("how many sequences does one forward pass of all processes see, and how many such passes make one "
+            "optimizer step? A last, partial step still counts")
     for case, want in _PLAN_CASES:
         got = attempt(name, fn, *case, hint=hint)
         if not isinstance(got, (tuple, list)) or len(got) != 2:
@@ -49,20 +50,15 @@ def _estimate(weights, gradients, optimizer, activations):
 _SHARD_PARTS = [(4_000_000, 3_000_000, 6_000_000, 5_000_000), (700_000, 40_000, 80_000, 2_500_000)]
 
 
-def _reference(estimate, world_size, stage):
-    sharded = {"optimizer": stage >= 1, "gradients": stage >= 2, "weights": stage >= 3}
-    return sum(size / world_size if sharded.get(part, False) else size
-               for part, size in estimate.breakdown().items())
-
-
+@self_check(reference=_ref.per_gpu_bytes)
 def per_gpu_bytes(fn) -> None:
     """Check ``fn(estimate, world_size, stage) -> bytes`` on one GPU of ``world_size``: ZeRO stage 0 (plain DDP:
     everything replicated), 1 (optimizer states split across the GPUs), 2 (+ gradients), 3 (+ weights: FSDP's
     FULL_SHARD). Activations are never split - each GPU computes its own share of the batch. A stage outside 0-3
     raises ValueError."""
     name = "per_gpu_bytes"
-    hint = ("start from estimate.breakdown(); divide optimizer by world_size from stage 1, gradients from stage 2, "
-            "weights from stage 3; never the activations")
+    hint = ("start from estimate.breakdown(); reread the table above: which part each ZeRO stage adds to the "
+            "sharded ones, and which part is never sharded")
     for parts in _SHARD_PARTS:
         est = _estimate(*parts)
         for world_size in (1, 2, 8):
@@ -70,7 +66,7 @@ def per_gpu_bytes(fn) -> None:
                 got = attempt(name, fn, est, world_size, stage, hint=hint)
                 if not isinstance(got, (int, float)) and not hasattr(got, "item"):
                     failed(name, f"expected a number of bytes, got {type(got).__name__}", hint)
-                close(name, float(got), _reference(est, world_size, stage), atol=world_size, rtol=1e-9,
+                close(name, float(got), _ref.per_gpu_bytes(est, world_size, stage), atol=world_size, rtol=1e-9,
                       what=f"bytes per GPU at stage {stage} on {world_size} GPU(s) for {est.breakdown()}", hint=hint)
     for stage in (-1, 4):
         refuses(name, fn, (_estimate(*_SHARD_PARTS[0]), 2, stage), what=f"stage {stage}",

@@ -1,7 +1,7 @@
 """Self-checks for 04_dpo: the sequence log-probability, the DPO loss, the beta sweep, length-normalised DPO.
 
-The expected values come from cases small enough to compute by hand (an explicit loop over positions, or
-``log(1 + exp(-margin))``), never from a copy of the notebook's vectorised solution.
+The expected values come from cases small enough to compute by hand (helpers/check/_reference.py, which holds
+the answers), never from a copy of the notebook's vectorised solution.
 """
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from types import SimpleNamespace
 
 import torch
 
-from ._core import attempt, close, equal, failed, passed
+from . import _reference as _ref
+from ._core import attempt, close, equal, failed, passed, self_check
 
 __all__ = ["sequence_logps", "dpo_loss", "beta_sweep", "sigmoid_norm_loss"]
 
@@ -43,51 +44,30 @@ def _toy_batch():
             "completion_mask": pad(answer, 0)}
 
 
-def _by_hand(model, batch, average):
-    """The sequence log-probabilities, one position at a time."""
-    ids, mask = batch["input_ids"].tolist(), batch["completion_mask"].tolist()
-    out = []
-    for row_ids, row_mask in zip(ids, mask):
-        total, count = 0.0, 0
-        for t in range(1, len(row_ids)):
-            if row_mask[t]:
-                logits = model.table[row_ids[t - 1]].double()
-                total += (logits[row_ids[t]] - torch.logsumexp(logits, 0)).item()
-                count += 1
-        out.append(total / count if average else total)
-    return torch.tensor(out, dtype=torch.float64)
-
-
+@self_check(reference=_ref.sequence_logps)
 def sequence_logps(fn) -> None:
     """Check ``fn(model, batch, average=False) -> (N,)``: summed (or averaged) log-probabilities of the answer
     tokens, on a toy model and batch where EOS is also the pad token."""
     name = "sequence_logps"
     model, batch = _BigramLM(), _toy_batch()
-    hint = ("logits at position t predict the token at t+1: pair logits[:, :-1] with input_ids[:, 1:] and "
-            "completion_mask[:, 1:]; take log_softmax, gather the targets' values, multiply by the mask, sum")
+    hint = ("which position's logits predict which token? Only answer tokens count (the completion mask), "
+            "and the values you add are log-probabilities of the tokens that are really there")
     for average in (False, True):
         got = attempt(name, fn, model, batch, average=average, hint=hint)
-        want = _by_hand(model, batch, average)
+        want = _ref.logps_by_hand(model, batch, average)
         what = "per-token average" if average else "summed log-probabilities"
         if got is not None and torch.as_tensor(got).shape == want.shape:
             got = torch.as_tensor(got).detach()
             if (got > 0).any():
                 failed(name, f"a {what} above 0 - a log-probability is never positive",
-                       "use log_softmax (log-probabilities), not softmax or raw logits")
+                       "a log-probability is never positive: are you adding probabilities or raw logits?")
         close(name, got, want, atol=1e-4, rtol=1e-4, what=what,
-              hint=hint if not average else "average = sum / number of answer tokens of that row (mask.sum(-1))")
+              hint=hint if not average else "the average is per answer token, row by row")
     return passed(name, "4 sequences: shifted, answer tokens only (the final EOS counts, padding does not), "
                         "summed and averaged")
 
 
-def _dpo_by_hand(pc, pr, rc, rr, beta, eps):
-    chosen = [beta * (a - b) for a, b in zip(pc, rc)]
-    rejected = [beta * (a - b) for a, b in zip(pr, rr)]
-    softplus = lambda x: max(x, 0.0) + math.log1p(math.exp(-abs(x)))  # log(1 + e^x), stable
-    losses = [(1 - eps) * softplus(-(c - r)) + eps * softplus(c - r) for c, r in zip(chosen, rejected)]
-    return losses, chosen, rejected
-
-
+@self_check(reference=_ref.dpo_loss)
 def dpo_loss(fn) -> None:
     """Check ``fn(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta, label_smoothing=0.0)``
     -> (losses, chosen_rewards, rejected_rewards), each (B,), against values computed by hand."""
@@ -104,24 +84,25 @@ def dpo_loss(fn) -> None:
                       hint="return (losses, chosen_rewards, rejected_rewards), one value per pair")
         if not isinstance(got, (tuple, list)) or len(got) != 3:
             failed(name, f"expected a tuple (losses, chosen_rewards, rejected_rewards), got {type(got).__name__}",
-                   "return losses, chosen_rewards, rejected_rewards")
-        losses, chosen, rejected = _dpo_by_hand(pc, pr, rc, rr, beta, eps)
+                   "three things: the per-pair losses, then the chosen and the rejected rewards")
+        losses, chosen, rejected = _ref.dpo_by_hand(pc, pr, rc, rr, beta, eps)
         where = f"(beta={beta}, label_smoothing={eps})"
         close(name, got[1], chosen, atol=1e-5, what=f"chosen rewards {where}",
-              hint="implicit reward = beta * (policy log-prob - reference log-prob)")
+              hint="reread section 1: the implicit reward compares policy and reference, scaled by beta")
         close(name, got[2], rejected, atol=1e-5, what=f"rejected rewards {where}",
-              hint="implicit reward = beta * (policy log-prob - reference log-prob)")
+              hint="reread section 1: the implicit reward compares policy and reference, scaled by beta")
         got_losses = torch.as_tensor(got[0]).detach()
         if not torch.isfinite(got_losses).all():
             failed(name, f"the losses contain inf or nan for large margins {where}",
-                   "torch.log(torch.sigmoid(x)) underflows; use F.logsigmoid(x)")
+                   "the log of a sigmoid that underflows to 0 is -inf: PyTorch has a stable function for it")
         close(name, got_losses, losses, atol=1e-5, what=f"per-pair losses {where}",
-              hint="-(1 - eps) * logsigmoid(margin) - eps * logsigmoid(-margin), margin = chosen - rejected reward, "
-                   "one loss per pair (no mean)")
+              hint="reread the loss in section 1 and how label smoothing mixes in the flipped preference; one "
+                   "loss per pair (no mean)")
     return passed(name, f"{len(cases)} batches by hand: rewards, margins of both signs, beta, label smoothing, "
                         "margins of +-280 without overflow")
 
 
+@self_check(build=_ref.build_beta_sweep)
 def beta_sweep(fn, model, batch, lr: float) -> None:
     """Check ``fn(model, batch, betas, steps, lr) -> {beta: history}`` (history from ``train_from_scratch``):
     one run per beta, every run starting from the same weights (the reference: loss ln 2, margin 0), the
@@ -130,21 +111,21 @@ def beta_sweep(fn, model, batch, lr: float) -> None:
     betas, steps = (0.05, 0.5), 2
     before = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
     results = attempt(name, fn, model, batch, betas, steps, lr,
-                      hint="for each beta: load the starting weights, then run train_from_scratch with that beta")
+                      hint="one training run per beta, all from the same start")
     if not isinstance(results, dict):
-        failed(name, f"expected a dict {{beta: history}}, got {type(results).__name__}", "results[beta] = history")
+        failed(name, f"expected a dict {{beta: history}}, got {type(results).__name__}", "a dict with one training history per beta")
     equal(name, sorted(results), sorted(betas), what="set of betas in the result", hint="one entry per beta")
     for beta in betas:
         history = results[beta]
         equal(name, len(history), steps + 1, what=f"number of records for beta={beta}",
-              hint="pass steps=steps to train_from_scratch")
+              hint="every run lasts the number of steps the sweep was given")
         equal(name, [r["beta"] for r in history], [beta] * (steps + 1), what=f"beta used in the run for beta={beta}",
-              hint="pass the loop's beta to train_from_scratch, not the notebook's BETA")
+              hint="each run trains with its own beta, not the notebook's BETA")
         start = history[0]
         if abs(start["loss"] - math.log(2)) > 1e-5 or abs(start["margin"]) > 1e-6:
             failed(name, f"the run for beta={beta} did not start from the reference weights (step-0 loss "
                          f"{start['loss']:.6f}, margin {start['margin']:+.2e}; expected ln 2 = 0.693147 and 0)",
-                   "load the starting weights (load_trainable_state(model, start)) before every run")
+                   "every run must start where the first one started - what does training change?")
         for r in history:
             if abs(r["margin"] - beta * r["log_ratio_margin"]) > 1e-5 * max(1.0, abs(r["margin"])):
                 failed(name, f"reward margin {r['margin']:.6f} is not beta x log-ratio margin for beta={beta}",
@@ -158,6 +139,7 @@ def beta_sweep(fn, model, batch, lr: float) -> None:
                         "weights restored")
 
 
+@self_check(reference=_ref.sigmoid_norm_loss)
 def sigmoid_norm_loss(fn) -> None:
     """Check ``fn(policy_chosen, policy_rejected, ref_chosen, ref_rejected, chosen_tokens, rejected_tokens, beta)``
     -> per-pair losses (B,): DPO on per-token log-ratios (TRL's loss_type="sigmoid_norm")."""
@@ -166,11 +148,8 @@ def sigmoid_norm_loss(fn) -> None:
     nc, nr = [4.0, 20.0], [10.0, 5.0]
     for beta in (0.1, 2.0):
         got = attempt(name, fn, *(torch.tensor(v) for v in (pc, pr, rc, rr, nc, nr)), beta,
-                      hint="divide each log-ratio by its answer's token count, then the DPO loss of beta * difference")
-        want = []
-        for a, b, c, d, n1, n2 in zip(pc, pr, rc, rr, nc, nr):
-            margin = beta * ((a - c) / n1 - (b - d) / n2)
-            want.append(math.log1p(math.exp(-margin)))
+                      hint="the function returns one loss per pair")
+        want = _ref.sigmoid_norm_by_hand(pc, pr, rc, rr, nc, nr, beta)
         close(name, got, want, atol=1e-5, what=f"per-pair losses (beta={beta})",
-              hint="margin = beta * ((pc - rc) / chosen_tokens - (pr - rr) / rejected_tokens); loss = -logsigmoid(margin)")
+              hint="the formula above the exercise: the DPO loss, with each log-ratio taken per answer token")
     return passed(name, "2 pairs of different lengths, 2 betas")

@@ -1,7 +1,7 @@
 """Self-checks for 06_evaluation: the swap-consistent win rate, distinct-n, the length-controlled win rate.
 
-Expected values come from cases small enough to count by hand, or (for the logistic fit) from a plain
-gradient-descent fit written differently from the notebook's Newton solution.
+Expected values come from cases small enough to count by hand, or (for the logistic fit) from a fit written
+differently from the notebook's Newton solution (helpers/check/_reference.py, which holds the answers).
 """
 from __future__ import annotations
 
@@ -9,17 +9,19 @@ import math
 
 import torch
 
-from ._core import attempt, close, failed, passed
+from . import _reference as _ref
+from ._core import attempt, close, failed, passed, self_check
 
 __all__ = ["swap_consistent_win_rate", "distinct_n", "length_controlled_win_rate"]
 
 
+@self_check(reference=_ref.swap_consistent_win_rate)
 def swap_consistent_win_rate(fn) -> None:
     """Check ``fn(first, second) -> (win_rate, consistency)``: first/second are 'A'/'B' verdicts with the model's
     answer shown as A / as B; the win rate counts consistent pairs only."""
     name = "swap_consistent_win_rate"
-    hint = ("won = first 'A' and second 'B' (picked the model in both orders); lost = first 'B' and second 'A'; "
-            "win rate = won / (won + lost); consistency = (won + lost) / number of pairs")
+    hint = ("a pair counts only when the judge picks the same answer in both orders - remember the model is A in "
+            "`first` and B in `second`; the win rate is among those pairs, the consistency is their share of all")
     cases = [  # first, second, expected (win rate, consistency)
         (list("AAAB"), list("BBAA"), (2 / 3, 3 / 4)),     # 2 wins, 1 loss, 1 inconsistent (A, A)
         (list("AAAAAA"), list("AAAAAA"), (math.nan, 0.0)),  # a judge that always says "A": nothing consistent
@@ -36,27 +38,18 @@ def swap_consistent_win_rate(fn) -> None:
         if math.isnan(want_win):
             if not math.isnan(win):
                 failed(name, f"the win rate {where} is {win}, expected nan (no consistent pair to count)",
-                       "return float('nan') when won + lost == 0 - never a number the judge did not support")
+                       "with no consistent pair there is no win rate - never return a number the judge did not support")
         else:
             close(name, win, want_win, atol=1e-9, what=f"win rate {where}", hint=hint)
     return passed(name, f"{len(cases)} verdict lists: wins, losses, inconsistent pairs, an always-'A' judge")
 
 
-def _distinct_by_hand(texts, n):
-    seen, total = set(), 0
-    for text in texts:
-        words = text.lower().split()
-        for i in range(len(words) - n + 1):
-            seen.add(" ".join(words[i:i + n]))
-            total += 1
-    return len(seen) / total if total else 0.0
-
-
+@self_check(reference=_ref.distinct_n)
 def distinct_n(fn) -> None:
     """Check ``fn(texts, n) -> float``: distinct word n-grams / all n-grams, lower-cased, within each text."""
     name = "distinct_n"
-    hint = ("words = text.lower().split(); n-grams of one text = tuples of n consecutive words; pool the n-grams of "
-            "all texts in one list; return len(set(grams)) / len(grams), or 0.0 if the list is empty")
+    hint = ("reread the definition above: lower-cased words, n-grams that never cross from one text into the "
+            "next, counted over all texts together; no n-gram at all gives 0.0")
     cases = [
         (["the cat sat", "the cat ran"], 1, 4 / 6),
         (["the cat sat", "the cat ran"], 2, 3 / 4),
@@ -66,31 +59,12 @@ def distinct_n(fn) -> None:
         (["x y z w", "z w x"], 3, 3 / 3),             # trigrams, all different
     ]
     for texts, n, want in cases:
-        assert abs(_distinct_by_hand(texts, n) - want) < 1e-12  # the counts written above, recounted
+        assert abs(_ref.distinct_n(texts, n) - want) < 1e-12  # the counts written above, recounted
         got = attempt(name, fn, list(texts), n, hint=hint)
         if got is None:
             failed(name, "the result is None - did you forget to return it?", hint)
         close(name, float(got), want, atol=1e-9, what=f"distinct-{n} of {texts}", hint=hint)
     return passed(name, f"{len(cases)} cases: pooled n-grams, lower case, none across texts, empty input")
-
-
-def _logistic_by_gradient(y, diff):
-    """sigma(a) of P = sigma(a + b * diff / std(diff)), fitted by plain gradient descent (slow but independent)."""
-    y, diff = torch.as_tensor(y, dtype=torch.float64), torch.as_tensor(diff, dtype=torch.float64)
-    scale = diff.std() if diff.std() > 0 else torch.tensor(1.0, dtype=torch.float64)
-    a = torch.zeros((), dtype=torch.float64, requires_grad=True)
-    b = torch.zeros((), dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS([a, b], lr=1, max_iter=500, tolerance_grad=1e-12, tolerance_change=1e-14,
-                                  line_search_fn="strong_wolfe")
-
-    def closure():
-        optimizer.zero_grad()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(a + b * diff / scale, y)
-        loss.backward()
-        return loss
-
-    optimizer.step(closure)
-    return torch.sigmoid(a).item()
 
 
 def _length_cases():
@@ -103,13 +77,14 @@ def _length_cases():
     return [("an always-longer model", wins, diff), ("answers of both lengths, ties as 0.5", outcome, mixed)]
 
 
+@self_check(reference=_ref.length_controlled_win_rate)
 def length_controlled_win_rate(fn) -> None:
     """Check ``fn(outcomes, length_diff) -> float``: sigma(a) of the logistic fit P(win) = sigma(a + b * diff / std)."""
     name = "length_controlled_win_rate"
-    hint = ("minimise the mean binary cross-entropy of sigmoid(a + b * diff / diff.std()) against the outcomes "
-            "(ties 0.5 stay 0.5), then return sigmoid(a) - the predicted win rate at a length difference of 0")
+    hint = ("fit the logistic model of the exercise text to all outcomes (ties included as they are), then read "
+            "off its prediction for two answers of equal length")
     for what, outcomes, diff in _length_cases():
-        want = _logistic_by_gradient(outcomes, diff)
+        want = _ref.length_controlled_win_rate(outcomes, diff)
         got = attempt(name, fn, outcomes.clone(), diff.clone(), hint=hint)
         if got is None:
             failed(name, "the result is None - did you forget to return it?", hint)

@@ -12,7 +12,8 @@ import warnings
 import torch
 from torch import nn
 
-from ._core import attempt, close, equal, failed, passed
+from . import _reference as _ref
+from ._core import attempt, close, equal, failed, passed, self_check
 
 __all__ = ["lora_scaling", "lora_forward", "lora_merge", "inject_lora", "dora_forward"]
 
@@ -55,24 +56,27 @@ def _copy_into(ours, theirs):
         theirs.lora_B["default"].weight.copy_(ours.B)
 
 
+@self_check(reference=_ref.lora_scaling)
 def lora_scaling(fn) -> None:
-    """Check ``fn(alpha, r, rslora=False)``: alpha/r, or alpha/sqrt(r) for rsLoRA - as PEFT computes it."""
+    """Check ``fn(alpha, r, rslora=False)`` against the scaling PEFT computes, with and without rsLoRA."""
     name = "lora_scaling"
     cases = [(32, 16, False), (16, 4, True), (8, 8, False), (64, 16, True), (1, 2, False), (12, 9, True)]
     for alpha, r, rslora in cases:
         want = _peft_layer(nn.Linear(4, 4), r, alpha, use_rslora=rslora).scaling["default"]
-        got = attempt(name, fn, alpha, r, rslora, hint="alpha / r, or alpha / math.sqrt(r) when rslora is True")
+        got = attempt(name, fn, alpha, r, rslora, hint="the function takes alpha, r and rslora and returns one number")
         close(name, got, want, what=f"scaling for alpha={alpha}, r={r}, rslora={rslora}",
-              hint="alpha / r for LoRA; alpha / math.sqrt(r) for rsLoRA")
+              hint="reread the two definitions above the exercise: what divides alpha for LoRA, and "
+                   "what for rsLoRA?")
     return passed(name, f"{len(cases)} settings equal PEFT's scaling")
 
 
+@self_check(build=_ref.build_lora_forward, what="class")
 def lora_forward(cls) -> None:
     """Check ``cls.forward``: outputs and A/B gradients equal PEFT's LoRA layer (fp32, random A and B), dropout
     on the LoRA branch only, and an fp16/bf16 base with fp32 A and B."""
     name = "lora_forward"
-    hint = ("h = base(x) + scaling * B(A(dropout(x))): x cast to A's dtype for the branch, the sum cast back to "
-            "h's dtype")
+    hint = ("the output is the frozen layer's output plus the scaled low-rank branch; the branch runs in the "
+            "trainable weights' dtype and its result joins h in h's dtype")
     gen = torch.Generator().manual_seed(0)
     worst = 0.0
     for d_in, d_out, r, alpha, bias in [(12, 7, 4, 8, True), (16, 24, 2, 16, False)]:
@@ -85,7 +89,7 @@ def lora_forward(cls) -> None:
         got, want = attempt(name, ours, x, hint=hint), theirs(x)
         worst = max(worst, close(name, got, want, what=f"output of a {d_in} -> {d_out}, r={r} layer", hint=hint))
         if not getattr(got, "requires_grad", False):
-            failed(name, "the output is not connected to A and B (no gradient)", "compute the update from self.A, self.B")
+            failed(name, "the output is not connected to A and B (no gradient)", "build the update from the layer's trainable parameters")
         (got * grad_out).sum().backward()
         (want * grad_out).sum().backward()
         for ours_p, theirs_p, label in [(ours.A, theirs.lora_A["default"].weight, "A"),
@@ -100,25 +104,26 @@ def lora_forward(cls) -> None:
     x = torch.randn(4, 8, generator=gen)
     with torch.no_grad():
         close(name, attempt(name, ours, x, hint=hint), base(x), what="output in training mode with dropout=1.0",
-              hint="dropout belongs on the LoRA branch only: base(x) + scaling * B(A(dropout(x)))")
+              hint="dropout belongs on the LoRA branch only, never on the frozen layer's input")
     # half-precision base: A and B stay fp32, the output keeps the base's dtype
     for dtype in (torch.float16, torch.bfloat16):
         base = nn.Linear(8, 6).to(dtype)
         ours = _build(name, cls, base, 2, 4).eval()
         equal(name, (ours.A.dtype, ours.B.dtype), (torch.float32, torch.float32), what=f"dtype of (A, B) next to a "
-              f"{dtype} base", hint="create A and B with dtype=torch.float32")
+              f"{dtype} base", hint="the trainable weights stay fp32 whatever the base's dtype")
         _randomise_B(ours, gen)
         x = torch.randn(4, 8, generator=gen).to(dtype)
         with torch.no_grad():
-            got = attempt(name, ours, x, hint="cast x to A's dtype (fp32) before the LoRA branch")
+            got = attempt(name, ours, x, hint="the branch's input must have the trainable weights' dtype")
             equal(name, got.dtype, dtype, what=f"output dtype for a {dtype} base",
-                  hint="cast the LoRA update back to the base output's dtype before adding")
-            want = base(x).float() + ours.scaling * (x.float() @ ours.A.T @ ours.B.T)
+                  hint="the layer's output keeps the base output's dtype")
+            want = _ref.lora_output_fp32(ours, x)
             close(name, got.float(), want, atol=0.05, rtol=0.02, what=f"output for a {dtype} base", hint=hint)
     return passed(name, f"outputs and A/B gradients equal PEFT's (max difference {worst:.1e}); dropout on the branch "
                         "only; fp16 and bf16 bases work with fp32 A and B")
 
 
+@self_check(build=_ref.build_lora_merge, what="class")
 def lora_merge(cls) -> None:
     """Check ``delta_weight``, ``merge`` and ``unmerge`` against PEFT's get_delta_weight and W0."""
     name = "lora_merge"
@@ -132,20 +137,20 @@ def lora_merge(cls) -> None:
         theirs = _peft_layer(copy.deepcopy(base).float(), r, alpha)
         _copy_into(ours, theirs)
         with torch.no_grad():
-            delta = attempt(name, ours.delta_weight, hint="scaling * (B @ A), shape (d_out, d_in)")
+            delta = attempt(name, ours.delta_weight, hint="the weight change the branch adds, as one (d_out, d_in) matrix")
             close(name, delta, theirs.get_delta_weight("default"), what="delta_weight()",
-                  hint="scaling * (B @ A): shape (d_out, d_in)")
+                  hint="the branch is linear: which single matrix does it multiply x by? Scaling included")
             x = torch.randn(4, d_in, generator=gen).to(dtype)
             before = attempt(name, ours, x, hint="the forward pass (Exercise 2) must work first").float()
-            attempt(name, ours.merge, hint="add delta_weight(), cast to W0's dtype, into self.base.weight")
+            attempt(name, ours.merge, hint="fold the change into the frozen weight, in that weight's dtype")
             tol = dict(atol=1e-5, rtol=1e-4) if dtype == torch.float32 else dict(atol=2e-2, rtol=1e-2)
             close(name, ours.base.weight.float(), W0.float() + delta, what=f"merged weight ({dtype})",
-                  hint="W0 <- W0 + delta_weight()", **tol)
+                  hint="after merging, the frozen weight holds the whole change", **tol)
             close(name, ours(x).float(), before, what=f"output after merge ({dtype})",
-                  hint="after merge() the forward pass is base(x) alone; the update is inside W0", **tol)
-            attempt(name, ours.unmerge, hint="subtract exactly what merge added")
+                  hint="once merged, the branch must not be added a second time", **tol)
+            attempt(name, ours.unmerge, hint="unmerge undoes exactly what merge did")
             close(name, ours.base.weight.float(), W0.float(), what=f"weight after unmerge ({dtype})",
-                  hint="W0 <- W0 - delta_weight()", **tol)
+                  hint="unmerge must give back the original frozen weight", **tol)
     return passed(name, "delta_weight equals PEFT's; merged output equals unmerged; unmerge restores W0 (fp32, fp16)")
 
 
@@ -155,6 +160,7 @@ def _standin(model_id):
     return load_model(model_id, "quick", device="cpu")
 
 
+@self_check(build=_ref.build_inject_lora)
 def inject_lora(fn) -> None:
     """Check ``fn(model, target_modules, r, alpha, dropout=0.0)``: same trainable count as PEFT on a Llama-style
     and a GPT-NeoX stand-in, nothing else trainable, logits unchanged, a wrong name is a ValueError."""
@@ -163,8 +169,8 @@ def inject_lora(fn) -> None:
 
     name = "inject_lora"
     peft = _peft()
-    hint = ("freeze everything (model.requires_grad_(False)), then for each name from find_targets: "
-            "replace_module(model, name, LoRALinear(model.get_submodule(name), r, alpha, dropout))")
+    hint = ("two steps: nothing of the original model may train, and every targeted layer is swapped for a LoRA "
+            "layer built around it - find_targets and replace_module above do the finding and the swapping")
     cases = [("HuggingFaceTB/SmolLM2-135M", ["q_proj", "v_proj"]), ("HuggingFaceTB/SmolLM2-135M", None),
              ("EleutherAI/pythia-160m", None)]
     lines = []
@@ -202,15 +208,17 @@ def inject_lora(fn) -> None:
         failed(name, f"a target name that matches nothing raised {type(err).__name__}, not ValueError", hint)
     else:
         failed(name, "a target name that matches nothing ('query_key_value' on a Llama model) was accepted silently "
-                     "- that is how 'trainable params: 0' happens", "call find_targets(model, target_modules) first")
+                     "- that is how 'trainable params: 0' happens", "let find_targets check the names before you change anything")
     return passed(name, "; ".join(lines) + " - all equal to PEFT; a wrong name is a ValueError")
 
 
+@self_check(what="class")
 def dora_forward(cls) -> None:
     """Check a DoRA layer ``cls(base, r, alpha)``: magnitude initialised to the row norms of W0, output equal to
     the base at step 0, and outputs plus gradients of A, B, magnitude equal to PEFT's ``use_dora=True`` layer."""
     name = "dora_forward"
-    hint = ("h = m * (W0·x + s·B·A·x) / ||W0 + s·B·A||_row + bias, with the norm detached; m starts at ||W0||_row")
+    hint = ("reread DoRA's formula above: a direction (the adapted weight, each row normalised) times a trained "
+            "length; the norm is treated as a constant in backward")
     gen = torch.Generator().manual_seed(2)
     worst = 0.0
     for d_in, d_out, r, alpha, bias in [(12, 7, 4, 8, True), (10, 16, 2, 4, False)]:
@@ -218,9 +226,9 @@ def dora_forward(cls) -> None:
         ours = _build(name, cls, copy.deepcopy(base), r, alpha, hint=hint).eval()
         magnitude = getattr(ours, "magnitude", None)
         if not isinstance(magnitude, nn.Parameter):
-            failed(name, "the layer has no parameter 'magnitude'", "self.magnitude = nn.Parameter(...), shape (d_out,)")
+            failed(name, "the layer has no parameter 'magnitude'", "keep the name: a trainable magnitude, one value per output")
         close(name, magnitude, base.weight.detach().norm(dim=1), what="initial magnitude",
-              hint="the L2 norm of each row of W0: W0.norm(dim=1)")
+              hint="at step 0 the layer must equal the base: what length does each row of W0 have?")
         x = torch.randn(3, d_in, generator=gen)
         with torch.no_grad():
             close(name, attempt(name, ours, x, hint=hint), base(x), what="output at step 0 (B = 0)", hint=hint)

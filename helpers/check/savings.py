@@ -5,13 +5,15 @@ import copy
 
 import torch
 
-from ._core import attempt, equal, failed, passed
+from . import _reference as _ref
+from ._core import attempt, equal, failed, passed, self_check
 
 __all__ = ["predicted_trainable", "adamw_state_bytes", "largest_batch"]
 
 QWEN = "Qwen/Qwen2.5-0.5B"
 
 
+@self_check()
 def predicted_trainable(fn) -> None:
     """Check ``fn() -> int``: the trainable parameters of LoRA r=8 on q_proj and v_proj of Qwen2.5-0.5B,
     against PEFT on the real-size architecture (meta device, no download)."""
@@ -20,28 +22,29 @@ def predicted_trainable(fn) -> None:
     from ..models import build_model
 
     name = "predicted_trainable"
-    got = attempt(name, fn, hint="per layer: r*(d_in + d_out) for q_proj plus the same for v_proj; times 24 layers")
+    got = attempt(name, fn, hint="return the count as an int, worked out from the config above")
     config = peft.LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM")
     want = peft.get_peft_model(build_model(QWEN, device="meta"), config).get_nb_trainable_parameters()[0]
     if not isinstance(got, int) or isinstance(got, bool):
         failed(name, f"return an int, got {type(got).__name__}", "return the number itself, e.g. 123456")
     equal(name, got, want, what="trainable count",
-          hint="v_proj maps 896 -> 2 heads x 64 = 128 features (grouped-query attention), q_proj 896 -> 896; "
-               "each LoRA layer trains r*(d_in + d_out); there are 24 layers")
+          hint="section 2 gave the count of one LoRA layer; check each projection's in- and out-features "
+               "in the config (grouped-query attention makes v_proj narrower than q_proj) and the number of layers")
     return passed(name, f"{want:,} trainable parameters, as PEFT counts them")
 
 
 def _adamw_step(model) -> int:
     """Optimizer-state bytes of a real AdamW after one step on ``model``."""
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=1e-4)
-    for p in trainable:
+    params = list(filter(lambda p: p.requires_grad, model.parameters()))
+    optimizer = torch.optim.AdamW(params, lr=1e-4)
+    for p in params:
         p.grad = torch.zeros_like(p)
     optimizer.step()
     return sum(t.numel() * t.element_size() for state in optimizer.state.values() for t in state.values()
                if torch.is_tensor(t))
 
 
+@self_check()
 def adamw_state_bytes(fn, model) -> None:
     """Check ``fn(model) -> int``: the bytes AdamW holds after its first step, for ``model`` trained fully and
     for ``model`` with LoRA adapters (frozen base), each compared with a real AdamW step."""
@@ -54,11 +57,11 @@ def adamw_state_bytes(fn, model) -> None:
     lora = peft.get_peft_model(copy.deepcopy(model), peft.LoraConfig(r=4, lora_alpha=8, target_modules=linear,
                                                                      task_type="CAUSAL_LM"))
     for label, case in [("full fine-tuning", full), ("LoRA", lora)]:
-        got = attempt(name, fn, case, hint="loop over model.parameters() and keep those with requires_grad")
+        got = attempt(name, fn, case, hint="the function takes a model and returns an int")
         want = _adamw_step(case)
         equal(name, got, want, what=f"byte count for {label}",
-              hint="two fp32 moments (8 bytes) per trainable parameter plus a 4-byte step counter per trainable "
-                   "tensor; frozen parameters (requires_grad=False) get no state")
+              hint="reread what AdamW keeps per parameter and per tensor (the exercise text), and which "
+                   "parameters it keeps it for")
     return passed(name, f"full {_adamw_step(full):,} bytes, LoRA {_adamw_step(lora):,} bytes, as AdamW holds them")
 
 
@@ -70,21 +73,16 @@ LARGEST_BATCH_CASES = [
 ]
 
 
+@self_check(reference=_ref.largest_batch)
 def largest_batch(fn) -> None:
     """Check ``fn(model_id, method, seq_len, limit_gib, **kwargs) -> int``: the largest batch size (<= 1024)
     whose predicted total fits ``limit_gib``, or 0. The answer must fit, and one more sequence must not."""
-    from ..memory import estimate_memory
-
     name = "largest_batch"
-
-    def fits(model_id, method, seq_len, limit_gib, kwargs, batch_size):
-        est = estimate_memory(model_id, method, batch_size=batch_size, seq_len=seq_len, **kwargs)
-        return est.total <= limit_gib * 2**30
-
+    fits = _ref.batch_fits
     found = []
     for model_id, method, seq_len, limit_gib, kwargs in LARGEST_BATCH_CASES:
         got = attempt(name, fn, model_id, method, seq_len, limit_gib, **kwargs,
-                      hint="try a batch size with helpers.estimate_memory(...).total and compare with limit_gib * 2**30")
+                      hint="the function returns an int; helpers.estimate_memory predicts one batch size at a time")
         case = f"{model_id.split('/')[1]} {method} {kwargs or ''} at {seq_len} tokens in {limit_gib:g} GiB"
         if not isinstance(got, int) or isinstance(got, bool) or not 0 <= got <= 1024:
             failed(name, f"{case}: expected an int between 0 and 1024, got {got!r}", "return the batch size")

@@ -1,7 +1,8 @@
 """Self-checks for 03_sft: split a dialogue, build the masked labels, the real-token share of batches."""
 from __future__ import annotations
 
-from ._core import attempt, close, equal, failed, passed
+from . import _reference as _ref
+from ._core import attempt, close, equal, failed, passed, self_check
 
 __all__ = ["split_dialogue", "masked_labels", "real_token_share"]
 
@@ -16,13 +17,14 @@ _SPLIT_CASES = [
 _MALFORMED = ["\n\nHuman: the answer ran into the question. Paris.", "\n\nHuman: Hello?\n\nAssistant:"]
 
 
+@self_check(reference=_ref.split_dialogue)
 def split_dialogue(fn) -> None:
     """Check ``fn(text) -> (prompt, response)``: the prompt runs up to and including the LAST "\\n\\nAssistant:",
     the response is the rest without surrounding spaces; a dialogue with no assistant turn or an empty final
     response raises an error (ValueError, e.g. helpers.DataFormatError) instead of returning something."""
     name = "split_dialogue"
-    hint = ("cut at text.rfind('\\n\\nAssistant:'); the prompt keeps the marker, the response is what follows, "
-            ".strip()-ed")
+    hint = ("a dialogue can have several assistant turns: which one starts the response? The prompt ends with "
+            "the marker the model sees before answering; the response has no surrounding spaces")
     for text, want in _SPLIT_CASES:
         got = attempt(name, fn, text, hint=hint)
         got = tuple(got) if isinstance(got, (tuple, list)) else got
@@ -38,17 +40,9 @@ def split_dialogue(fn) -> None:
             failed(name, f"{text!r} raised {type(err).__name__}: {err}",
                    "raise helpers.DataFormatError (a ValueError) for a dialogue that does not parse")
         failed(name, f"{text!r} returned {got!r} instead of raising an error",
-               "no '\\n\\nAssistant:' turn, or nothing after the last one: raise helpers.DataFormatError(...)")
+               "a dialogue with nothing to learn from must be refused, not returned (see the exercise text)")
     return passed(name, f"{len(_SPLIT_CASES)} dialogues split at the last assistant turn, "
                         f"{len(_MALFORMED)} malformed ones rejected")
-
-
-def _reference_labels(tokenizer, example) -> tuple[list[int], list[int]]:
-    prompt = tokenizer.apply_chat_template(example["prompt"], tokenize=False, add_generation_prompt=True)
-    full = tokenizer.apply_chat_template(example["prompt"] + example["completion"], tokenize=False)
-    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-    input_ids = tokenizer(full, add_special_tokens=False)["input_ids"]
-    return input_ids, [-100] * len(prompt_ids) + input_ids[len(prompt_ids):]
 
 
 def _label_examples():
@@ -61,15 +55,16 @@ def _label_examples():
     ]
 
 
+@self_check(reference=_ref.masked_labels)
 def masked_labels(fn, tokenizer) -> None:
     """Check ``fn(tokenizer, example) -> (input_ids, labels)`` for a prompt/completion conversation: input_ids
     of the whole chat-templated conversation, labels equal to input_ids on the final response (EOS included)
     and -100 on every prompt token. Labels are NOT shifted: the model shifts them itself."""
     name = "masked_labels"
-    hint = ("render the prompt with add_generation_prompt=True and the whole conversation without it; tokenize "
-            "both with add_special_tokens=False; labels = [-100] * len(prompt_ids) + input_ids[len(prompt_ids):]")
+    hint = ("notebook 00's exercise found the assistant's tokens by comparing two renderings of a conversation; "
+            "here the labels copy the input ids and hide (-100) everything the model only reads")
     for example in _label_examples():
-        want_ids, want_labels = _reference_labels(tokenizer, example)
+        want_ids, want_labels = _ref.masked_labels(tokenizer, example)
         got = attempt(name, fn, tokenizer, example, hint=hint)
         if not isinstance(got, (tuple, list)) or len(got) != 2:
             failed(name, f"expected a pair (input_ids, labels), got {type(got).__name__}", hint)
@@ -97,23 +92,18 @@ _SHARE_CASES = [  # (lengths, batch_size, pad_to)
 ]
 
 
-def _reference_share(lengths, batch_size, pad_to):
-    batches = [lengths[i:i + batch_size] for i in range(0, len(lengths), batch_size)]
-    padded = sum(len(b) * (pad_to or max(b)) for b in batches)
-    return sum(lengths) / padded
-
-
+@self_check(reference=_ref.real_token_share)
 def real_token_share(fn) -> None:
     """Check ``fn(lengths, batch_size, pad_to=None) -> float``: batches of ``batch_size`` consecutive lengths
     (the last may be smaller), each padded to its longest sequence or to ``pad_to``; the share of all token
     positions that are real tokens (sum of lengths / sum of padded sizes)."""
     name = "real_token_share"
-    hint = ("take lengths[i:i + batch_size]; each batch costs len(batch) * (pad_to or max(batch)) positions; "
-            "share = sum(lengths) / total positions")
+    hint = ("count what the GPU computes: every row of a batch is as long as its padded length (the batch's "
+            "longest row, or pad_to); the share is real tokens over all computed positions")
     for lengths, batch_size, pad_to in _SHARE_CASES:
         got = attempt(name, fn, list(lengths), batch_size, pad_to, hint=hint)
         if not isinstance(got, (int, float)) and not hasattr(got, "item"):
             failed(name, f"expected a number, got {type(got).__name__}", hint)
-        close(name, float(got), _reference_share(lengths, batch_size, pad_to), atol=1e-9,
+        close(name, float(got), _ref.real_token_share(lengths, batch_size, pad_to), atol=1e-9,
               what=f"share for lengths={lengths}, batch_size={batch_size}, pad_to={pad_to}", hint=hint)
     return passed(name, f"{len(_SHARE_CASES)} cases, with and without pad_to, including a smaller last batch")

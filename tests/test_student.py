@@ -1,0 +1,318 @@
+"""The student build (scripts/build_student.py): what it changes, that it leaks no answer, that its notebooks run.
+
+- the build: one stub per solution block, outputs cleared, cell ids and metadata kept, nothing but solution
+  bodies changed (cell by cell); every solution cell names its exercise, with a tier that matches its text;
+- no leaks: no distinctive line of a solution (a non-trivial statement that is not also given code) appears in the
+  student notebooks or anywhere in helpers/ except the private helpers/check/_reference.py (docstrings and hints
+  included);
+- the student notebooks run: each is executed (quick profile, allow errors, checks NOT strict - as a student's
+  Jupyter runs it) and fails only at its exercises: every self-check prints its own FAIL line, and no other cell
+  raises. Two kernels at a time; 03 -> 04 -> 05 -> 06 in one lane, because the later ones reuse 03's adapter.
+- strict mode: in the suite, a FAIL raises - a solution notebook whose exercise broke fails at its check.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import build_student  # noqa: E402
+import nbtool  # noqa: E402
+
+sys.path.remove(str(ROOT / "scripts"))
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+BEGIN, END = build_student.BEGIN, build_student.END
+STUB = re.compile(r'raise NotImplementedError\("Exercise (\d+) \((.+?)\): write your code here - see the exercise text above"\)')
+CHECK_CALL = re.compile(r"helpers\.check\.(?!learned\b)(\w+)\(")
+LANES = [["03", "04", "05", "06"], ["01", "02", "00", "07"]]   # 04-06 reuse 03's adapter: one after the other
+
+
+@pytest.fixture(scope="session")
+def student_kit(tmp_path_factory):
+    out = tmp_path_factory.mktemp("kit") / "student"
+    counts = build_student.build(out)
+    return out, counts
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def split_blocks(source: str) -> tuple[list[str], list[list[str]]]:
+    """(lines outside solution bodies, markers included; the body lines of each block)."""
+    outside, bodies, inside = [], [], False
+    for line in source.split("\n"):
+        if line.strip() == BEGIN:
+            inside = True
+            bodies.append([])
+            outside.append(line)
+        elif line.strip() == END:
+            inside = False
+            outside.append(line)
+        elif inside:
+            bodies[-1].append(line)
+        else:
+            outside.append(line)
+    return outside, bodies
+
+
+def exercise_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code" and BEGIN in c.source]
+
+
+# --- the build ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_build_changes_only_solution_bodies(student_kit, path):
+    out, counts = student_kit
+    solution, student = read(path), read(out / "notebooks" / path.name)
+    assert [c.id for c in student.cells] == [c.id for c in solution.cells]
+    assert student.metadata == solution.metadata
+    blocks = 0
+    for sol, stu in zip(solution.cells, student.cells):
+        assert (stu.cell_type, stu.metadata) == (sol.cell_type, sol.metadata), sol.id
+        if stu.cell_type == "code":
+            assert stu.outputs == [] and stu.execution_count is None, sol.id
+        if BEGIN not in sol.source:
+            assert stu.source == sol.source, f"{path.name} {sol.id}: a cell without a solution block changed"
+            continue
+        sol_outside, sol_bodies = split_blocks(sol.source)
+        stu_outside, stu_bodies = split_blocks(stu.source)
+        assert stu_outside == sol_outside, f"{path.name} {sol.id}: lines outside the solution blocks changed"
+        course = sol.metadata["course"]
+        wanted = [(b["exercise"], b["title"]) for b in course["blocks"]] if "blocks" in course \
+            else [(course["exercise"], course["title"])] * len(sol_bodies)
+        for body, solved, (exercise, title) in zip(stu_bodies, sol_bodies, wanted):
+            indent = min((len(l) - len(l.lstrip()) for l in solved if l.strip()), default=0)
+            assert body == [" " * indent + f'raise NotImplementedError("Exercise {exercise.split(".")[1]} ({title}): '
+                            'write your code here - see the exercise text above")'], f"{path.name} {sol.id}"
+        blocks += len(sol_bodies)
+    assert blocks > 0 and counts[path.name] == blocks
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_solution_cell_names_its_exercise_and_tier(path):
+    """README: ⭐ run and read, ⭐⭐ write a function, ⭐⭐⭐ stretch - so code to write is never ⭐, and the stars
+    in the exercise's own text are the tier in its metadata."""
+    nb = read(path)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    for cell in exercise_cells(nb):
+        course = cell.metadata.get("course", {})
+        assert {"exercise", "title", "tier"} <= set(course), f"{path.name} {cell.id}: metadata {course}"
+        assert course["exercise"].startswith(path.name[:2] + ".") and course["tier"] in (2, 3), course
+        for exercise in [course["exercise"]] + [b["exercise"] for b in course.get("blocks", [])]:
+            number = exercise.split(".")[1]
+            stars = re.findall(rf"(⭐+) Exercise {number}\b", text)
+            assert stars and {len(s) for s in stars} == {course["tier"]}, \
+                f"{path.name}: Exercise {number} is marked {stars} in the text, tier {course['tier']} in metadata"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_nbtool_round_trip_keeps_cell_metadata(path):
+    """Editing through scripts/nbtool.py (to-py, to-nb) must not drop the exercise metadata the build needs."""
+    nb = read(path)
+    back = nbtool.to_nb(nbtool.to_py(nb))
+    assert [(c.cell_type, c.metadata) for c in back.cells] == [(c.cell_type, c.metadata) for c in nb.cells]
+
+
+def test_build_refuses_a_solution_cell_without_metadata():
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell(f"def f():\n    {BEGIN}\n    return 1\n    {END}\n"))
+    with pytest.raises(build_student.BuildError, match="course.exercise"):
+        build_student.student_notebook(nb, "x.ipynb")
+    nb.cells[0].metadata["course"] = {"exercise": "09.1", "title": "one", "tier": 2}
+    nb.cells[0].source = f"def f():\n    {BEGIN}\n    return 1\n"
+    with pytest.raises(build_student.BuildError, match="without an"):
+        build_student.student_notebook(nb, "x.ipynb")
+
+
+# --- no leaks ----------------------------------------------------------------------------------------------------
+
+def normal(line: str) -> str:
+    """A line without its trailing comment and with single spaces."""
+    return " ".join(line.split())
+
+
+def code_lines(source: str) -> list[str]:
+    """The normalised lines of Python source, comments removed (by the tokenizer, so '#' in strings stays)."""
+    import io
+    import tokenize
+
+    def uncommented(line):
+        try:
+            for tok in tokenize.generate_tokens(io.StringIO(line.strip()).readline):
+                if tok.type == tokenize.COMMENT:
+                    return line.strip()[:tok.start[1]]
+        except (tokenize.TokenError, IndentationError, SyntaxError):   # a line inside a bracket or a string
+            return re.sub(r"\s+#[^'\"]*$", "", line)
+        return line
+
+    return [normal(uncommented(l)) for l in source.split("\n")]
+
+
+def given_code() -> set[str]:
+    """Every line of code the solution notebooks show outside solution blocks (the lesson's own code)."""
+    given = set()
+    for path in NOTEBOOKS:
+        for cell in read(path).cells:
+            if cell.cell_type == "code":
+                given |= set(code_lines("\n".join(split_blocks(cell.source)[0])))
+    return given
+
+
+def distinctive_lines(nb, given: set[str]) -> dict[str, str]:
+    """{line: exercise} for the solution lines worth hiding: 20+ characters, and not code some notebook shows
+    openly (05 computes per-token log-probabilities in the open, as its own lesson, after 04's exercise)."""
+    found = {}
+    for cell in exercise_cells(nb):
+        for body in split_blocks(cell.source)[1]:
+            for n in code_lines("\n".join(l.strip() for l in body)):
+                if len(n) >= 20 and n not in given:
+                    found[n] = cell.metadata["course"]["exercise"]
+    return found
+
+
+def public_helpers_text() -> dict[str, str]:
+    private = ROOT / "helpers" / "check" / "_reference.py"
+    return {str(p.relative_to(ROOT)): "\n".join(normal(l) for l in p.read_text(encoding="utf-8").splitlines())
+            for p in sorted((ROOT / "helpers").rglob("*.py")) if p != private}
+
+
+def test_no_solution_line_in_the_student_notebooks_or_in_helpers(student_kit):
+    out, _ = student_kit
+    places = public_helpers_text()
+    for path in NOTEBOOKS:
+        student = read(out / "notebooks" / path.name)
+        places[f"student/notebooks/{path.name}"] = "\n".join(normal(l) for c in student.cells
+                                                             for l in c.source.splitlines())
+    needles, given = {}, given_code()
+    for path in NOTEBOOKS:
+        needles.update(distinctive_lines(read(path), given))
+    assert len(needles) > 60                      # the solutions really were read
+    found = leaks(needles, places)
+    assert not found, "solution lines outside helpers/check/_reference.py:\n" + "\n".join(found)
+
+
+def leaks(needles: dict[str, str], places: dict[str, str]) -> list[str]:
+    def found(line, text):           # the whole statement, not the start of a longer one (`x[:, 1:].sum()`)
+        return re.search(re.escape(line) + r"(?![\w.\[(])", text)
+
+    return [f"{where}: {line!r} (exercise {exercise})" for line, exercise in needles.items()
+            for where, text in places.items() if found(line, text)]
+
+
+def test_the_leak_test_can_fail():
+    """A solution line in a hint string or a docstring (the old 03 hint did exactly this) is found."""
+    needles = distinctive_lines(read(ROOT / "notebooks" / "03_sft.ipynb"), given_code())
+    line = next(n for n in needles if "-100" in n)
+    hint = f'    hint = ("tokenize both; {line}")'
+    assert leaks(needles, {"helpers/check/fake.py": normal(hint)}) == [f"helpers/check/fake.py: {line!r} (exercise 03.2)"]
+    assert leaks(needles, {"helpers/check/fake.py": normal('hint = ("labels hide the prompt")')}) == []
+
+
+def test_the_answers_are_not_exported():
+    import helpers
+
+    assert not hasattr(helpers, "split_dialogue")
+    for name in dir(helpers.check):
+        obj = getattr(helpers.check, name)
+        assert getattr(obj, "__module__", "") != "helpers.check._reference", name
+    header = (ROOT / "helpers" / "check" / "_reference.py").read_text(encoding="utf-8").splitlines()[0]
+    assert header.startswith('"""THE ANSWERS.')
+
+
+# --- the student notebooks run -------------------------------------------------------------------------------------
+
+async def _run_lane(paths, results, kernel_env):
+    from nbclient import NotebookClient
+
+    for path in paths:
+        nb = read(path)
+        start = time.perf_counter()
+        client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
+                                resources={"metadata": {"path": str(path.parent)}})
+        await client.async_execute(env=kernel_env)
+        results[path.name] = (nb, time.perf_counter() - start)
+
+
+@pytest.fixture(scope="session")
+def executed_student_notebooks(student_kit, tmp_path_factory, request):
+    out, _ = student_kit
+    wanted = {item.callspec.params["path"].name for item in request.session.items      # -k picks a few: run those
+              if getattr(item, "originalname", "") == "test_student_notebook_fails_only_at_its_exercises"}
+    env = {k: v for k, v in os.environ.items() if k != "COURSE_STRICT_CHECKS"}   # as a student runs it
+    env["COURSE_OUTPUT_DIR"] = str(tmp_path_factory.mktemp("student-outputs"))
+    by_number = {p.name[:2]: out / "notebooks" / p.name for p in NOTEBOOKS if p.name in wanted}
+    lanes = [[by_number.pop(n) for n in lane if n in by_number] for lane in LANES]
+    lanes[-1] += list(by_number.values())        # a notebook added later runs too
+    results = {}
+    start = time.perf_counter()
+
+    async def main():
+        await asyncio.gather(*(_run_lane(lane, results, env) for lane in lanes))
+
+    asyncio.run(main())
+    total = time.perf_counter() - start
+    print("\nstudent notebooks executed: " + ", ".join(f"{n} {s:.0f} s" for n, (_, s) in sorted(results.items()))
+          + f"; {total:.0f} s wall for all")
+    return results
+
+
+def _cell_report(cell):
+    text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    errors = [(o.ename, o.evalue) for o in cell.outputs if o.output_type == "error"]
+    fails = [line.split(":")[0][len("FAIL "):] for line in text.splitlines() if line.startswith("FAIL ")]
+    return text, errors, fails
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_student_notebook_fails_only_at_its_exercises(executed_student_notebooks, path):
+    nb, _ = executed_student_notebooks[path.name]
+    called = set()
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        text, errors, fails = _cell_report(cell)
+        checks = set(CHECK_CALL.findall(cell.source))
+        called |= checks
+        numbers = {m.group(1) for m in STUB.finditer(cell.source)}
+        for ename, evalue in errors:            # only an exercise's own stub may raise, naming its exercise
+            assert ename == "NotImplementedError" and any(f"Exercise {n} " in evalue for n in numbers), \
+                f"{path.name} {cell.id} raised {ename}: {evalue[:300]}"
+        assert set(fails) == checks, f"{path.name} {cell.id}: FAIL lines {fails}, checks called {sorted(checks)}"
+        if checks:
+            assert text.count("this exercise is NOT solved") == len(checks), f"{path.name} {cell.id}"
+    assert called, f"{path.name} calls no self-check"
+
+
+def test_strict_mode_fails_a_solution_notebook_at_its_check(tmp_path):
+    """What conftest's COURSE_STRICT_CHECKS=1 does to a notebook kernel: a self-check FAIL is an error in that
+    cell (nbval fails the notebook there); without it the same cell prints FAIL and runs on."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(f"import sys; sys.path.insert(0, {str(ROOT)!r}); import helpers"),
+                nbformat.v4.new_code_cell("f = helpers.check.distinct_n(lambda texts, n: 0.5)")]
+    for strict in ("1", None):
+        env = {k: v for k, v in os.environ.items() if k != "COURSE_STRICT_CHECKS"}
+        if strict:
+            env["COURSE_STRICT_CHECKS"] = strict
+        run = nbformat.from_dict(nb)
+        client = NotebookClient(run, timeout=120, kernel_name="python3", allow_errors=True,
+                                resources={"metadata": {"path": str(tmp_path)}})
+        asyncio.run(client.async_execute(env=env))
+        text, errors, fails = _cell_report(run.cells[1])
+        assert fails == ["distinct_n"]
+        if strict:
+            assert [e for e, _ in errors] == ["SelfCheckError"]
+        else:
+            assert errors == [] and "using the reference distinct_n" in text
