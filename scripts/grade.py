@@ -99,6 +99,11 @@ def _exercise_lines(nb, index: int) -> list[tuple[str, str, str]]:
     return []
 
 
+def _stars(tier) -> str:
+    """A tier as the notebooks print it: metadata's 1-3 -> "⭐".."⭐⭐⭐" (stars already written stay as they are)."""
+    return "⭐" * tier if isinstance(tier, int) else str(tier or "")
+
+
 def _is_exercise(cell) -> bool:
     meta = cell.get("metadata", {}).get("course", {})
     return cell.cell_type == "code" and ("exercise" in meta or "### BEGIN SOLUTION" in cell.source)
@@ -124,11 +129,15 @@ def exercises(nb, stem: str) -> list[Exercise]:
                 checks += [name for name, arg in _check_calls(other.source) if arg in names]
         checks = list(dict.fromkeys(checks))
         meta = cell.get("metadata", {}).get("course", {})
-        if "exercise" in meta:
+        if "blocks" in meta:                         # one cell, several exercises: one entry per solution block
+            blocks = list({b["exercise"]: b for b in meta["blocks"]}.values())
+            found = [(_stars(b.get("tier", meta.get("tier"))), str(b["exercise"]), str(b.get("title", "")))
+                     for b in blocks]
+        elif "exercise" in meta:
             ids = meta["exercise"] if isinstance(meta["exercise"], list) else [meta["exercise"]]
             titles = meta.get("title") if isinstance(meta.get("title"), list) else [meta.get("title", "")] * len(ids)
             tiers = meta.get("tier") if isinstance(meta.get("tier"), list) else [meta.get("tier", "")] * len(ids)
-            found = [(str(tier or ""), str(i), str(title or "")) for i, title, tier in zip(ids, titles, tiers)]
+            found = [(_stars(tier), str(i), str(title or "")) for i, title, tier in zip(ids, titles, tiers)]
         else:
             found = _exercise_lines(nb, index) or [("", str(len(out) + 1), "")]
             if len(found) > max(1, len(checks)):     # other exercises named in the same markdown: keep the nearest

@@ -132,7 +132,7 @@ def test_the_synthetic_batch_gives_exactly_these_rows(batch):
         ("carol", "06_evaluation", "notebook", "", "", "flag"),
         ("carol", "06_evaluation", "06.2", "the swap-consistent win rate", "⭐⭐", "pass"),
         ("carol", "06_evaluation", "06.3", "distinct-n", "⭐⭐", "fail"),
-        ("carol", "06_evaluation", "06.4", "a length-controlled win rate, AlpacaEval's way", "⭐⭐⭐", "fail"),
+        ("carol", "06_evaluation", "06.4", "a length-controlled win rate", "⭐⭐⭐", "fail"),
         ("dave", "00_setup", "notebook", "", "", "error"),
         ("frank", "00_setup", "notebook", "", "", "flag"),
         ("frank", "00_setup", *TOKENS, "fail"),
@@ -198,7 +198,7 @@ def test_every_exercise_of_the_kit_is_found_with_its_checks():
     # one cell, two exercises: LoRALinear's forward (checked two sections later) and its merge (later still)
     assert (found["01.2"].checks, found["01.3"].checks) == (["lora_forward"], ["lora_merge"])
     assert found["01.2"].cell_id == found["01.3"].cell_id
-    assert (found["06.4"].title, found["06.4"].tier) == ("a length-controlled win rate, AlpacaEval's way", "⭐⭐⭐")
+    assert (found["06.4"].title, found["06.4"].tier) == ("a length-controlled win rate", "⭐⭐⭐")
 
 
 def test_exercise_metadata_comes_first():
