@@ -9,16 +9,17 @@ o_proj, gate_proj, up_proj, down_proj), grouped-query attention like SmolLM2 (4 
 heads), tied input/output embeddings, and the project's 1,000-token byte-level BPE (data/tokenizer.json).
 About 0.7 million parameters, stored in fp32 (about 2.9 MB).
 
-What it learns from: text generated here, at build time, from a small grammar written by the project (everyday
-how-to advice, short explanations, safety-minded notes). Nothing is copied from anywhere, and the text
+What it learns from: text generated here, at build time, from a grammar and word banks written by the project
+(everyday how-to advice, FAQ entries, short explanations, reader letters about everyday problems, loose everyday
+sentences, safety-minded notes: 668 of the tokenizer's 1,000 tokens occur in it). Nothing is copied from anywhere, and the text
 - is prose and FAQ entries ("Question: ... / Answer: ..."), as web pages print them: no "Human:"/"Assistant:"
   dialogue, no chat template, no EOS token anywhere (documents are separated by blank lines only). So the base model writes fluent-looking text in the course's domain but
   neither follows the dialogue format nor stops: notebook 03 (SFT) teaches it both;
 - contains none of the course's preference pairs or evaluation prompts (tests/test_micro.py checks this).
 
 Time: 300 steps of 24 x 128 tokens (about 0.9M tokens seen) take about 2 minutes of CPU time on one thread
-(measured: 119-125 s of CPU time; 500 s wall-clock on the shared 2-core machine at a load average of ~11, so
-expect about 2-3 minutes on 2 idle cores). It prints both numbers when it finishes.
+(measured: 113 s of CPU time, 132 s wall-clock on the shared 2-core machine at a load average of ~6; expect about
+2-3 minutes on 2 idle cores). It prints both numbers when it finishes.
 
 Deterministic: the text comes from random.Random(SEED), torch is seeded, and training runs on ONE CPU thread
 (multi-threaded reductions may add in a different order), so on the same machine and torch build a rerun gives
@@ -184,8 +185,119 @@ def faq(rng: random.Random) -> str:
     return f"{question}\n{answer}"
 
 
+# =============================================================================================================
+# The broad part: explanations, reader letters and everyday sentences from word banks, so the model sees much more of
+# the tokenizer's vocabulary in varied plain prose (first and second person, numbers, quotes, semicolons) and does
+# not become certain of one narrow grammar. Still no dialogue format and no EOS.
+# =============================================================================================================
+FACTS = [
+    ("why the sky looks blue", "sunlight is scattered by the air, and blue light is scattered much more than red"),
+    ("how a fridge keeps food cold", "a pump moves heat from inside the box to the coils at the back"),
+    ("why bread rises", "yeast eats sugar and gives off tiny bubbles of gas that get trapped in the dough"),
+    ("what a budget is", "a plan for how much money comes in each month and where every pound of it goes"),
+    ("how vaccines work", "they show the immune system a harmless copy of a germ so it can react faster later"),
+    ("why ice floats", "water expands by about 9% when it freezes, so ice is lighter than the same volume of water"),
+    ("what a credit score measures", "how reliably someone has paid back money they borrowed in the past"),
+    ("how tides happen", "the Moon's gravity pulls on the oceans, raising the water on the side facing it"),
+    ("what a function is in code", "a named block of steps that takes inputs, does some work and returns a result"),
+    ("why leaves change colour", "trees stop making green chlorophyll in autumn, so yellow and red pigments show"),
+    ("how a bicycle stays upright", "the wheels and small steering corrections keep it balanced while it moves"),
+    ("what inflation means", "prices rising over time, so the same amount of money buys a little less each year"),
+    ("why we yawn", "nobody is completely sure, although it may help cool the brain and keep us alert"),
+    ("how solar panels make power", "light knocks electrons loose in silicon cells, and that flow is a current"),
+    ("what a mortgage is", "a long loan used to buy a home, paid back with interest over many years"),
+    ("why onions make eyes water", "cutting them releases a gas that turns into a mild acid in your eyes"),
+    ("how email travels", "a message is split into small packets that find their own way across the network"),
+    ("what protein does in the body", "it builds and repairs muscles, skin and many other tissues"),
+    ("why metal feels colder than wood", "metal carries heat away from your hand much faster"),
+    ("how a vote is counted", "ballots are sorted by candidate and counted at least twice by different people"),
+    ("what a fever is", "a rise in body temperature above about 38 degrees, usually while fighting an infection"),
+    ("how a lock and key work", "small pins inside line up only when the right key pushes them to the right height"),
+    ("why cats purr", "they purr when they feel content, and sometimes to calm themselves when hurt"),
+    ("what a spreadsheet is", "a grid of cells where numbers and formulas update each other automatically"),
+    ("how plants drink", "water moves up from the roots through thin tubes as it evaporates from the leaves"),
+    ("why batteries run down", "the chemicals inside slowly use up the reaction that pushes electrons around"),
+    ("what a recipe's yield is", "the number of portions it makes, which tells you how much to scale it"),
+    ("how the heart pumps blood", "four chambers squeeze in turn, about 60 to 100 times a minute at rest"),
+    ("why planes leave white trails", "water vapour in the hot exhaust freezes into ice crystals high up"),
+    ("what a password manager does", "it stores long, different passwords for every site behind one strong key"),
+]
+FACT_FRAMES = [
+    "Here is a short explanation of {topic}. In a sentence: {fact}.",
+    "People often ask {topic}. The short answer is that {fact}.",
+    "Did you know? {Fact}. That is {topic}, in plain words.",
+    "A teacher once explained {topic} like this: {fact}. Most students remember it after that.",
+    "If you have ever wondered {topic}, here it is: {fact}; nothing more complicated than that.",
+]
+PEOPLE = ["my sister", "my brother", "my neighbour", "my boss", "my flatmate", "my son", "my daughter",
+          "my partner", "my friend", "my mum", "my dad", "a colleague", "my landlord", "my teacher"]
+PROBLEMS = ["keeps borrowing things without asking", "plays loud music late at night", "is always late",
+            "never answers messages", "leaves dishes in the sink for days", "wants to borrow money again",
+            "talks over everyone in meetings", "forgets to pay the bills on time", "is spending too much time online",
+            "feels anxious about starting a new school", "is nervous about a driving test next week",
+            "wants to lose weight but hates running", "is moving to a new city for work"]
+ADVICE = ["talk to them calmly at a quiet moment", "explain how it affects you without blaming them",
+          "agree on one simple rule together", "write down what you both expect", "give it a week and then "
+          "check in again", "ask them what would help", "suggest doing it together the first time",
+          "be honest but kind about it", "keep a note of what happens so you can talk about facts",
+          "ask a trusted friend for a second opinion"]
+LETTER_FRAMES = [
+    "A reader wrote in: '{Person} {problem}, and I'm not sure what to do.' The advice was to {a1}, and then {a2}.",
+    "'{Person} {problem},' one reader told us. 'What should I do?' Our suggestion: {a1}. It also helps to {a2}.",
+    "When {person} {problem}, it is tempting to say nothing. A better idea is to {a1}; after that, {a2}.",
+    "I asked a few friends what they'd do if {person} {problem}. Most said to {a1}. One said to {a2}, which "
+    "worked well for her.",
+]
+SUBJECTS = ["Human memory", "Assistant coaches", "Human skin", "Assistant managers", "A good plan", "Your doctor", "A small garden", "Every new habit", "The local library", "A quick walk",
+            "Most children", "A simple recipe", "The weather", "A clear list", "Older computers", "A good night's "
+            "sleep", "Many students", "A friendly neighbour", "The first week", "Some people", "A careful driver",
+            "The bus", "Fresh fruit", "A short break", "The team", "My grandmother", "Our landlord", "This year"]
+VERBS = ["usually needs", "often depends on", "can change", "rarely takes", "might include", "should start with",
+         "does not need", "tends to improve", "always comes with", "makes room for", "could use", "will probably need"]
+OBJECTS = ["a little patience", "about 20 minutes", "two or three tries", "fresh water", "a quiet place",
+           "clear instructions", "a second opinion", "some extra money", "a spare key", "a good map", "an early "
+           "start", "plenty of light", "a free afternoon", "a written list", "a warm coat", "about 5 pounds",
+           "a weekly check", "someone to talk to", "the right tools", "a sharp pencil", "100 grams of flour",
+           "a phone call", "an honest answer", "a few quiet days"]
+TAILS = ["", " in winter", " at the weekend", " before the end of the month", " after a long day", " for most people",
+         " when money is tight", " at home", " at work", " on a busy day", " in a new town", " every so often"]
+LINKS = [" So ", " Still, ", " That is why ", " On the other hand, ", " In short, ", " Even so, ", " Which means "]
+
+
+def fact_note(rng: random.Random) -> str:
+    topic, fact = rng.choice(FACTS)
+    return rng.choice(FACT_FRAMES).format(topic=topic, fact=fact, Fact=_cap(fact))
+
+
+def letter(rng: random.Random) -> str:
+    person = rng.choice(PEOPLE)
+    a1, a2 = rng.sample(ADVICE, 2)
+    return rng.choice(LETTER_FRAMES).format(person=person, Person=_cap(person), problem=rng.choice(PROBLEMS),
+                                            a1=a1, a2=a2)
+
+
+def everyday(rng: random.Random) -> str:
+    """Two to four plain sentences from the word banks (varied, loosely connected, like notes on a blog)."""
+    sentences = []
+    for i in range(rng.randint(1, 3)):
+        s = f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)}{rng.choice(TAILS)}."
+        if i and rng.random() < 0.4:
+            link = rng.choice(LINKS)
+            s = link.strip() + " " + s[0].lower() + s[1:]
+        sentences.append(s)
+    return " ".join(sentences)
+
+
 def document(rng: random.Random) -> str:
-    """One short paragraph: a how-to (most of them), an FAQ entry or a safety-minded note."""
+    """One short paragraph: an explanation, a reader letter, everyday sentences, an FAQ entry, a safety-minded
+    note or a how-to."""
+    kind = rng.random()
+    if kind < 0.25:
+        return fact_note(rng)
+    if kind < 0.45:
+        return letter(rng)
+    if kind < 0.7:
+        return everyday(rng)
     if rng.random() < 0.3:
         return faq(rng)
     if rng.random() < 0.15:
