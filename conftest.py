@@ -2,30 +2,102 @@
 
 Runs before any notebook kernel starts, so the kernels inherit this environment: quick profile unless
 COURSE_PROFILE says otherwise, and - in the quick profile - no network access to the Hugging Face Hub at all.
-At the end it prints how long each notebook took.
+
+Figures: the kernels draw with matplotlib's inline backend, exactly as in Jupyter, so every figure is rendered
+in the tests (a figure that fails to draw fails its cell). Each notebook declares how many figures it draws in
+its metadata (``metadata["course"]["figures"]``); after its last cell the count of image outputs must match, so a
+plot that silently vanishes fails the notebook. At the end the run prints each notebook's time and figures.
 """
+import json
 import os
+import sys
+import tempfile
 import time
 from collections import defaultdict
+
+import pytest
 
 os.environ.setdefault("COURSE_PROFILE", "quick")
 if os.environ["COURSE_PROFILE"] == "quick":
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["HF_DATASETS_OFFLINE"] = "1"
-os.environ.setdefault("MPLBACKEND", "Agg")
+# Forced, not a default: an inherited MPLBACKEND=Agg would make every figure vanish without a word.
+os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("COURSE_OUTPUT_DIR", os.path.join(os.path.dirname(__file__), "outputs", "test-run"))
 
+import matplotlib  # noqa: E402  (after MPLBACKEND: the kernels read it; this pytest process itself draws off-screen)
+
+matplotlib.use("Agg")
+
+# Drift guard: deprecations triggered by the kit's own calls are errors, here and in every notebook kernel
+# (an IPython startup file, via IPYTHONDIR). See tests/strict_warnings.py.
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "tests"))
+import strict_warnings  # noqa: E402
+
+strict_warnings.install(os.path.dirname(__file__))
+os.environ["IPYTHONDIR"] = tempfile.mkdtemp(prefix="kit-ipython-")
+strict_warnings.write_kernel_startup(os.environ["IPYTHONDIR"], os.path.dirname(__file__))
+sys.path.remove(os.path.join(os.path.dirname(__file__), "tests"))
+
 _durations = defaultdict(float)
 _failed = defaultdict(int)
+_figures = defaultdict(int)          # notebook path -> image outputs seen so far
+_collected = defaultdict(int)        # notebook path -> cells collected (before -k / deselection)
+_last_cell = {}                      # notebook path -> nodeid of its last selected cell, when all cells run
 _start = time.perf_counter()
 
 
+def _notebook(nodeid: str) -> str | None:
+    path = nodeid.split("::")[0]
+    return path if path.endswith(".ipynb") else None
+
+
+def expected_figures(path) -> int | None:
+    """The figure count a notebook declares in metadata["course"]["figures"] (None: not declared)."""
+    with open(path, encoding="utf-8") as f:
+        return json.load(f).get("metadata", {}).get("course", {}).get("figures")
+
+
+def count_figures(outputs) -> int:
+    """Image outputs (PNG, as the inline backend sends them) among one cell's outputs."""
+    return sum(1 for out in outputs or [] if "image/png" in (out.get("data") or {}))
+
+
+def pytest_itemcollected(item):
+    if _notebook(item.nodeid):
+        _collected[_notebook(item.nodeid)] += 1
+
+
+def pytest_collection_finish(session):
+    selected = defaultdict(list)
+    for item in session.items:
+        if _notebook(item.nodeid):
+            selected[_notebook(item.nodeid)].append(item.nodeid)
+    for path, ids in selected.items():
+        if len(ids) == _collected[path]:      # a partial run (-k, one cell) cannot judge the figure count
+            _last_cell[path] = ids[-1]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    result = yield                            # a failing cell fails here, before any figure check
+    path = _notebook(item.nodeid)
+    if path:
+        _figures[path] += count_figures(getattr(item, "test_outputs", None))
+        want = expected_figures(item.path) if _last_cell.get(path) == item.nodeid else None
+        if want is not None and _figures[path] != want:
+            pytest.fail(f"{path} drew {_figures[path]} figure(s), its metadata course.figures says {want}. "
+                        "A figure that vanished (an exception while drawing, a non-inline MPLBACKEND, a plot "
+                        "skipped by a condition) or a new figure without updating the count.", pytrace=False)
+    return result
+
+
 def pytest_runtest_logreport(report):
-    path = report.nodeid.split("::")[0]
-    if path.endswith(".ipynb"):
+    path = _notebook(report.nodeid)
+    if path:
         _durations[path] += report.duration
         _failed[path] += report.failed
 
@@ -34,8 +106,10 @@ def pytest_terminal_summary(terminalreporter):
     if not _durations:
         return
     tr = terminalreporter
-    tr.section("time per notebook (quick profile)")
+    tr.section(f"time per notebook ({os.environ['COURSE_PROFILE']} profile)")
     for path, seconds in sorted(_durations.items()):
-        tr.write_line(f"{seconds:7.1f} s  {path}" + ("  FAILED" if _failed[path] else ""))
+        want = expected_figures(path) if os.path.exists(path) else None
+        figures = f"{_figures[path]} figure(s)" + (" (count not declared in metadata)" if want is None else "")
+        tr.write_line(f"{seconds:7.1f} s  {path}  {figures}" + ("  FAILED" if _failed[path] else ""))
     tr.write_line(f"{sum(_durations.values()):7.1f} s  all notebooks; "
                   f"{time.perf_counter() - _start:.1f} s whole suite")

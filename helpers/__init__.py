@@ -4,7 +4,7 @@ What is being *taught* (the LoRA layer, the DPO loss, ...) lives in the notebook
 Importing this package has no side effects: no seeding, no downloads, no printing. Names below are stable -
 homework code calls them.
 """
-from . import check
+from . import check, evaluation, prefs, rating
 from .budget import T4_SUSTAINED_TFLOPS, flops_per_token, t4_assumption, t4_minutes
 from .data import (DataFormatError, load_eval_prompts, load_preferences, parse_rows, report_skipped, require_columns,
                    split_dialogue, to_messages, to_preference_example)

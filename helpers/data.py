@@ -40,7 +40,7 @@ def load_preferences(profile: str, split: str = "train", limit: int | None = Non
     if split not in ("train", "test"):
         raise ValueError(f"split={split!r}: use 'train' or 'test'")
     if profile == "full":
-        ds = datasets.load_dataset(HH_HUB_ID, split=split)
+        ds = _load_hub_dataset(HH_HUB_ID, split)
     else:
         path = DATA_DIR / "hh_pref" / f"{split}.jsonl"
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -49,6 +49,31 @@ def load_preferences(profile: str, split: str = "train", limit: int | None = Non
     if limit is not None:
         ds = ds.select(range(min(limit, len(ds))))
     return ds
+
+
+def _load_hub_dataset(hub_id: str, split: str):
+    """``datasets.load_dataset`` with a fast, clear failure when there is no network: offline, only the local
+    cache is tried (no minute of retries), and either way the error says what to do."""
+    from unittest import mock
+
+    import datasets
+    import huggingface_hub
+
+    from .env import hub_offline
+
+    offline = hub_offline()
+    try:
+        if offline:
+            with mock.patch.object(datasets.config, "HF_HUB_OFFLINE", True), \
+                    mock.patch.object(huggingface_hub.constants, "HF_HUB_OFFLINE", True):
+                return datasets.load_dataset(hub_id, split=split)
+        return datasets.load_dataset(hub_id, split=split)
+    except Exception as err:  # ConnectionError, FileNotFoundError, DatasetNotFoundError... one message for all
+        lead = (f"No network ({offline}) and {hub_id} is not in this machine's datasets cache"
+                if offline else f"Could not download {hub_id} from the Hugging Face Hub")
+        raise ConnectionError(f"{lead}: {str(err).splitlines()[0][:200]}. Connect the runtime to the internet and "
+                              "run the cell again, or use the offline quick profile (COURSE_PROFILE=quick) with the "
+                              "course's own pairs in data/hh_pref/.") from None
 
 
 def load_eval_prompts() -> dict:
@@ -60,19 +85,35 @@ def load_eval_prompts() -> dict:
     return prompts
 
 
-def parse_rows(rows, parse) -> tuple[list, list]:
+def parse_rows(rows, parse, what: str = "rows") -> tuple[list, list]:
     """Apply ``parse`` to every row: ``(kept, skipped)`` with ``kept = [(row_index, parse(row)), ...]`` and
-    ``skipped = [(row_index, reason), ...]`` for each row that raised ``DataFormatError``.  Taught in 03_sft.
+    ``skipped = [(row_index, reason), ...]`` for each row that raised.  Taught in 03_sft.
 
     Real data has broken rows; a training set that silently shrinks is a bug you never find, so every caller
-    gets the reasons back to report them (01, 03 and 04 print them).
+    gets the reasons back to report them (01, 03 and 04 print them). A ``DataFormatError`` gives its message
+    as the reason; any other error (a None where text should be, a missing key) is a reason too, named by its
+    type. If *no* row parses - an empty dataset, the wrong columns, or a bug in ``parse`` that hits every row -
+    this raises one DataFormatError that says so, with the most common reasons, instead of returning nothing.
     """
-    kept, skipped = [], []
+    kept, skipped, first_error = [], [], None
     for index, row in enumerate(rows):
         try:
             kept.append((index, parse(row)))
         except DataFormatError as err:
             skipped.append((index, str(err)))
+        except Exception as err:  # noqa: BLE001 - every per-row failure becomes a reported reason
+            skipped.append((index, f"{type(err).__name__}: {err}"))
+            first_error = first_error or err
+    if not kept:
+        if not skipped:
+            raise DataFormatError(f"No {what} to use: the dataset is empty (0 rows). Check the file, split or "
+                                  "limit you loaded; helpers.load_preferences(profile, 'train') has the course's pairs.")
+        from collections import Counter
+
+        reasons = "; ".join(f"{n} x {reason}" for reason, n in Counter(r for _, r in skipped).most_common(3))
+        raise DataFormatError(f"None of the {len(skipped):,} {what} could be used: {reasons}. Fix the data (or the "
+                              "parse function) - the course expects HH-RLHF dialogues in 'chosen'/'rejected' "
+                              "(\"\\n\\nHuman: ...\\n\\nAssistant: ...\").") from first_error
     return kept, skipped
 
 
@@ -99,13 +140,18 @@ def split_dialogue(text: str) -> tuple[str, str]:
     """Split an HH-RLHF dialogue at its last "\n\nAssistant:" into (prompt, response).  Taught in 03_sft.
 
     The prompt keeps the "\n\nAssistant:" marker (it is what the model sees before answering); the response
-    is everything after it, without the leading space. Raises DataFormatError when there is no assistant
-    turn or the final response is empty - callers count these instead of dropping them silently.
+    is everything after it, without the leading space. Raises DataFormatError when the dialogue is not text,
+    has no assistant turn, ends with a Human turn (there is no final answer to learn) or the final response is
+    empty - callers count these instead of dropping them silently.
     """
+    if not isinstance(text, str):
+        raise DataFormatError(f"not text but {type(text).__name__} ({str(text)[:30]!r})")
     cut = text.rfind(ASSISTANT)
     if cut < 0:
         raise DataFormatError("no '\\n\\nAssistant:' turn in the dialogue")
     prompt, response = text[: cut + len(ASSISTANT)], text[cut + len(ASSISTANT):].strip()
+    if HUMAN in text[cut:]:
+        raise DataFormatError("the dialogue ends with a Human turn, not an assistant response")
     if not response:
         raise DataFormatError("the final assistant response is empty")
     return prompt, response
@@ -137,12 +183,24 @@ def to_preference_example(example: dict) -> dict:
     """HH pair -> conversational DPO/ORPO example.  Taught in 04_dpo.
 
     {'prompt': [messages], 'chosen': [{'role': 'assistant', ...}], 'rejected': [{'role': 'assistant', ...}]}
-    Raises DataFormatError if either side does not parse or the two prompts differ.
+    Raises DataFormatError, naming the side ("chosen: ..." / "rejected: ..."), if a column is missing or a side
+    does not parse; also if the two prompts differ or the two answers are identical (nothing to prefer).
     """
-    prompt, chosen = split_dialogue(example["chosen"])
-    prompt_r, rejected = split_dialogue(example["rejected"])
+    sides = {}
+    for side in ("chosen", "rejected"):
+        if side not in example:
+            raise DataFormatError(f"no {side!r} column (the row has {sorted(example)}); the course expects "
+                                  "'chosen' and 'rejected' (the Anthropic/hh-rlhf layout) - rename with "
+                                  "dataset.rename_column(old, new)")
+        try:
+            sides[side] = split_dialogue(example[side])
+        except DataFormatError as err:
+            raise DataFormatError(f"{side}: {err}") from None
+    (prompt, chosen), (prompt_r, rejected) = sides["chosen"], sides["rejected"]
     if prompt != prompt_r:
         raise DataFormatError("chosen and rejected have different prompts")
+    if chosen == rejected:
+        raise DataFormatError("chosen and rejected answers are identical: nothing to prefer")
     return {"prompt": to_messages(prompt),
             "chosen": [{"role": "assistant", "content": chosen}],
             "rejected": [{"role": "assistant", "content": rejected}]}

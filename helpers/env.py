@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import platform
 import random
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,21 +102,37 @@ class Precision:
     compute_dtype: torch.dtype
     fp16: bool
     bf16: bool
+    use_cpu: bool = False   # bf16 autocast on the CPU (COURSE_CPU_BF16=1): the trainers need use_cpu=True for it
 
     @property
     def trainer_args(self) -> dict:
-        return {"fp16": self.fp16, "bf16": self.bf16}
+        args = {"fp16": self.fp16, "bf16": self.bf16}
+        if self.use_cpu:
+            args["use_cpu"] = True
+        return args
 
     def __str__(self) -> str:
-        return f"{self.name} (compute {str(self.compute_dtype).replace('torch.', '')}, trainable weights fp32)"
+        where = ", on the CPU" if self.use_cpu else ""
+        return f"{self.name} (compute {str(self.compute_dtype).replace('torch.', '')}{where}, trainable weights fp32)"
+
+
+CPU_BF16_ENV = "COURSE_CPU_BF16"
 
 
 def precision() -> Precision:
-    """bf16 where native, fp16 on other GPUs (a T4), fp32 on the CPU."""
+    """bf16 where native, fp16 on other GPUs (a T4), fp32 on the CPU.
+
+    ``COURSE_CPU_BF16=1`` on a machine without a GPU chooses bf16 autocast on the CPU instead of fp32, so a CPU run
+    (the full-profile rehearsal, see the README) goes through the trainers' mixed-precision path: autocast, bf16
+    matmuls, fp32 trainable weights. It cannot exercise what only a GPU has - fp16 loss scaling (GradScaler), the
+    SDPA attention kernels, bitsandbytes 4-bit, peak-memory figures; ``scripts/gpu_check.py`` checks those.
+    """
     if native_bf16():
         return Precision("bf16", torch.bfloat16, fp16=False, bf16=True)
     if torch.cuda.is_available():
         return Precision("fp16", torch.float16, fp16=True, bf16=False)
+    if os.environ.get(CPU_BF16_ENV, "").strip() == "1":
+        return Precision("bf16", torch.bfloat16, fp16=False, bf16=True, use_cpu=True)
     return Precision("fp32", torch.float32, fp16=False, bf16=False)
 
 
@@ -149,8 +166,31 @@ def output_dir(name: str = "") -> Path:
     else:
         base = REPO_ROOT / "outputs"
     path = base / name if name else base
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OSError(err.errno, f"Cannot create the output folder {path}: {err.strerror or err}. Checkpoints and "
+                      "adapters go there. Set COURSE_OUTPUT_DIR=/a/folder/you/can/write (on Colab, mount Google "
+                      "Drive first).") from None
     return path
+
+
+HUB_HOST = "huggingface.co"
+
+
+def hub_offline(timeout: float = 3.0) -> str | None:
+    """Why the Hugging Face Hub cannot be reached now, or None when it can.
+
+    HF_HUB_OFFLINE set, or no connection to huggingface.co within ``timeout`` seconds. Asked once before a
+    download, it turns a minute of silent retries into an immediate "no network" message."""
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return "HF_HUB_OFFLINE is set"
+    host = os.environ.get("HF_ENDPOINT", "").split("://")[-1].split("/")[0] or HUB_HOST
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+    except OSError as err:
+        return f"no connection to {host}: {err.strerror or err}"
+    return None
 
 
 def quiet_library_notices() -> None:

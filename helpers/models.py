@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 import transformers
 
-from .env import REPO_ROOT, Profile, default_device
+from .env import REPO_ROOT, Profile, default_device, hub_offline
 
 TOKENIZER_FILE = REPO_ROOT / "data" / "tokenizer.json"
 MICRO_DIR = REPO_ROOT / "data" / "micro-llama"   # the pretrained course micro-model (scripts/pretrain_micro.py)
@@ -69,6 +69,11 @@ class ModelSpec:
     eos_token: str = "<|endoftext|>"
     chat_template: str | None = None   # None: the tokenizer ships without one; "chatml": it ships ChatML
     aliases: tuple = ()
+    # The published tokenizer's conventions (what scripts/build_standin_hub.py imitates for the rehearsal):
+    special_tokens: tuple = ()         # the special tokens with fixed ids, in id order from id 0
+    bos_token: str | None = None       # None: no BOS token
+    pad_token: str | None = None       # None: ships without a pad token (load_tokenizer then pads with EOS)
+    unk_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,15 @@ FAMILIES = {
 _PYTHIA = dict(rotary_pct=0.25, tie_word_embeddings=False, max_position_embeddings=2048, vocab_size=50304,
                use_parallel_residual=True)
 _SMOL = dict(vocab_size=49152, tie_word_embeddings=True, max_position_embeddings=8192, rope_theta=100000.0)
+# SmolLM2's tokenizer (all sizes, base and Instruct): 49,152 entries, these 17 special tokens at ids 0-16. The base
+# models use <|endoftext|> as BOS, EOS and UNK and have no pad token; the Instruct models end a turn with <|im_end|>
+# (EOS and pad) and start one with <|im_start|> (BOS).
+_SMOL_SPECIAL = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<repo_name>", "<reponame>", "<file_sep>", "<filename>",
+                 "<gh_stars>", "<issue_start>", "<issue_comment>", "<issue_closed>", "<jupyter_start>", "<jupyter_text>",
+                 "<jupyter_code>", "<jupyter_output>", "<jupyter_script>", "<empty_output>")
+_SMOL_BASE_TOK = dict(special_tokens=_SMOL_SPECIAL, bos_token="<|endoftext|>", unk_token="<|endoftext|>")
+_SMOL_CHAT_TOK = dict(special_tokens=_SMOL_SPECIAL, eos_token="<|im_end|>", bos_token="<|im_start|>",
+                      pad_token="<|im_end|>", unk_token="<|endoftext|>", chat_template="chatml")
 
 MODELS = {s.model_id: s for s in [
     ModelSpec("EleutherAI/pythia-70m", "gpt_neox", dict(_PYTHIA, hidden_size=512, num_hidden_layers=6,
@@ -131,15 +145,13 @@ MODELS = {s.model_id: s for s in [
     ModelSpec("EleutherAI/pythia-1.4b", "gpt_neox", dict(_PYTHIA, hidden_size=2048, num_hidden_layers=24,
               num_attention_heads=16, intermediate_size=8192), 1_414_647_808, aliases=("EleutherAI/pythia-1.4b-deduped",)),
     ModelSpec("HuggingFaceTB/SmolLM2-135M", "llama", dict(_SMOL, hidden_size=576, num_hidden_layers=30,
-              num_attention_heads=9, num_key_value_heads=3, intermediate_size=1536), 134_515_008),
+              num_attention_heads=9, num_key_value_heads=3, intermediate_size=1536), 134_515_008, **_SMOL_BASE_TOK),
     ModelSpec("HuggingFaceTB/SmolLM2-135M-Instruct", "llama", dict(_SMOL, hidden_size=576, num_hidden_layers=30,
-              num_attention_heads=9, num_key_value_heads=3, intermediate_size=1536), 134_515_008,
-              eos_token="<|im_end|>", chat_template="chatml"),
+              num_attention_heads=9, num_key_value_heads=3, intermediate_size=1536), 134_515_008, **_SMOL_CHAT_TOK),
     ModelSpec("HuggingFaceTB/SmolLM2-360M", "llama", dict(_SMOL, hidden_size=960, num_hidden_layers=32,
-              num_attention_heads=15, num_key_value_heads=5, intermediate_size=2560), 361_821_120),
+              num_attention_heads=15, num_key_value_heads=5, intermediate_size=2560), 361_821_120, **_SMOL_BASE_TOK),
     ModelSpec("HuggingFaceTB/SmolLM2-360M-Instruct", "llama", dict(_SMOL, hidden_size=960, num_hidden_layers=32,
-              num_attention_heads=15, num_key_value_heads=5, intermediate_size=2560), 361_821_120,
-              eos_token="<|im_end|>", chat_template="chatml"),
+              num_attention_heads=15, num_key_value_heads=5, intermediate_size=2560), 361_821_120, **_SMOL_CHAT_TOK),
     ModelSpec("TinyLlama/TinyLlama-1.1B-Chat-v1.0", "llama", dict(vocab_size=32000, hidden_size=2048,
               num_hidden_layers=22, num_attention_heads=32, num_key_value_heads=4, intermediate_size=5632,
               tie_word_embeddings=False, max_position_embeddings=2048), 1_100_048_384, eos_token="</s>",
@@ -275,10 +287,11 @@ def load_tokenizer(model_id: str, profile: str, chat_template: str | None = None
     if profile == "quick":
         tok = _project_tokenizer(model_spec(model_id))
     else:
+        offline = hub_offline()
         try:
-            tok = transformers.AutoTokenizer.from_pretrained(model_id)
+            tok = transformers.AutoTokenizer.from_pretrained(model_id, local_files_only=bool(offline))
         except OSError as err:
-            raise UnknownModelError(_hub_error(model_id, err)) from None
+            raise UnknownModelError(_hub_error(model_id, err, offline)) from None
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     if chat_template is not None:
@@ -289,7 +302,11 @@ def load_tokenizer(model_id: str, profile: str, chat_template: str | None = None
     return tok
 
 
-def _hub_error(model_id: str, err: Exception) -> str:
+def _hub_error(model_id: str, err: Exception, offline: str | None = None) -> str:
+    if offline:
+        return (f"No network ({offline}): {model_id!r} cannot be downloaded, and it is not in this machine's "
+                "Hugging Face cache. Connect the runtime to the internet and run the cell again; or work offline "
+                "with COURSE_PROFILE=quick (local stand-ins).")
     return (f"Could not load {model_id!r} from the Hugging Face Hub: {str(err).splitlines()[0]}\n"
             "Check the spelling (it is 'owner/name', e.g. 'HuggingFaceTB/SmolLM2-135M'), that the runtime has "
             "internet, and for gated models that you accepted the licence and are logged in. "
@@ -313,6 +330,10 @@ def load_model(model_id: str, profile: str, *, dtype: torch.dtype | None = None,
     if load_in_4bit and not torch.cuda.is_available():
         raise RuntimeError("load_in_4bit=True needs a CUDA GPU (bitsandbytes NF4 kernels). On Colab/Kaggle choose "
                            "a T4 runtime; without a GPU load the model with load_in_4bit=False.")
+    if load_in_4bit and profile == "quick":
+        raise ValueError("load_in_4bit=True in the quick profile: its stand-in is a tiny fp32 model and is not "
+                         "quantized, so you would silently get fp32. Use COURSE_PROFILE=full for a 4-bit (QLoRA) "
+                         "base, or set load_in_4bit=False (LOAD_IN_4BIT = False in the config cell).")
     if profile == "quick":
         if uses_micro_model(model_id):
             model = _load_micro(spec, dtype)
@@ -333,12 +354,13 @@ def load_model(model_id: str, profile: str, *, dtype: torch.dtype | None = None,
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=torch.bfloat16 if dtype == torch.bfloat16 else torch.float16)
         kwargs["device_map"] = {"": 0}
+    offline = hub_offline()
     try:
-        model = transformers.AutoModelForCausalLM.from_pretrained(model_id, **kwargs)
+        model = transformers.AutoModelForCausalLM.from_pretrained(model_id, local_files_only=bool(offline), **kwargs)
         if not load_in_4bit:
             model = model.to(device)
     except OSError as err:
-        raise UnknownModelError(_hub_error(model_id, err)) from None
+        raise UnknownModelError(_hub_error(model_id, err, offline)) from None
     except torch.OutOfMemoryError:
         raise MemoryError(out_of_memory_advice(f"loading {model_id}")) from None
     return model.eval()

@@ -8,19 +8,27 @@ def history_series(log_history: list[dict], key: str) -> tuple[list, list]:
     return [s for s, _ in points], [v for _, v in points]
 
 
-def plot_history(log_history: list[dict], keys, title: str = "", ax=None, ylabel: str | None = None):
-    """Plot each key of ``keys`` (e.g. ['loss', 'eval_loss']) against the step; returns the axes.
+def plot_history(log_history: list[dict], keys, title: str = "", ax=None, ylabel: str | None = None, *,
+                 labels: dict | None = None, colors: dict | None = None, styles: dict | None = None):
+    """Plot each key of ``keys`` (e.g. ['loss', 'eval_loss']) against the optimizer step; returns the axes.
 
-    Missing keys are skipped with a note in the legend, so an unfinished run still plots."""
+    labels: {key: legend text in words} - a legend should read "held-out pairs", not "eval_heldout_loss"
+            (a key without a label keeps its raw name);
+    colors: {key: matplotlib colour} - give one series the same colour in every panel of a figure;
+    styles: {key: line style} ("-", "--", ":") - e.g. solid for chosen, dashed for rejected.
+    Missing keys are skipped, so an unfinished run still plots.
+    """
     import matplotlib.pyplot as plt
 
+    labels, colors, styles = labels or {}, colors or {}, styles or {}
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
     for key in [keys] if isinstance(keys, str) else keys:
         steps, values = history_series(log_history, key)
         if steps:
-            ax.plot(steps, values, marker="o" if len(steps) < 30 else None, ms=3, label=key)
-    ax.set_xlabel("step")
+            ax.plot(steps, values, marker="o" if len(steps) < 30 else None, ms=3, label=labels.get(key, key),
+                    color=colors.get(key), ls=styles.get(key, "-"))
+    ax.set_xlabel("optimizer step")
     ax.set_ylabel(ylabel or "")
     ax.set_title(title)
     ax.grid(alpha=0.3)

@@ -23,6 +23,9 @@ def generate_ids(model, tokenizer, prompts, *, chat: bool = True, **settings) ->
       ``do_sample``, ``temperature``, ...) go to ``model.generate`` as given - so passing ``temperature`` without
       ``do_sample=True`` shows what it really does (nothing).
     """
+    from .models import vocab_report
+
+    vocab_report(model, tokenizer)  # more tokenizer entries than embedding rows: the clear message, not IndexError
     texts = [chat_prompt(tokenizer, p) if chat else p for p in prompts]
     old_side, tokenizer.padding_side = tokenizer.padding_side, "left"
     try:

@@ -4,6 +4,7 @@
     python scripts/nbtool.py to-nb notebooks/01_lora-from-scratch.py      # -> .ipynb, outputs empty
 
 Format: a line "# %%" starts a code cell, "# %% [markdown]" a markdown cell whose lines start with "# ".
+A code cell's tags ride on its marker line: "# %% tags=["parameters"]" (the config cell the rehearsal overrides).
 Notebook metadata (the README row of the notebook) is kept in a leading "# %% [metadata]" JSON block.
 The .ipynb is what is committed; the .py is a scratch copy (ignored by git).
 """
@@ -24,7 +25,8 @@ def to_py(nb) -> str:
         if cell.cell_type == "markdown":
             parts.append(MARKDOWN + "\n" + "\n".join(("# " + line).rstrip() for line in cell.source.splitlines()))
         else:
-            parts.append(CODE + "\n" + cell.source)
+            tags = cell.metadata.get("tags", [])
+            parts.append(CODE + (f" tags={json.dumps(tags)}" if tags else "") + "\n" + cell.source)
     return "\n\n".join(parts) + "\n"
 
 
@@ -34,7 +36,7 @@ def to_nb(text: str):
     nb.metadata["language_info"] = {"name": "python"}
     blocks, current = [], None
     for line in text.splitlines():
-        if line.strip() in (CODE, MARKDOWN, META):
+        if line.strip() in (CODE, MARKDOWN, META) or line.startswith(CODE + " tags="):
             current = [line.strip(), []]
             blocks.append(current)
         elif current is not None:
@@ -47,7 +49,10 @@ def to_nb(text: str):
         elif kind == MARKDOWN:
             nb.cells.append(nbformat.v4.new_markdown_cell("\n".join(l[2:] if l.startswith("# ") else l.lstrip("#") for l in lines)))
         else:
-            nb.cells.append(nbformat.v4.new_code_cell("\n".join(lines)))
+            cell = nbformat.v4.new_code_cell("\n".join(lines))
+            if kind.startswith(CODE + " tags="):
+                cell.metadata["tags"] = json.loads(kind[len(CODE + " tags="):])
+            nb.cells.append(cell)
     lesson_cells = 0
     for cell in nb.cells:   # stable ids keep diffs small; the generated first cells keep sync_notebooks' ids
         if "<!-- course:badges -->" in cell.source or "# course:setup-cell" in cell.source:

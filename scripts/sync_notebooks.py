@@ -7,8 +7,11 @@ In every notebooks/NN_*.ipynb:
   cell 0: "Open in Colab" / "Open in Kaggle" badges (markdown)
   cell 1: the setup cell - on a fresh Colab/Kaggle runtime it clones the repository and installs the pinned
           stack without touching the preinstalled torch; locally and in CI it only puts helpers/ on sys.path.
+          It hides Kaggle's second T4 (CUDA_VISIBLE_DEVICES=0) unless the notebook's metadata.course has "gpus": 2.
 README.md: the table between <!-- notebooks:start --> and <!-- notebooks:end -->, from each notebook's
 metadata["course"] (title, purpose, t4_minutes, gpu_memory, exercises).
+While course.toml says `published = false`, the README table and every notebook's cell 0 carry a note that the
+links point at a repository that does not exist yet, and what to do instead.
 """
 from __future__ import annotations
 
@@ -33,10 +36,17 @@ import importlib.metadata as _md, os, subprocess, sys
 from pathlib import Path
 ROOT = next((p for p in [Path.cwd(), *Path.cwd().parents] if (p / "helpers" / "__init__.py").exists()), None)
 if ROOT is None:
-    os.environ.setdefault("CUDA_VISIBLE_DEVICES", "0")  # Kaggle has 2 T4s; these notebooks use one
+{gpu_line}
     ROOT = Path("/kaggle/working/course" if Path("/kaggle").is_dir() else "/content/course")
     if not ROOT.exists():
-        subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", BRANCH, REPO_URL, str(ROOT)], check=True)
+        _clone = subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", BRANCH, REPO_URL, str(ROOT)],
+                                capture_output=True, text=True)
+        if _clone.returncode != 0:
+            raise SystemExit(f"Could not clone {{REPO_URL}} (branch {{BRANCH}}): {{(_clone.stderr or '').strip()}}\\n"
+                             "If that repository does not exist (yet), either fork the kit on GitHub, set `repo` in "
+                             "course.toml, run `python scripts/sync_notebooks.py` and open the notebook from your fork - "
+                             f"or upload the kit's folder (with helpers/ and requirements.txt) to {{ROOT}} and run "
+                             "this cell again.")
     def _versions():
         return {{d.metadata["Name"].lower(): d.version for d in _md.distributions()}}
     _before = _versions()
@@ -50,6 +60,21 @@ if str(ROOT) not in sys.path:
 print(f"Course files: {{ROOT}}")'''
 
 
+# metadata.course["gpus"] of a notebook: 1 (default) hides Kaggle's second T4 before torch is imported; 2 keeps both.
+GPU_LINES = {
+    1: '    os.environ.setdefault("CUDA_VISIBLE_DEVICES", "0")  # Kaggle has 2 T4s; these notebooks use one',
+    2: '    # Kaggle has 2 T4s and this notebook uses both: CUDA_VISIBLE_DEVICES is left as it is',
+}
+
+
+def setup_cell(cfg: dict, meta: dict) -> str:
+    """The setup cell for a notebook whose metadata.course is ``meta``."""
+    gpus = meta.get("gpus", 1)
+    if gpus not in GPU_LINES:
+        raise SystemExit(f"metadata.course.gpus must be one of {sorted(GPU_LINES)}, not {gpus!r}")
+    return SETUP_CELL.format(**cfg, gpu_line=GPU_LINES[gpus])
+
+
 def settings() -> dict:
     return tomllib.loads((ROOT / "course.toml").read_text(encoding="utf-8"))
 
@@ -60,10 +85,22 @@ def links(path: str, cfg: dict) -> tuple[str, str]:
             f"https://kaggle.com/kernels/welcome?src=https://{blob}")
 
 
+def unpublished_note(cfg: dict) -> str:
+    """What a user who clicks a link must know while course.toml's repository is not published (empty if it is)."""
+    if cfg.get("published", True):
+        return ""
+    return (f"**Not published yet:** these links point at `{cfg['repo']}`, which does not exist yet, so they open "
+            "nothing. Until it does: fork the kit on GitHub, set `repo` (and `published = true`) in `course.toml`, run "
+            "`python scripts/sync_notebooks.py` and use your fork's links - or upload the kit's folder to your runtime "
+            "(Colab: `/content/course`, Kaggle: `/kaggle/working/course`) and run the setup cell below.")
+
+
 def badge_cell(path: str, cfg: dict) -> str:
     colab, kaggle = links(path, cfg)
+    note = unpublished_note(cfg)
     return (f"{BADGES_MARK}\n[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab}) "
-            f"[![Open in Kaggle](https://kaggle.com/static/images/open-in-kaggle.svg)]({kaggle})")
+            f"[![Open in Kaggle](https://kaggle.com/static/images/open-in-kaggle.svg)]({kaggle})"
+            + (f"\n\n{note}" if note else ""))
 
 
 def sync_notebook(path: Path, cfg: dict) -> bool:
@@ -71,7 +108,7 @@ def sync_notebook(path: Path, cfg: dict) -> bool:
     nb = nbformat.read(path, as_version=4)
     rel = path.relative_to(ROOT).as_posix()
     want = [nbformat.v4.new_markdown_cell(badge_cell(rel, cfg)),
-            nbformat.v4.new_code_cell(SETUP_CELL.format(**cfg))]
+            nbformat.v4.new_code_cell(setup_cell(cfg, nb.metadata.get("course", {})))]
     cells = nb.cells
     have = 2 if len(cells) >= 2 and BADGES_MARK in cells[0].source and SETUP_MARK in cells[1].source else 0
     if have and cells[0].source == want[0].source and cells[1].source == want[1].source:
@@ -93,7 +130,8 @@ def readme_table(cfg: dict) -> str:
         rows.append(f"| {path.name[:2]} | [{meta.get('title', path.stem)}]({rel}) | {meta.get('purpose', '')} | "
                     f"{meta.get('t4_minutes', '?')} | {meta.get('gpu_memory', '?')} | {meta.get('exercises', '')} | "
                     f"[Colab]({colab}) · [Kaggle]({kaggle}) |")
-    return "\n".join(rows)
+    note = unpublished_note(cfg)
+    return "\n".join(rows) + (f"\n\n> {note}" if note else "")
 
 
 def sync_readme(cfg: dict) -> bool:
@@ -129,7 +167,7 @@ def _check(cfg: dict) -> int:
         nb = nbformat.read(path, as_version=4)
         rel = path.relative_to(ROOT).as_posix()
         if len(nb.cells) < 2 or nb.cells[0].source != badge_cell(rel, cfg) or \
-                nb.cells[1].source != SETUP_CELL.format(**cfg):
+                nb.cells[1].source != setup_cell(cfg, nb.metadata.get("course", {})):
             stale.append(path.name)
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     if readme_table(cfg) not in text:

@@ -1,14 +1,10 @@
 """Self-check cases for 04_dpo (see tests/test_checks.py): the notebook's solutions, and plausible wrong answers."""
-import importlib.util
 from functools import lru_cache
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-_spec = importlib.util.spec_from_file_location("nbcode", Path(__file__).parent / "nbcode.py")
-_nbcode = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_nbcode)
+import nbcode as _nbcode  # tests/ is on sys.path under pytest (as for test_dpo's `from nbcode import ...`)
 
 PREAMBLE = ("import math\nimport datasets\nimport torch\nimport torch.nn.functional as F\n"
             "from contextlib import contextmanager\nimport helpers\n")

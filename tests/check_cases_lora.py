@@ -3,19 +3,16 @@
 The solutions are the notebook's own definitions (tests/nbcode.py runs them); the wrong answers are plausible
 student mistakes, written as small variations of those definitions.
 """
-import importlib.util
 import math
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-_spec = importlib.util.spec_from_file_location("nbcode", Path(__file__).parent / "nbcode.py")
-_nbcode = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_nbcode)
+import nbcode as _nbcode  # tests/ is on sys.path under pytest (as for test_dpo's `from nbcode import ...`)
 
 NOTEBOOK = "01_lora-from-scratch.ipynb"
-PREAMBLE = "import math\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn\nimport helpers\n"
+PREAMBLE = ("import math\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn\n"
+            "from transformers.pytorch_utils import Conv1D\nimport helpers\n")
 NB = _nbcode.definitions(NOTEBOOK, "lora_scaling", "LoRALinear", "find_targets", "replace_module", "inject_lora",
                          "DoRALinear", preamble=PREAMBLE)
 LoRALinear, DoRALinear = NB["LoRALinear"], NB["DoRALinear"]

@@ -27,6 +27,8 @@ def _defined_names(source: str) -> set[str]:
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             names |= {t.id for t in targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.ImportFrom):  # a lesson function that moved to helpers, imported back by name
+            names |= {alias.asname or alias.name for alias in node.names}
     return names
 
 

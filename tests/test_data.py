@@ -36,7 +36,8 @@ def parse_all(ds):
 def test_pairs_parse_except_the_documented_malformed_ones(train, test_split):
     ok, bad = parse_all(train)
     assert len(bad) == 3 and len(ok) == len(train) - 3  # data/README.md documents the 3 malformed pairs
-    assert sorted(bad) == sorted(["no '\\n\\nAssistant:' turn in the dialogue", "the final assistant response is empty",
+    assert sorted(bad) == sorted(["chosen: no '\\n\\nAssistant:' turn in the dialogue",  # the side is named
+                                  "chosen: the final assistant response is empty",
                                   "chosen and rejected have different prompts"])
     assert parse_all(test_split)[1] == []
 
@@ -113,8 +114,8 @@ def test_parse_rows_keeps_indices_and_reports_every_bad_row(train):
     assert [row for row, _ in skipped] == [22, 86, 141]  # the positions data/README.md documents (0-based)
     row, example = kept[0]
     assert example == helpers.to_preference_example(train[row])
-    with pytest.raises(ZeroDivisionError):  # only DataFormatError counts as a bad row; real bugs still raise
-        helpers.parse_rows([1], lambda r: r / 0)
+    with pytest.raises(DataFormatError, match="None of the 1 rows could be used: 1 x ZeroDivisionError"):
+        helpers.parse_rows([1], lambda r: r / 0)  # a bug that hits every row is one clear error, not 0 rows
 
 
 def test_report_skipped_groups_reasons(capsys):

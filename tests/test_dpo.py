@@ -249,3 +249,103 @@ def test_progress_line_names_each_eval_set(capsys):
     printer.on_log(None, state, TrainerControl(), logs={"eval_loss": 0.5})
     lines = capsys.readouterr().out.splitlines()
     assert lines == ["step    0 | heldout eval loss 0.6931", "step   10/30 | eval loss 0.5000"]
+
+
+# --- the notebook's reading of its results, and its T4 estimates -------------------------------------------------
+@pytest.fixture(scope="module")
+def reading():
+    return definitions("04_dpo.ipynb", "length_verdict", "length_stats", "padded_length", "forward_precision",
+                       preamble=PREAMBLE)
+
+
+def test_length_verdict_follows_the_numbers(reading):
+    verdict = reading["length_verdict"]
+    assert "evidence of more than length" in verdict(0.75, 0.60, 0.70, 0.05)          # clearly above the rule
+    assert "learned length, not quality" in verdict(0.62, 0.60, 0.97, 0.05)          # at the rule, always longer
+    neither = verdict(0.62, 0.60, 0.65, 0.05)                                          # at the rule, not length-only
+    assert "no evidence of more than length, nor of length alone" in neither and "65.0%" in neither
+    assert "learned length" not in verdict(0.64, 0.60, 0.80, 0.05)                   # 80% is not "nearly every pair"
+
+
+def test_length_stats_count_generated_ids(reading):
+    eos = 0
+    answers = [[5, 6, eos], [7, 8, 9, 10], [eos]]        # stopped after 2 tokens; cut at the limit; stopped at once
+    mean, cut = reading["length_stats"](answers, eos)
+    assert mean == pytest.approx((2 + 4 + 0) / 3) and cut == pytest.approx(1 / 3)
+
+
+def test_padded_length_pads_each_batch_to_its_longest_sequence(reading):
+    tokenized = {"prompt_ids": [[1] * 3, [1] * 3, [1] * 3, [1] * 3], "chosen_ids": [[2] * 2, [2] * 7, [2] * 1, [2] * 1],
+                 "rejected_ids": [[3] * 4, [3] * 1, [3] * 1, [3] * 9]}   # longest per pair: 7, 10, 4, 12
+    assert reading["padded_length"](tokenized, 4, 512, 0) == 12                    # one batch: all padded to 12
+    assert reading["padded_length"](tokenized, 1, 512, 0) == pytest.approx((7 + 10 + 4 + 12) / 4)  # no padding
+    assert reading["padded_length"](tokenized, 4, 8, 0) == 8                       # cut at max_length
+
+
+def test_forward_precision_sees_accelerates_autocast_wrapper(reading):
+    from accelerate.utils import extract_model_from_parallel
+
+    model = get_peft_model(helpers.load_model(MODEL_ID, "quick"), helpers.train.lora_config(MODEL_ID))
+    assert reading["forward_precision"](model) == "float32 weights, no autocast"
+    model._original_forward = model.forward                    # what accelerate's prepare_model does under fp16/bf16
+    model.forward = torch.autocast("cpu", dtype=torch.bfloat16)(model.forward)
+    assert "autocast" in reading["forward_precision"](model) and "no autocast" not in reading["forward_precision"](model)
+    model = extract_model_from_parallel(model, keep_fp32_wrapper=False)
+    assert reading["forward_precision"](model) == "float32 weights, no autocast"
+
+
+def readme_estimates_04():
+    """04's README row from the notebook's own FLOP and memory models on its full-profile config: the upper bound
+    (every sequence MAX_LENGTH tokens) and the largest predicted step (TRL's with the 'ref' adapter, or our loop)."""
+    names = ("MODEL_ID", "MAX_STEPS", "BATCH_PAIRS", "GRAD_ACCUM", "MAX_LENGTH", "EVAL_STEPS", "TEST_ROWS", "SEEN_PAIRS",
+             "PROBE_PAIRS", "CHECKPOINTING", "SCRATCH_PAIRS", "SCRATCH_STEPS", "SWEEP_BETAS", "SWEEP_STEPS",
+             "pairs_per_step", "t4_plan", "lora_step_memory")
+    c = definitions("04_dpo.ipynb", *names, preamble=PREAMBLE + "profile = helpers.Profile('full')\n")
+    n_params = helpers.count_parameters(helpers.build_model(c["MODEL_ID"], device="meta"))[1]
+    length = c["MAX_LENGTH"]
+    plan = c["t4_plan"](n_params, max_steps=c["MAX_STEPS"], pairs_per_step=c["pairs_per_step"],
+                        eval_steps=c["EVAL_STEPS"], n_test=c["TEST_ROWS"], n_seen=c["SEEN_PAIRS"],
+                        probe_pairs=c["PROBE_PAIRS"], demo_pairs=c["BATCH_PAIRS"], scratch_pairs=c["SCRATCH_PAIRS"],
+                        scratch_steps=c["SCRATCH_STEPS"] + 1 + len(c["SWEEP_BETAS"]) * (c["SWEEP_STEPS"] + 1) + 6,
+                        checkpointing=c["CHECKPOINTING"], train_len=length, eval_len=length, demo_len=length)
+    trl = c["lora_step_memory"](c["MODEL_ID"], 2 * c["BATCH_PAIRS"], length, c["CHECKPOINTING"], torch.float16)
+    ours = c["lora_step_memory"](c["MODEL_ID"], 2 * c["SCRATCH_PAIRS"], length, False, torch.float32)
+    memory = max(trl.total + 4 * trl.trainable, ours.total)   # + the frozen fp32 'ref' adapter
+    flops = sum(plan.values())
+    return (flops, f"\u2264 {math.ceil(helpers.t4_minutes(flops))} (+ a short SFT if 03's adapter is missing)",
+            f"~{memory / 2**30:.1f} GiB")
+
+
+def test_readme_row_comes_from_the_notebooks_own_models():
+    import nbformat
+
+    from nbcode import NOTEBOOKS
+
+    flops, minutes, memory = readme_estimates_04()
+    meta = nbformat.read(NOTEBOOKS / "04_dpo.ipynb", as_version=4).metadata["course"]
+    assert (meta["t4_minutes"], meta["gpu_memory"]) == (minutes, memory), (
+        f"set 04_dpo's metadata t4_minutes={minutes!r}, gpu_memory={memory!r} ({flops / 1e15:.2f} PFLOP), then run "
+        "python scripts/sync_notebooks.py")
+    assert helpers.t4_minutes(flops) <= 15 * 0.9, "04's full profile must fit a T4's 15 minutes with a margin"
+
+
+def test_one_tagged_config_cell_holds_every_knob():
+    import ast
+
+    import nbformat
+
+    from nbcode import NOTEBOOKS
+
+    nb = nbformat.read(NOTEBOOKS / "04_dpo.ipynb", as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and "profile.pick(" in tagged[0].source, "tag 04's config cell with 'parameters'"
+    config = {t.id for node in ast.parse(tagged[0].source).body if isinstance(node, ast.Assign) for t in node.targets
+              if isinstance(t, ast.Name)}
+    assert {"SWEEP_STEPS", "SWEEP_BETAS", "PROBE_PAIRS", "SCRATCH_STEPS", "GEN_BATCH"} <= config
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell is not tagged[0]:
+            assert "profile.pick(" not in cell.source, "a size chosen by profile outside the config cell"
+            for node in ast.parse(cell.source).body:      # no UPPER_CASE knob assigned after the config cell
+                if isinstance(node, ast.Assign):
+                    names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+                    assert not [n for n in names if n.isupper() and n in config], names

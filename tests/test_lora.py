@@ -18,8 +18,10 @@ logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
 warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
 peft = pytest.importorskip("peft")
 
-PREAMBLE = "import copy\nimport math\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn\nimport helpers\nimport peft\n"
-NB = definitions("01_lora-from-scratch.ipynb", "lora_scaling", "LoRALinear", "peft_lora_linear", "copy_lora_weights",
+PREAMBLE = ("import copy\nimport math\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn\n"
+            "from transformers.pytorch_utils import Conv1D\nimport helpers\nimport peft\n")
+NB = definitions("01_lora-from-scratch.ipynb", "lora_scaling", "LoRALinear", "LoRAConv1D", "peft_lora_linear",
+                 "copy_lora_weights",
                  "find_targets", "replace_module", "inject_lora", "lora_param_count", "lora_layers",
                  "merge_and_unload", preamble=PREAMBLE)
 LoRALinear, inject_lora = NB["LoRALinear"], NB["inject_lora"]
@@ -178,7 +180,7 @@ def test_wrong_target_name_is_a_clear_value_error():
 def test_conv1d_and_double_injection_are_clear_type_errors():
     with pytest.raises(TypeError) as err:
         inject_lora(helpers.build_model("openai-community/gpt2", device="meta"), ["c_attn"], r=4, alpha=8)
-    assert "Conv1D" in str(err.value) and "fan_in_fan_out" in str(err.value)
+    assert "Conv1D" in str(err.value) and "fan_in_fan_out" in str(err.value) and "LoRAConv1D" in str(err.value)
     model = helpers.build_model(LLAMA, device="meta")
     inject_lora(model, ["q_proj"], r=4, alpha=8)
     with pytest.raises(TypeError) as err:
@@ -186,6 +188,40 @@ def test_conv1d_and_double_injection_are_clear_type_errors():
     assert "already injected" in str(err.value)
     with pytest.raises(TypeError):
         LoRALinear(nn.Embedding(10, 4), r=2, alpha=4)
+
+
+def test_conv1d_lora_equals_peft_fan_in_fan_out_and_merges():
+    """GPT-2's Conv1D (W0 stored (d_in, d_out)): LoRAConv1D = PEFT with fan_in_fan_out=True; merging transposes."""
+    from transformers.pytorch_utils import Conv1D
+
+    LoRAConv1D = NB["LoRAConv1D"]
+    torch.manual_seed(0)
+    base = Conv1D(48, 20)                                  # nf=48 outputs, nx=20 inputs: weight (20, 48)
+    with torch.no_grad():
+        base.weight.normal_(std=0.1)
+        base.bias.normal_()
+    ours = LoRAConv1D(copy.deepcopy(base), r=4, alpha=8).eval()
+    assert ours.A.shape == (4, 20) and ours.B.shape == (48, 4)
+    with torch.no_grad():
+        ours.B.normal_()
+    holder = nn.Module()
+    holder.layer = copy.deepcopy(base)
+    peft.inject_adapter_in_model(peft.LoraConfig(r=4, lora_alpha=8, target_modules=["layer"], fan_in_fan_out=True),
+                                 holder)
+    theirs = holder.layer.eval()
+    NB["copy_lora_weights"](ours, theirs)
+    x = torch.randn(3, 5, 20)
+    out_ours, out_theirs = ours(x), theirs(x)
+    assert (out_ours - base(x)).abs().max() > 1e-3         # the branch matters
+    assert (out_ours - out_theirs).abs().max() <= 1e-6
+    assert torch.allclose(ours.delta_weight(), theirs.get_delta_weight("default"), atol=1e-6)
+    with torch.no_grad():
+        ours.merge()
+        assert (ours(x) - out_ours).abs().max() <= 1e-5
+        ours.unmerge()
+    assert torch.allclose(ours.base.weight, base.weight, atol=1e-6)
+    with pytest.raises(TypeError, match="LoRAConv1D"):
+        LoRALinear(copy.deepcopy(base), r=4, alpha=8)
 
 
 def test_only_lora_weights_train_after_injection():

@@ -3,6 +3,7 @@
 The parameter tables are deterministic: the notebook's formula and PEFT must give exactly the counts students
 reported for the same configurations. The training step and the T4 calculator are checked as plain functions.
 """
+import matplotlib.pyplot as plt
 import pytest
 import torch
 
@@ -33,7 +34,7 @@ TABLE = {
 @pytest.fixture(scope="module")
 def nb():
     return definitions(NOTEBOOK, "lora_count", "peft_count", "PYTHIA_ALL", "LLAMA_ALL", "CONFIGS", "make_trainable",
-                       "train_step", "plot_breakdown", "fit_report", preamble=PREAMBLE)
+                       "train_step", "PARTS", "plot_breakdown", "fit_report", preamble=PREAMBLE)
 
 
 def test_the_notebook_tabulates_every_configuration(nb):
@@ -93,6 +94,22 @@ def test_fit_report_is_a_plain_function(nb, capsys):
     est = nb["fit_report"]("EleutherAI/pythia-160m", "qlora", 8, 4, 256, True, limit_gib=1.0, show=True)
     assert est.total == helpers.estimate_memory("EleutherAI/pythia-160m", "qlora", r=8, batch_size=4, seq_len=256,
                                                 checkpointing=True).total
+
+
+def test_breakdown_figure_is_labelled_in_words_with_units(nb):
+    """Axes with units, legend entries in words (never raw field names), one fixed colour per memory part."""
+    plans = {m: helpers.estimate_memory("EleutherAI/pythia-160m", m, r=8, batch_size=2, seq_len=128)
+             for m in ("full", "lora")}
+    fig, axes = plt.subplots(1, 2)
+    for ax in axes:
+        nb["plot_breakdown"](plans, ax, "test", ymax_gib=20)
+    labels = axes[0].get_legend_handles_labels()[1]
+    assert "AdamW states" in labels and "optimizer" not in labels and any("T4" in label for label in labels)
+    assert "GiB" in axes[0].get_ylabel() and axes[0].get_xlabel()
+    assert axes[0].get_ylim() == axes[1].get_ylim() == (0, 20)
+    colours = [[patch.get_facecolor() for patch in ax.patches] for ax in axes]
+    assert colours[0] == colours[1]                    # the same part has the same colour in every panel
+    plt.close(fig)
 
 
 def test_compare_times_interleaves_and_reports_tokens():

@@ -6,22 +6,31 @@ import tomllib
 from pathlib import Path
 
 import nbformat
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "00_setup.ipynb"
+TWO_GPUS = ROOT / "notebooks" / "07_two-gpus.ipynb"   # metadata.course.gpus = 2: keeps both of Kaggle's T4s
 
 
-def setup_source() -> str:
-    return nbformat.read(NOTEBOOK, as_version=4).cells[1].source
+def setup_source(notebook=NOTEBOOK) -> str:
+    return nbformat.read(notebook, as_version=4).cells[1].source
 
 
-def run_cell(monkeypatch, cwd: Path) -> tuple[list, dict]:
+def run_cell(monkeypatch, cwd: Path, notebook=NOTEBOOK, clone_error: str = "") -> tuple[list, dict]:
+    """Run the setup cell with subprocess.run recorded (and a failing `git clone` if ``clone_error``)."""
     calls = []
-    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(cmd))
+
+    def fake_run(cmd, **kw):
+        calls.append(cmd)
+        failed = clone_error and cmd[:2] == ["git", "clone"]
+        return subprocess.CompletedProcess(cmd, 128 if failed else 0, stdout="", stderr=clone_error)
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
     monkeypatch.chdir(cwd)
     monkeypatch.setattr(sys, "path", list(sys.path))
     namespace = {}
-    exec(setup_source(), namespace)
+    exec(setup_source(notebook), namespace)
     return calls, namespace
 
 
@@ -43,6 +52,72 @@ def test_on_a_fresh_runtime_it_clones_and_installs_without_torch(monkeypatch, tm
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "0"  # Kaggle's second T4 hidden before torch is imported
 
 
+def test_the_two_gpu_notebook_keeps_both_gpus_visible(monkeypatch, tmp_path):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "unset")
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    calls, _ = run_cell(monkeypatch, tmp_path, TWO_GPUS)
+    assert len(calls) == 2                                 # clones and installs like every other notebook ...
+    assert "CUDA_VISIBLE_DEVICES" not in os.environ        # ... but hides no GPU
+    assert nbformat.read(TWO_GPUS, as_version=4).metadata["course"]["gpus"] == 2
+
+
 def test_every_notebook_has_the_same_setup_cell():
-    sources = {p.name: nbformat.read(p, as_version=4).cells[1].source for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))}
+    """One setup cell for all, except the GPU line of a notebook with metadata.course.gpus = 2."""
+    sources = {}
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        source = nb.cells[1].source
+        if nb.metadata.get("course", {}).get("gpus", 1) == 2:
+            assert 'setdefault("CUDA_VISIBLE_DEVICES"' not in source, path.name
+            source = "\n".join(l for l in source.splitlines() if "uses both" not in l)
+        else:
+            source = "\n".join(l for l in source.splitlines() if "CUDA_VISIBLE_DEVICES" not in l)
+        sources[path.name] = source
     assert len(set(sources.values())) == 1, "run python scripts/sync_notebooks.py"
+
+
+def test_an_unknown_gpu_count_is_refused_clearly(monkeypatch):
+    import pytest
+
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    from sync_notebooks import setup_cell
+
+    cfg = tomllib.loads((ROOT / "course.toml").read_text())
+    assert setup_cell(cfg, {}) == setup_cell(cfg, {"gpus": 1}) != setup_cell(cfg, {"gpus": 2})
+    with pytest.raises(SystemExit, match=r"metadata.course.gpus must be one of \[1, 2\], not 3"):
+        setup_cell(cfg, {"gpus": 3})
+
+
+def test_a_failed_clone_says_what_to_do(monkeypatch, tmp_path):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    error = "remote: Repository not found.\nfatal: repository 'https://github.com/x/y/' not found"
+    with pytest.raises(SystemExit) as stop:
+        run_cell(monkeypatch, tmp_path, clone_error=error)
+    message = str(stop.value)
+    assert "Repository not found" in message                               # git's own reason, kept
+    assert "fork" in message and "course.toml" in message and "sync_notebooks.py" in message
+    assert "upload" in message and ("/content/course" in message or "/kaggle/working/course" in message)
+
+
+def test_links_say_so_while_the_repository_is_not_published():
+    cfg = tomllib.loads((ROOT / "course.toml").read_text())
+    badges = [nbformat.read(p, as_version=4).cells[0].source for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    if cfg.get("published", True):
+        assert not any("Not published yet" in b for b in badges) and "Not published yet" not in readme
+    else:
+        assert all("Not published yet" in b and cfg["repo"] in b and "course.toml" in b for b in badges)
+        table = readme.split("<!-- notebooks:start -->")[1].split("<!-- notebooks:end -->")[0]
+        assert "Not published yet" in table and "fork" in table
+
+
+def test_the_note_goes_away_once_published():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import sync_notebooks
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    cfg = {"repo": "me/kit", "branch": "main"}
+    assert sync_notebooks.unpublished_note({**cfg, "published": True}) == ""
+    assert "me/kit" in sync_notebooks.badge_cell("notebooks/00_setup.ipynb", {**cfg, "published": False})
+    assert "Not published" not in sync_notebooks.badge_cell("notebooks/00_setup.ipynb", {**cfg, "published": True})

@@ -77,6 +77,8 @@ def test_checkpoint_helpers(tmp_path):
     assert helpers.latest_checkpoint(tmp_path) is None and helpers.train.checkpoint_step(None) == 0
     for step in (5, 40, 10):
         (tmp_path / f"checkpoint-{step}").mkdir()
+        for name in ("adapter_model.safetensors", "optimizer.pt", "scheduler.pt", "rng_state.pth", "trainer_state.json"):
+            (tmp_path / f"checkpoint-{step}" / name).write_text("x")
     (tmp_path / "checkpoint-notes").mkdir()
     assert helpers.train.checkpoint_step(helpers.latest_checkpoint(tmp_path)) == 40
 
@@ -141,20 +143,23 @@ def test_notebook_real_token_share_matches_the_collator(notebook, pairs, tokeniz
 @pytest.fixture()
 def adapter_home(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path))
-    return tmp_path / "03_sft" / "adapter"
+    return tmp_path / "03_sft" / "adapters" / "smollm2-360m-quick"
+
+
+SFT_SIZES = dict(batch_size=4, grad_accum=1, learning_rate=1e-3, max_length=256)  # a config cell's SFT sizes
 
 
 def test_ensure_sft_adapter_trains_once_then_reuses(adapter_home, capsys):
     from peft import PeftModel
 
-    path = helpers.train.ensure_sft_adapter(MODEL_ID, "quick", max_steps=2)
-    assert path == adapter_home == helpers.sft_adapter_dir()
+    path = helpers.train.ensure_sft_adapter(MODEL_ID, "quick", max_steps=2, **SFT_SIZES)
+    assert path == adapter_home == helpers.sft_adapter_dir(MODEL_ID, "quick")
     assert {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json"} <= {f.name for f in path.iterdir()}
     assert helpers.train.adapter_base_model(path) == helpers.load_model(MODEL_ID, "quick").name_or_path
     assert "Training an SFT adapter" in capsys.readouterr().out
     stamp = (path / "adapter_model.safetensors").stat().st_mtime_ns
 
-    assert helpers.train.ensure_sft_adapter(MODEL_ID, "quick") == path
+    assert helpers.train.ensure_sft_adapter(MODEL_ID, "quick", max_steps=2, **SFT_SIZES) == path
     assert "found" in capsys.readouterr().out and (path / "adapter_model.safetensors").stat().st_mtime_ns == stamp
     assert not list(path.parent.glob("adapter.partial-*"))
 
@@ -167,6 +172,59 @@ def test_ensure_sft_adapter_trains_once_then_reuses(adapter_home, capsys):
 def test_ensure_sft_adapter_retrains_for_another_base_model(adapter_home, capsys):
     adapter_home.mkdir(parents=True)
     (adapter_home / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "EleutherAI/pythia-70m"}))
-    helpers.train.ensure_sft_adapter(MODEL_ID, "quick", max_steps=1)
+    helpers.train.ensure_sft_adapter(MODEL_ID, "quick", max_steps=1, **SFT_SIZES)
     assert "the one there is for 'EleutherAI/pythia-70m'" in capsys.readouterr().out
     assert helpers.train.adapter_base_model(adapter_home).startswith(MODEL_ID)
+
+
+def readme_estimates_03():
+    """03's README row (T4 minutes, GPU memory) from the notebook's own FLOP and memory models, evaluated on its
+    full-profile config: the training upper bound (every sequence MAX_LENGTH tokens) and one step's memory."""
+    import math
+
+    nb = definitions("03_sft.ipynb", "MODEL_ID", "EVAL_PAIRS", "MAX_LENGTH", "BATCH_SIZE", "GRAD_ACCUM", "MAX_STEPS",
+                     "CHECKPOINTING", "EVAL_STEPS", "SAVE_STEPS", "DISCONNECT_AT", "EFFECTIVE_BATCH", "resume_step",
+                     "steps_run", "evals_run", "n_params", "sft_flops", "lora_step_memory",
+                     preamble="import torch\nimport helpers\nprofile = helpers.Profile('full')\n")
+    flops = nb["sft_flops"](nb["n_params"], train_tokens=nb["steps_run"] * nb["EFFECTIVE_BATCH"] * nb["MAX_LENGTH"],
+                            eval_tokens=nb["evals_run"] * nb["EVAL_PAIRS"] * nb["MAX_LENGTH"],
+                            checkpointing=nb["CHECKPOINTING"])
+    memory = nb["lora_step_memory"](nb["MODEL_ID"], nb["BATCH_SIZE"], nb["MAX_LENGTH"], nb["CHECKPOINTING"])
+    return flops, f"\u2264 {math.ceil(helpers.t4_minutes(flops))}", f"~{memory.total / 2**30:.1f} GiB"
+
+
+def test_readme_row_comes_from_the_notebooks_own_models():
+    import nbformat
+
+    from nbcode import NOTEBOOKS
+
+    flops, minutes, memory = readme_estimates_03()
+    meta = nbformat.read(NOTEBOOKS / "03_sft.ipynb", as_version=4).metadata["course"]
+    assert (meta["t4_minutes"], meta["gpu_memory"]) == (minutes, memory), (
+        f"set 03_sft's metadata t4_minutes={minutes!r}, gpu_memory={memory!r} ({flops / 1e15:.2f} PFLOP), then run "
+        "python scripts/sync_notebooks.py")
+    assert helpers.t4_minutes(flops) <= 15 * 0.9, "03's full profile must fit a T4's 15 minutes with a margin"
+
+
+def test_plot_history_legends_in_words_and_one_colour_per_series():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    history = [{"step": 1, "loss": 2.0}, {"step": 2, "loss": 1.5, "eval_loss": 1.7}]
+    ax = helpers.plot_history(history, ["loss", "eval_loss", "missing"], ylabel="loss (nats per token)",
+                              labels={"loss": "training batches"}, colors={"eval_loss": "C3"}, styles={"loss": "--"})
+    assert [line.get_label() for line in ax.lines] == ["training batches", "eval_loss"]  # unlabelled keys stay raw
+    assert ax.lines[1].get_color() == "C3" and ax.lines[0].get_linestyle() == "--"
+    assert ax.get_ylabel() == "loss (nats per token)" and ax.get_xlabel() == "optimizer step"
+
+
+def test_one_tagged_config_cell():
+    import nbformat
+
+    from nbcode import NOTEBOOKS
+
+    nb = nbformat.read(NOTEBOOKS / "03_sft.ipynb", as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and "profile.pick(" in tagged[0].source, "tag 03's config cell with 'parameters'"
+    assert all("profile.pick(" not in c.source for c in nb.cells if c.cell_type == "code" and c is not tagged[0])
+    assert "T4_TFLOPS" not in "".join(c.source for c in nb.cells), "one T4 figure: helpers.budget"

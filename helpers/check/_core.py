@@ -36,6 +36,19 @@ def attempt(name: str, fn, *args, hint: str = "", **kwargs):
         failed(name, f"your code raised {type(err).__name__}: {err}", hint)
 
 
+def refuses(name: str, fn, args, *, what: str, hint: str) -> None:
+    """FAIL unless ``fn(*args)`` raises ValueError: an input the exercise must refuse (``what`` describes it)."""
+    try:
+        got = fn(*args)
+    except NotImplementedError:
+        failed(name, "not implemented yet - replace `raise NotImplementedError` with your code", hint)
+    except ValueError:
+        return
+    except Exception as err:
+        failed(name, f"{what} raised {type(err).__name__}: {err}", "raise ValueError with a clear message")
+    failed(name, f"{what} returned {got!r}", hint)
+
+
 def close(name: str, got, want, *, atol: float = 1e-6, rtol: float = 1e-5, what: str = "result", hint: str = ""):
     """FAIL unless tensors (or numbers) ``got`` and ``want`` agree in shape and value."""
     if got is None:

@@ -1,0 +1,78 @@
+"""Self-checks for 07_two-gpus: plan a data-parallel run, and the memory per GPU when states are sharded."""
+from __future__ import annotations
+
+import math
+
+from ._core import attempt, close, equal, failed, passed, refuses
+
+__all__ = ["data_parallel_plan", "per_gpu_bytes"]
+
+_PLAN_CASES = [  # (effective_batch, per_device_batch, processes, examples, epochs) -> (grad_accum, steps)
+    ((16, 8, 1, 5_000, 1), (2, 313)),
+    ((16, 8, 2, 5_000, 1), (1, 313)),
+    ((64, 4, 2, 1_000, 3), (8, 47)),
+    ((32, 2, 4, 100, 2), (4, 7)),
+    ((48, 3, 8, 480, 1), (2, 10)),
+]
+_PLAN_IMPOSSIBLE = [(16, 8, 3, 5_000, 1), (12, 8, 1, 100, 1), (8, 8, 2, 100, 1)]
+
+
+def data_parallel_plan(fn) -> None:
+    """Check ``fn(effective_batch, per_device_batch, processes, examples, epochs) -> (grad_accum, steps)``:
+    grad_accum makes per_device_batch x processes x grad_accum equal the effective batch; steps is how many
+    optimizer steps see ``epochs`` passes over ``examples`` (a last, partial step counts). An effective batch that
+    cannot be reached exactly (not a whole multiple of per_device_batch x processes) raises ValueError."""
+    name = "data_parallel_plan"
+    hint = ("grad_accum = effective_batch / (per_device_batch * processes) must be a whole number >= 1; "
+            "steps = ceil(examples * epochs / effective_batch)")
+    for case, want in _PLAN_CASES:
+        got = attempt(name, fn, *case, hint=hint)
+        if not isinstance(got, (tuple, list)) or len(got) != 2:
+            failed(name, f"expected a pair (grad_accum, steps), got {got!r}", hint)
+        equal(name, tuple(int(x) for x in got), want, what="(grad_accum, steps) for effective batch {}, per-device "
+              "batch {}, {} processes, {:,} examples, {} epoch(s)".format(*case), hint=hint)
+        if any(x != int(x) for x in got):
+            failed(name, f"{got!r} are not whole numbers", "accumulation steps and optimizer steps are counts")
+    for case in _PLAN_IMPOSSIBLE:
+        refuses(name, fn, case, what="effective batch {} with per-device batch {} on {} processes".format(*case[:3]),
+                hint="it cannot be reached exactly: raise ValueError instead of rounding the batch silently")
+    return passed(name, f"{len(_PLAN_CASES)} plans (1 to 8 processes), {len(_PLAN_IMPOSSIBLE)} impossible batches "
+                        "rejected")
+
+
+def _estimate(weights, gradients, optimizer, activations):
+    from ..memory import MemoryEstimate
+
+    return MemoryEstimate("check", "full", weights, gradients, optimizer, activations)
+
+
+_SHARD_PARTS = [(4_000_000, 3_000_000, 6_000_000, 5_000_000), (700_000, 40_000, 80_000, 2_500_000)]
+
+
+def _reference(estimate, world_size, stage):
+    sharded = {"optimizer": stage >= 1, "gradients": stage >= 2, "weights": stage >= 3}
+    return sum(size / world_size if sharded.get(part, False) else size
+               for part, size in estimate.breakdown().items())
+
+
+def per_gpu_bytes(fn) -> None:
+    """Check ``fn(estimate, world_size, stage) -> bytes`` on one GPU of ``world_size``: ZeRO stage 0 (plain DDP:
+    everything replicated), 1 (optimizer states split across the GPUs), 2 (+ gradients), 3 (+ weights: FSDP's
+    FULL_SHARD). Activations are never split - each GPU computes its own share of the batch. A stage outside 0-3
+    raises ValueError."""
+    name = "per_gpu_bytes"
+    hint = ("start from estimate.breakdown(); divide optimizer by world_size from stage 1, gradients from stage 2, "
+            "weights from stage 3; never the activations")
+    for parts in _SHARD_PARTS:
+        est = _estimate(*parts)
+        for world_size in (1, 2, 8):
+            for stage in (0, 1, 2, 3):
+                got = attempt(name, fn, est, world_size, stage, hint=hint)
+                if not isinstance(got, (int, float)) and not hasattr(got, "item"):
+                    failed(name, f"expected a number of bytes, got {type(got).__name__}", hint)
+                close(name, float(got), _reference(est, world_size, stage), atol=world_size, rtol=1e-9,
+                      what=f"bytes per GPU at stage {stage} on {world_size} GPU(s) for {est.breakdown()}", hint=hint)
+    for stage in (-1, 4):
+        refuses(name, fn, (_estimate(*_SHARD_PARTS[0]), 2, stage), what=f"stage {stage}",
+                hint="ZeRO has stages 0-3 only: raise ValueError for others")
+    return passed(name, f"{len(_SHARD_PARTS)} estimates x 1, 2, 8 GPUs x stages 0-3; activations never split")

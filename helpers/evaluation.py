@@ -1,0 +1,166 @@
+"""Evaluation plumbing for 06_evaluation: find the adapters 03-05 saved, load the scorers (reward model, judge,
+BERTScore model) in both profiles, and score answers in batches.
+
+What 06 *teaches* - intervals, the swap-consistent win rate, the length-controlled view, distinct-n - lives in
+the notebook. Nothing here runs on import.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .env import Profile, default_device, output_dir
+
+# Which notebook saved an adapter: the number of the first folder under the output folder (03_sft/, 04_dpo/, 05_...).
+ADAPTER_SOURCES = {"03": "SFT", "04": "SFT->DPO", "05": "ORPO"}
+
+
+@dataclass(frozen=True)
+class FoundAdapter:
+    """One saved LoRA adapter: which method trained it, where it is, its base model, when it was written."""
+
+    method: str
+    path: Path
+    base_model: str
+    modified: float
+
+
+def _adapter_base(config: Path) -> str | None:
+    try:
+        return json.loads(config.read_text(encoding="utf-8")).get("base_model_name_or_path")
+    except (OSError, ValueError):
+        return None
+
+
+def find_adapters(base_model: str, root=None, sources: dict | None = None) -> dict[str, FoundAdapter]:
+    """The newest saved adapter per method whose ``adapter_config.json`` names ``base_model``.
+
+    Searches ``root`` (default ``helpers.output_dir()``) recursively, so it does not depend on how 03, 04 or
+    05 lay out their run folders. The method comes from the first folder under ``root`` (``sources`` maps it,
+    default ``ADAPTER_SOURCES``, keyed by the notebook number before the first "_"). Skipped: adapters of another base model (a quick-profile stand-in and the real
+    model count as different), half-written ``*.partial-*`` folders, and extra adapters saved inside a
+    checkpoint (DPO's frozen ``ref/`` copy), which are not the trained one.
+    Returns ``{method: FoundAdapter}``; a method with no matching adapter is absent.
+    """
+    root = Path(root) if root is not None else output_dir()
+    sources = ADAPTER_SOURCES if sources is None else sources
+    found: dict[str, FoundAdapter] = {}
+    for config in root.rglob("adapter_config.json"):
+        folder = config.parent
+        parts = folder.relative_to(root).parts
+        notebook = parts[0].split("_")[0] if parts else ""
+        if notebook not in sources or any(".partial-" in p for p in parts):
+            continue
+        if (folder.parent / "adapter_config.json").exists():   # a named extra adapter (e.g. ref/) of a checkpoint
+            continue
+        if _adapter_base(config) != base_model:
+            continue
+        weights = [p for p in folder.glob("adapter_model.*")]
+        if not weights:
+            continue
+        candidate = FoundAdapter(sources[notebook], folder, base_model, max(p.stat().st_mtime for p in weights))
+        best = found.get(candidate.method)
+        if best is None or candidate.modified > best.modified:
+            found[candidate.method] = candidate
+    return found
+
+
+# --- reward model -------------------------------------------------------------------------------------------
+def standin_scorer(tokenizer, seed: int = 0):
+    """A tiny random-weight Qwen3 sequence classifier (one score per text): the quick profile's stand-in for a
+    Qwen3-based reward model such as Skywork-Reward-V2-Qwen3-0.6B. Same classes, same "score the last token"
+    rule; its scores are noise, which is what the quick profile's known-input checks are for."""
+    import transformers
+
+    config = transformers.Qwen3Config(
+        vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+        head_dim=16, intermediate_size=192, max_position_embeddings=1024, num_labels=1,
+        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = transformers.AutoModelForSequenceClassification.from_config(config)
+    model.name_or_path = "reward model (quick-profile stand-in, random weights)"
+    return model
+
+
+def load_reward_model(model_id: str, profile: str, *, dtype: torch.dtype | None = None, device=None):
+    """``(model, tokenizer)`` of a reward model that scores a whole conversation with one number.
+
+    Full profile: ``model_id`` from the Hub (``AutoModelForSequenceClassification``, num_labels=1), in fp16 on a
+    GPU unless ``dtype`` says otherwise. Quick profile: ``standin_scorer`` with the project's tokenizer and a
+    ChatML template (the layout Qwen-based reward models expect). No network in the quick profile.
+    """
+    import transformers
+
+    from .models import CHAT_TEMPLATES, _project_tokenizer, model_spec
+
+    profile = Profile(profile)
+    device = torch.device(device) if device is not None else default_device()
+    if profile == "quick":
+        tokenizer = _project_tokenizer(model_spec("Qwen/Qwen2.5-0.5B-Instruct"))
+        tokenizer.chat_template = CHAT_TEMPLATES["chatml"]
+        return standin_scorer(tokenizer).to(device).eval(), tokenizer
+    dtype = dtype or (torch.float16 if torch.cuda.is_available() else torch.float32)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(model_id)
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(model_id, dtype=dtype, num_labels=1)
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    return model.to(device).eval(), tokenizer
+
+
+@torch.no_grad()
+def reward_scores(model, tokenizer, prompts, answers, *, batch_size: int = 8, max_length: int = 1024) -> torch.Tensor:
+    """One reward per (prompt, answer): the conversation user->assistant through the scorer's chat template,
+    (len(prompts),) float32 on the CPU. Right padding; the classifier reads the last real token."""
+    if len(prompts) != len(answers):
+        raise ValueError(f"{len(prompts)} prompts but {len(answers)} answers: one answer per prompt")
+    texts = [tokenizer.apply_chat_template([{"role": "user", "content": p}, {"role": "assistant", "content": a}],
+                                           tokenize=False) for p, a in zip(prompts, answers)]
+    old_side, tokenizer.padding_side = tokenizer.padding_side, "right"
+    scores = []
+    try:
+        for i in range(0, len(texts), batch_size):
+            batch = tokenizer(texts[i: i + batch_size], return_tensors="pt", padding=True, truncation=True,
+                              max_length=max_length, add_special_tokens=False).to(model.device)
+            scores.append(model(**batch).logits[:, 0].float().cpu())
+    finally:
+        tokenizer.padding_side = old_side
+    return torch.cat(scores) if scores else torch.zeros(0)
+
+
+# --- BERTScore ----------------------------------------------------------------------------------------------
+def bertscore_model(model_id: str, profile: str, folder=None) -> tuple[str, int]:
+    """``(model_type, num_layers)`` to pass to ``bert_score.BERTScorer`` - never a download in the quick profile.
+
+    Full profile: ``model_id`` itself (a Hub encoder such as ``distilbert-base-uncased``) and bert-score's own
+    recommended layer for it. Quick profile: the course's stand-in language model for ``model_id`` saved with
+    its tokenizer to ``folder`` (default ``output_dir("06_evaluation/bertscore-standin")``), and its last layer:
+    BERTScore reads hidden states from any encoder or decoder, so the machinery runs offline - on random weights
+    its numbers mean nothing.
+    """
+    profile = Profile(profile)
+    if profile == "full":
+        from bert_score.utils import model2layers
+
+        if model_id not in model2layers:
+            raise ValueError(f"bert-score has no recommended layer for {model_id!r}; pick one of its models "
+                             "(e.g. 'distilbert-base-uncased', 'roberta-large') or pass num_layers yourself")
+        return model_id, model2layers[model_id]
+    from .models import load_model, load_tokenizer
+
+    folder = Path(folder) if folder is not None else output_dir("06_evaluation/bertscore-standin")
+    model = load_model(model_id, "quick", device="cpu")
+    import transformers
+
+    was = transformers.utils.logging.is_progress_bar_enabled()
+    transformers.utils.logging.disable_progress_bar()
+    try:  # written every time (tiny): the stand-in may change with the course's version
+        model.save_pretrained(folder)
+        load_tokenizer(model_id, "quick").save_pretrained(folder)
+    finally:
+        if was:
+            transformers.utils.logging.enable_progress_bar()
+    return str(folder), model.config.num_hidden_layers

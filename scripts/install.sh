@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Install the course on your own machine and open it - one command, from the repository root or anywhere:
+#
+#     bash scripts/install.sh
+#
+# 1. creates a virtual environment in .venv (COURSE_VENV=path to put it elsewhere);
+# 2. installs PyTorch built for this machine: the CUDA build when an NVIDIA GPU answers `nvidia-smi`, otherwise
+#    the CPU build (on Linux from PyTorch's CPU index, so pip does not download gigabytes of CUDA libraries);
+# 3. installs the pinned course stack (requirements.txt) and JupyterLab;
+# 4. checks that the torch it installed is the build it chose (and stops with a message if not);
+# 5. opens `jupyter lab notebooks/` (stop it with Ctrl+C). COURSE_NO_LAUNCH=1 only installs and prints how to start.
+#
+# Knobs (environment variables): COURSE_TORCH=auto|cpu|cuda (default auto); TORCH_INDEX_URL=<url> the index for
+# torch, or "pypi" for the default index; TORCH_SPEC=<pip requirement> (default: requirements.txt's torch range;
+# CI pins "torch==2.13.0", whose wheel on its machine is the CPU build); COURSE_PYTHON (default python3, >= 3.10).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${COURSE_VENV:-.venv}
+PYTHON=${COURSE_PYTHON:-python3}
+CHOICE=${COURSE_TORCH:-auto}
+CPU_INDEX=https://download.pytorch.org/whl/cpu
+
+if [ "$CHOICE" = auto ]; then
+    if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then CHOICE=cuda; else CHOICE=cpu; fi
+fi
+case "$CHOICE" in cpu|cuda) ;; *) echo "COURSE_TORCH must be auto, cpu or cuda, not '$CHOICE'" >&2; exit 2 ;; esac
+
+if [ -n "${TORCH_INDEX_URL:-}" ]; then
+    INDEX=$TORCH_INDEX_URL
+elif [ "$CHOICE" = cpu ] && [ "$(uname -s)" = Linux ]; then
+    INDEX=$CPU_INDEX          # PyPI's Linux wheel bundles CUDA; macOS and Windows wheels from PyPI are CPU builds
+else
+    INDEX=pypi
+fi
+INDEX_ARGS=()
+[ "$INDEX" != pypi ] && INDEX_ARGS=(--index-url "$INDEX")
+
+echo ">>> torch: $CHOICE build (index: $INDEX) | environment: $VENV"
+"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed")'
+[ -d "$VENV" ] || "$PYTHON" -m venv "$VENV"
+PY="$VENV/bin/python"
+"$PY" -m pip install -q --upgrade pip
+TORCH_SPEC=${TORCH_SPEC:-$(grep -E '^torch[ <>=]' requirements.txt | sed 's/#.*//; s/[[:space:]]*$//')}   # default: requirements.txt's range
+"$PY" -m pip install -q "${INDEX_ARGS[@]}" "$TORCH_SPEC"
+"$PY" -m pip install -q -r requirements.txt jupyterlab
+
+CHOICE="$CHOICE" "$PY" - <<'PY'
+import os, sys
+import torch
+want = os.environ["CHOICE"]
+cuda = torch.version.cuda
+print(f">>> installed torch {torch.__version__} (CUDA {cuda or 'none'}; a GPU visible: {torch.cuda.is_available()})")
+if want == "cpu" and cuda is not None:
+    sys.exit(f"Expected the CPU build of torch, got a CUDA {cuda} build. Remove {os.environ.get('VIRTUAL_ENV', '.venv')} "
+             "and run again, or set TORCH_INDEX_URL to PyTorch's CPU index.")
+if want == "cuda" and (cuda is None or not torch.cuda.is_available()):
+    sys.exit("Expected a CUDA build of torch that sees the GPU, got "
+             f"{'a CPU build' if cuda is None else f'CUDA {cuda}, but no usable GPU (driver too old?)'}. "
+             "See https://pytorch.org/get-started/locally/ for the right index, and set TORCH_INDEX_URL.")
+PY
+
+echo ">>> installed. Run the tests:   $VENV/bin/pytest"
+if [ "${COURSE_NO_LAUNCH:-0}" = 1 ] || [ ! -t 1 ]; then
+    echo ">>> open the course:           $VENV/bin/jupyter lab notebooks/"
+else
+    echo ">>> opening JupyterLab on notebooks/ (Ctrl+C stops it; run the tests in another terminal)"
+    exec "$VENV/bin/jupyter" lab notebooks/
+fi

@@ -1,0 +1,173 @@
+"""The full-profile rehearsal's pieces: the offline stand-in Hub, the override mechanism, CPU bf16, the drift guard.
+
+The rehearsal itself (scripts/rehearse.py, minutes) runs in CI after pytest; these tests are fast and make sure a
+break in the Hub layout, the config-cell tags or the warning guard is caught by plain `pytest` too.
+"""
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+
+import helpers
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL_ID = "HuggingFaceTB/SmolLM2-135M"
+
+
+def _script(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def tiny_hub(tmp_path_factory):
+    """One model (1 block, real vocabulary) and a small HH-RLHF, built the way the rehearsal builds them."""
+    out = tmp_path_factory.mktemp("hub")
+    built = _script("build_standin_hub").build(out, [MODEL_ID], layers=1, scale=0.002)
+    return out, built
+
+
+def _offline_full_profile(hub: Path, code: str) -> str:
+    """Run ``code`` in a fresh Python with the full profile pointed at ``hub`` (HF reads HF_HOME at import)."""
+    env = dict(os.environ, COURSE_PROFILE="full", HF_HOME=str(hub), HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1",
+               PYTHONPATH=str(ROOT))
+    env.pop("HF_DATASETS_CACHE", None)
+    env.pop("HF_HUB_CACHE", None)
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_standin_hub_loads_offline_through_the_helpers(tiny_hub):
+    hub, built = tiny_hub
+    spec = helpers.model_spec(MODEL_ID)
+    assert (hub / "hub" / "models--HuggingFaceTB--SmolLM2-135M" / "refs" / "main").read_text() in built["models"][MODEL_ID]["snapshot"]
+    out = _offline_full_profile(hub, f"""
+        import helpers
+        model = helpers.load_model("{MODEL_ID}", "full")
+        tok = helpers.load_tokenizer("{MODEL_ID}", "full")
+        train, test = helpers.load_preferences("full", "train"), helpers.load_preferences("full", "test")
+        names = sorted({{n.split(".")[-1] for n, m in model.named_modules() if type(m).__name__ == "Linear"}})
+        print(model.config.num_hidden_layers, model.config.hidden_size, model.get_input_embeddings().weight.shape[0])
+        print(len(tok), tok.eos_token, tok.eos_token_id, tok.bos_token, tok.convert_tokens_to_ids("<|im_end|>"))
+        print(len(train), len(test), sorted(train.column_names))
+        print(",".join(names))
+    """).splitlines()
+    assert out[0].split() == ["1", str(spec.config["hidden_size"]), str(spec.config["vocab_size"])]  # depth shrunk only
+    assert out[1].split() == [str(spec.config["vocab_size"]), spec.eos_token, "0", spec.bos_token, "2"]
+    assert out[2].split()[:2] == [str(built["rows"]["train"]), str(built["rows"]["test"])]
+    assert out[2].endswith("['chosen', 'rejected']")
+    assert set(helpers.lora_targets(MODEL_ID)) <= set(out[3].split(","))   # real module names
+
+
+def test_standin_rows_have_hh_rlhf_layout_with_long_and_malformed_rows():
+    hub = _script("build_standin_hub")
+    rows = hub.dataset_rows(scale=0.01)
+    assert list(rows["train"]) == ["harmless-base", "helpful-base", "helpful-online", "helpful-rejection-sampled"]
+    train = [r for part in rows["train"].values() for r in part]
+    assert len(train) == sum(round(n * 0.01) for n, _ in hub.SUBSETS.values()) == 1_607   # real 160,800 x 1%
+    parsed, skipped = helpers.parse_rows(train, lambda r: helpers.to_preference_example(r))
+    assert skipped and len(skipped) < 0.02 * len(train)                   # a few malformed rows, as in the real data
+    assert sum(r["chosen"].count("\n\nHuman:") >= 5 for r in train) > 0.05 * len(train)   # long multi-turn ones
+
+
+def test_every_notebook_has_one_tagged_config_cell_and_the_overrides_apply():
+    rehearse = _script("rehearse")
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        cell = rehearse.config_cell(nbformat.read(path, as_version=4), path.name)
+        assert "profile.pick(" in cell.source, path.name
+        assert (path.stem in rehearse.OVERRIDES) != (path.stem in rehearse.NOT_REHEARSED), \
+            f"{path.stem}: give it rehearsal overrides or a reason in NOT_REHEARSED"
+        overrides = rehearse.OVERRIDES.get(path.stem, {})
+        source, missing = rehearse.override_source(cell.source, overrides)
+        assert not missing, (path.name, missing)                             # a knob renamed away is noticed
+        for name in set(overrides) - set(missing):
+            assert f"{name} = {overrides[name]}  {rehearse.MARK}" in source
+
+
+def test_override_lands_right_after_its_own_line_so_derived_values_follow():
+    source = "A = profile.pick(full=300, quick=3)  # steps\nB, C = 1, (2,\n    3)\nD = A * B\n"
+    new, missing = _script("rehearse").override_source(source, {"A": "4", "C": "5", "Z": "0"})
+    namespace = {"profile": helpers.Profile("full")}
+    exec(new, namespace)
+    assert (namespace["A"], namespace["C"], namespace["D"], missing) == (4, 5, 4, ["Z"])
+
+
+def test_cpu_bf16_switch_gives_the_trainers_mixed_precision_path(monkeypatch):
+    if torch.cuda.is_available():
+        pytest.skip("the switch only applies without a GPU")
+    monkeypatch.setenv("COURSE_CPU_BF16", "1")
+    prec = helpers.precision()
+    assert (prec.name, prec.compute_dtype) == ("bf16", torch.bfloat16)
+    assert prec.trainer_args == {"fp16": False, "bf16": True, "use_cpu": True}
+    from transformers import TrainingArguments
+    args = TrainingArguments(output_dir="unused", report_to="none", **prec.trainer_args)   # accepted on a CPU
+    assert args.bf16 and args.use_cpu
+    monkeypatch.setenv("COURSE_CPU_BF16", "0")
+    assert helpers.precision().trainer_args == {"fp16": False, "bf16": False}
+
+
+# --- the drift guard ----------------------------------------------------------------------------------------
+@pytest.fixture
+def fake_library(tmp_path, monkeypatch):
+    """A module outside the kit: ``old()`` is deprecated; ``deep()`` reaches it through four library calls."""
+    (tmp_path / "fakelib.py").write_text(textwrap.dedent("""
+        import warnings
+        def old():
+            warnings.warn("old() is deprecated, use new()", FutureWarning)
+        def a(): old()
+        def b(): a()
+        def c(): b()
+        def deep(): c()
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import fakelib
+    yield fakelib
+    sys.modules.pop("fakelib", None)
+
+
+def test_guard_fails_the_kits_own_deprecated_call(fake_library):
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        with pytest.raises(FutureWarning, match="old\\(\\) is deprecated") as err:
+            fake_library.old()
+    assert "test_rehearsal.py" in "".join(err.value.__notes__)            # the note names the kit's line
+
+
+def test_guard_leaves_library_internal_deprecations_alone(fake_library):
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        fake_library.deep()
+    assert [str(w.message) for w in seen] == ["old() is deprecated, use new()"]
+
+
+def test_guard_catches_a_trl_config_built_with_the_deprecated_checkpointing_name(tmp_path):
+    from trl import DPOConfig
+    with pytest.raises(FutureWarning, match="activation_checkpointing"):
+        DPOConfig(output_dir=str(tmp_path), report_to="none", **helpers.precision().trainer_args)   # TRL's default
+    DPOConfig(output_dir=str(tmp_path), report_to="none", activation_checkpointing=False,
+              **helpers.precision().trainer_args)                          # the kit's way: no warning, no error
+
+
+def test_guard_runs_inside_the_notebook_kernels_too(tmp_path):
+    """nbval's kernels get the guard from conftest (IPython startup file): a cell's deprecated call fails its cell."""
+    folder = ROOT / "outputs" / "test-run" / "guard"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "guard_check.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell('import warnings\nwarnings.warn("old() is deprecated", FutureWarning)')]
+    nbformat.write(nb, path)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o",
+                           "addopts=--nbval-lax --nbval-current-env", str(path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "drift guard" in proc.stdout, proc.stdout[-2000:]
