@@ -11,14 +11,19 @@ About 0.7 million parameters, stored in fp32 (about 2.9 MB).
 
 What it learns from: text generated here, at build time, from a grammar and word banks written by the project
 (everyday how-to advice, FAQ entries, short explanations, reader letters about everyday problems, loose everyday
-sentences, safety-minded notes: 668 of the tokenizer's 1,000 tokens occur in it). Nothing is copied from anywhere, and the text
-- is prose and FAQ entries ("Question: ... / Answer: ..."), as web pages print them: no "Human:"/"Assistant:"
-  dialogue, no chat template, no EOS token anywhere (documents are separated by blank lines only). So the base model writes fluent-looking text in the course's domain but
-  neither follows the dialogue format nor stops: notebook 03 (SFT) teaches it both;
+sentences, safety-minded notes) and keyword lists ("Tags: rumour, tomatoes, glasses, ...") whose single words are
+drawn from the vocabulary of the course's TRAINING pairs, in random order (782 of the tokenizer's 1,000 tokens
+occur in the text; a LoRA adapter cannot train embedding rows, so the base has to know the answers' tokens). Nothing
+is copied from anywhere, and the text
+- is prose, FAQ entries ("Question: ... / Answer: ...") and keyword lists, as web pages print them: no
+  "Human:"/"Assistant:" dialogue, no chat template. Documents of 3-8 paragraphs (85-800 tokens) are packed into
+  one stream, each followed by EOS - the standard separator, as in GPT-2's pretraining. So the base model knows
+  the EOS token, but only after a whole document: it writes fluent-looking text in the course's domain and neither
+  follows the dialogue format nor stops within an answer's length; notebook 03 (SFT) teaches it both;
 - contains none of the course's preference pairs or evaluation prompts (tests/test_micro.py checks this).
 
 Time: 300 steps of 24 x 128 tokens (about 0.9M tokens seen) take about 2 minutes of CPU time on one thread
-(measured: 113 s of CPU time, 132 s wall-clock on the shared 2-core machine at a load average of ~6; expect about
+(measured: 117 s of CPU time; 329 s wall-clock on the shared 2-core machine at a load average of ~8; expect about
 2-3 minutes on 2 idle cores). It prints both numbers when it finishes.
 
 Deterministic: the text comes from random.Random(SEED), torch is seeded, and training runs on ONE CPU thread
@@ -48,8 +53,8 @@ CHECK_LOSS_NATS = 0.02     # --check: largest allowed difference in held-out los
 ARCH = dict(hidden_size=128, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2,
             intermediate_size=256, max_position_embeddings=1024, rope_theta=100000.0, tie_word_embeddings=True,
             hidden_act="silu", rms_norm_eps=1e-5)
-TRAIN = dict(documents=16_000, seq_len=128, batch_size=24, steps=300, lr=3e-3, warmup=20, weight_decay=0.01,
-             min_lr_ratio=0.1, heldout_documents=400)
+TRAIN = dict(documents=3_000, paragraphs=(3, 8), seq_len=128, batch_size=24, steps=300, lr=3e-3, warmup=20,
+             weight_decay=0.01, min_lr_ratio=0.1, heldout_documents=80, tags_share=0.2)
 
 # =============================================================================================================
 # The grammar. Topics: (goal as a verb phrase, three steps as imperative clauses, why it works, when to get help)
@@ -288,9 +293,39 @@ def everyday(rng: random.Random) -> str:
     return " ".join(sentences)
 
 
+# Keyword lists ("Tags: ...", as blogs and book indexes print them), with single words drawn from the vocabulary of
+# the course's TRAINING pairs (data/hh_pref/train.jsonl; never the test split or the evaluation prompts). Only
+# words, in random order - no phrase or sentence of the pairs - so the model meets every token the course's
+# answers are made of (a LoRA adapter cannot train the embedding rows of tokens the base never saw) without
+# seeing any answer.
+TAG_FRAMES = ["Tags: {words}.", "Keywords: {words}.", "Related words: {words}.", "Index terms: {words}."]
+
+
+def _training_words() -> list[str]:
+    import re
+
+    words = set()
+    for line in (ROOT / "data" / "hh_pref" / "train.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        words.update(re.findall(r"[A-Za-z]+(?:'[a-z]+)?|\d+", row.get("chosen", "") + " " + row.get("rejected", "")))
+    return sorted(words - {"Human", "Assistant"})
+
+
+_WORDS: list[str] = []
+
+
+def tags(rng: random.Random) -> str:
+    if not _WORDS:
+        _WORDS.extend(_training_words())
+    return rng.choice(TAG_FRAMES).format(words=", ".join(rng.sample(_WORDS, rng.randint(4, 10))))
+
+
 def document(rng: random.Random) -> str:
     """One short paragraph: an explanation, a reader letter, everyday sentences, an FAQ entry, a safety-minded
     note or a how-to."""
+    kind = rng.random()
+    if kind < TRAIN["tags_share"]:
+        return tags(rng)
     kind = rng.random()
     if kind < 0.25:
         return fact_note(rng)
@@ -318,9 +353,11 @@ def document(rng: random.Random) -> str:
 
 
 def corpus(n_documents: int, seed: int = SEED) -> list[str]:
-    """``n_documents`` generated paragraphs, always the same for the same seed."""
+    """``n_documents`` generated documents (each PARAGRAPHS[0]-PARAGRAPHS[1] paragraphs separated by blank lines,
+    like a web page), always the same for the same seed."""
     rng = random.Random(seed)
-    return [document(rng) for _ in range(n_documents)]
+    lo, hi = TRAIN["paragraphs"]
+    return ["\n\n".join(document(rng) for _ in range(rng.randint(lo, hi))) for _ in range(n_documents)]
 
 
 # =============================================================================================================
@@ -335,10 +372,15 @@ def _tokenizer():
 
 
 def _stream(tokenizer, documents) -> "torch.Tensor":
-    """All documents as one token stream, separated by a blank line (never by EOS)."""
+    """All documents as one token stream, each followed by EOS: standard packing, with EOS as the document
+    separator (as GPT-2 was pretrained). EOS comes only after a whole document of several paragraphs, so the base
+    model knows the token but does not say it after one short answer."""
     import torch
 
-    return torch.tensor(tokenizer("\n\n".join(documents))["input_ids"], dtype=torch.long)
+    ids = []
+    for row in tokenizer(documents)["input_ids"]:
+        ids += row + [tokenizer.eos_token_id]
+    return torch.tensor(ids, dtype=torch.long)
 
 
 def config():
@@ -376,7 +418,7 @@ def train(log=print):
     model = transformers.LlamaForCausalLM(config())
     n_params = sum(p.numel() for p in model.parameters())
     steps, bs, seq = TRAIN["steps"], TRAIN["batch_size"], TRAIN["seq_len"]
-    log(f"corpus: {len(docs):,} generated paragraphs, {len(train_stream):,} training tokens, "
+    log(f"corpus: {len(docs):,} generated documents, {len(train_stream):,} training tokens, "
         f"{len(held_stream):,} held-out tokens; model: {n_params:,} parameters; "
         f"{steps} steps x {bs} x {seq} tokens = {steps * bs * seq:,} tokens seen")
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
@@ -450,12 +492,12 @@ def check(model, info, held_stream, log=print) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="retrain and compare with the shipped model")
-    parser.add_argument("--corpus", action="store_true", help="print sample paragraphs and the corpus size")
+    parser.add_argument("--corpus", action="store_true", help="print sample documents and the corpus size")
     args = parser.parse_args()
     if args.corpus:
         docs = corpus(TRAIN["documents"])
         print("\n\n".join(docs[:6]))
-        print(f"\n{len(docs):,} paragraphs, {sum(len(d) for d in docs):,} characters, "
+        print(f"\n{len(docs):,} documents, {sum(len(d) for d in docs):,} characters, "
               f"{len(set(docs)):,} distinct")
         return 0
     model, tok, info, held = train()

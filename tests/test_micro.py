@@ -68,11 +68,17 @@ def test_shipped_model_matches_the_tokenizer_it_was_trained_with():
     assert info["heldout_loss_after"] < info["heldout_loss_before"] - 3  # it learned its text (nats/token)
 
 
-def test_pretraining_text_has_no_dialogue_no_eos_and_none_of_the_course_data():
+def test_pretraining_text_has_no_dialogue_eos_only_between_documents_and_none_of_the_course_data():
     pm = _pretrain_module()
-    text = "\n\n".join(pm.corpus(pm.TRAIN["documents"] + pm.TRAIN["heldout_documents"]))
+    docs = pm.corpus(pm.TRAIN["documents"] + pm.TRAIN["heldout_documents"])
+    text = "\n\n".join(docs)
     for marker in ["Human:", "Assistant:", "<|endoftext|>", "<|im_start|>", "<|im_end|>", "</s>"]:
         assert marker not in text, marker
+    tok = pm._tokenizer()
+    stream = pm._stream(tok, docs[:50])
+    assert int((stream == tok.eos_token_id).sum()) == 50 and stream[-1] == tok.eos_token_id  # one EOS per document
+    lengths = [len(tok(d)["input_ids"]) for d in docs[:200]]
+    assert min(lengths) > MAX_NEW_TOKENS, min(lengths)  # EOS never follows a short text: the base keeps writing
     prompts = helpers.load_eval_prompts()
     pieces = prompts["plain"] + prompts["harmful"] + [p for g in prompts["rephrase_groups"] for p in g["prompts"]]
     for split in ("train", "test"):
