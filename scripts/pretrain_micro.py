@@ -21,6 +21,7 @@ is copied from anywhere, and the text
   the EOS token, but only after a whole document: it writes fluent-looking text in the course's domain and neither
   follows the dialogue format nor stops within an answer's length; notebook 03 (SFT) teaches it both;
 - contains none of the course's preference pairs or evaluation prompts (tests/test_micro.py checks this).
+The keyword lists read data/hh_pref/train.jsonl, so rerun this script after scripts/make_data.py changes it.
 
 Time: 300 steps of 24 x 128 tokens (about 0.9M tokens seen) take about 2 minutes of CPU time on one thread
 (measured: 117 s of CPU time; 329 s wall-clock on the shared 2-core machine at a load average of ~8; expect about
@@ -253,7 +254,8 @@ LETTER_FRAMES = [
     "I asked a few friends what they'd do if {person} {problem}. Most said to {a1}. One said to {a2}, which "
     "worked well for her.",
 ]
-SUBJECTS = ["Human memory", "Assistant coaches", "Human skin", "Assistant managers", "A good plan", "Your doctor", "A small garden", "Every new habit", "The local library", "A quick walk",
+SUBJECTS = ["Human memory", "Assistant coaches", "Human skin", "Assistant managers", "A good plan", "Your doctor",
+            "A small garden", "Every new habit", "The local library", "A quick walk",
             "Most children", "A simple recipe", "The weather", "A clear list", "Older computers", "A good night's "
             "sleep", "Many students", "A friendly neighbour", "The first week", "Some people", "A careful driver",
             "The bus", "Fresh fruit", "A short break", "The team", "My grandmother", "Our landlord", "This year"]
