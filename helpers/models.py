@@ -2,7 +2,10 @@
 
 - ``load_model(model_id, profile)``: the real Hub model in the full profile; in the quick profile a tiny
   stand-in of the same family, with exactly the real module names (``q_proj``, ``query_key_value``...),
-  so ``target_modules``, chat templates and every notebook cell run unchanged.
+  so ``target_modules``, chat templates and every notebook cell run unchanged. For the SmolLM2 ids the
+  stand-in is the course micro-model (data/micro-llama/, pretrained by scripts/pretrain_micro.py): a
+  0.7M-parameter Llama with learned weights, so quick-profile fine-tuning has real effects. The other
+  families' stand-ins (Pythia, GPT-2, Qwen2, TinyLlama) have random weights.
 - ``load_tokenizer(model_id, profile)``: the real tokenizer, or the project's small byte-level BPE
   (data/tokenizer.json, rebuilt by scripts/build_tokenizer.py), with a pad token and a chat template.
 - ``build_model(model_id, device="meta")``: the *real-size* architecture from published config numbers,
@@ -20,6 +23,7 @@ import transformers
 from .env import REPO_ROOT, Profile, default_device, hub_offline
 
 TOKENIZER_FILE = REPO_ROOT / "data" / "tokenizer.json"
+MICRO_DIR = REPO_ROOT / "data" / "micro-llama"   # the pretrained course micro-model (scripts/pretrain_micro.py)
 
 
 class UnknownModelError(ValueError):
@@ -224,6 +228,36 @@ def standin_config(model_id: str, vocab_size: int) -> transformers.PretrainedCon
     return transformers.AutoConfig.for_model(family.model_type, **kwargs)
 
 
+def uses_micro_model(model_id: str) -> bool:
+    """True for the ids whose quick-profile stand-in is the pretrained course micro-model: the SmolLM2 models
+    (Llama-style, tied embeddings, the course's EOS). TinyLlama (untied, ``</s>``) keeps a random stand-in."""
+    spec = model_spec(model_id)
+    return spec.family == "llama" and spec.config.get("tie_word_embeddings", False)
+
+
+def _load_micro(spec: ModelSpec, dtype: torch.dtype) -> transformers.PreTrainedModel:
+    """data/micro-llama as fp32 (or ``dtype``), with the EOS/pad ids of ``spec``'s quick tokenizer."""
+    if not (MICRO_DIR / "model.safetensors").exists():
+        raise FileNotFoundError(f"{MICRO_DIR / 'model.safetensors'} is missing; it ships with the course kit "
+                                "(git checkout data/micro-llama) or rebuild it with: python scripts/pretrain_micro.py")
+    bars = transformers.utils.logging.is_progress_bar_enabled()
+    transformers.utils.logging.disable_progress_bar()   # no "Loading weights" bar for a 3 MB local file
+    try:
+        model = transformers.LlamaForCausalLM.from_pretrained(MICRO_DIR, dtype=dtype)
+    finally:
+        if bars:
+            transformers.utils.logging.enable_progress_bar()
+    tokenizer = _project_tokenizer(spec)
+    if len(tokenizer) != model.config.vocab_size:
+        raise ValueError(f"data/micro-llama has {model.config.vocab_size:,} embedding rows but data/tokenizer.json "
+                         f"{len(tokenizer):,} tokens: the tokenizer was rebuilt after pretraining. Rerun "
+                         "python scripts/pretrain_micro.py")
+    for cfg in (model.config, model.generation_config):
+        cfg.eos_token_id, cfg.bos_token_id = tokenizer.eos_token_id, tokenizer.bos_token_id
+        cfg.pad_token_id = tokenizer.pad_token_id
+    return model
+
+
 def _project_tokenizer(spec: ModelSpec) -> transformers.PreTrainedTokenizerFast:
     if not TOKENIZER_FILE.exists():
         raise FileNotFoundError(f"{TOKENIZER_FILE} is missing; rebuild it with: python scripts/build_tokenizer.py")
@@ -286,7 +320,8 @@ def load_model(model_id: str, profile: str, *, dtype: torch.dtype | None = None,
     dtype:        weights' dtype (default fp32). On a T4 a frozen LoRA base may be fp16; trainable weights fp32.
     device:       default cuda when available, else cpu.
     load_in_4bit: NF4 4-bit base through bitsandbytes (QLoRA); needs a CUDA GPU.
-    The stand-in's weights are random but reproducible (``seed``), and it never touches the network.
+    The quick profile never touches the network. For the SmolLM2 ids it loads the pretrained course
+    micro-model (``uses_micro_model``); the other stand-ins have random but reproducible weights (``seed``).
     """
     profile = Profile(profile)
     spec = model_spec(model_id) if profile == "quick" else None   # unknown id in quick -> clear error
@@ -300,11 +335,15 @@ def load_model(model_id: str, profile: str, *, dtype: torch.dtype | None = None,
                          "quantized, so you would silently get fp32. Use COURSE_PROFILE=full for a 4-bit (QLoRA) "
                          "base, or set load_in_4bit=False (LOAD_IN_4BIT = False in the config cell).")
     if profile == "quick":
-        vocab = len(_project_tokenizer(spec))
-        config = standin_config(model_id, vocab)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            model = transformers.AutoModelForCausalLM.from_config(config, dtype=dtype)
+        if uses_micro_model(model_id):
+            model = _load_micro(spec, dtype)
+            config = model.config
+        else:
+            vocab = len(_project_tokenizer(spec))
+            config = standin_config(model_id, vocab)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                model = transformers.AutoModelForCausalLM.from_config(config, dtype=dtype)
         model.name_or_path = f"{model_id} (quick-profile stand-in)"
         model.generation_config.pad_token_id = config.pad_token_id if config.pad_token_id is not None else config.eos_token_id
         return model.to(device).eval()

@@ -110,8 +110,8 @@ def test_chance_band(nb):
 # --- data and tokenization ---------------------------------------------------------------------------------------
 def test_the_three_malformed_training_rows_are_counted(pairs):
     dataset, skipped = pairs
-    assert [row for row, _ in skipped] == [22, 86, 141] and len(dataset) == 157
-    assert dataset["row"] == [i for i in range(160) if i not in (22, 86, 141)]
+    assert [row for row, _ in skipped] == [22, 86, 141] and len(dataset) == 217
+    assert dataset["row"] == [i for i in range(220) if i not in (22, 86, 141)]
 
 
 def test_tokenization_and_batch_equal_trls_for_every_pair(nb, pairs, tokenizer, trainer):
@@ -155,11 +155,14 @@ def test_step0_loss_is_ln2_and_equal_to_trl(nb, trainer, batch):
 
 
 def assert_equal(nb, ours, theirs):
-    """Loss and rewards within 1e-5 absolutely; summed log-probabilities (hundreds, float32) within 1e-6 relatively."""
+    """Summed log-probabilities (hundreds of nats, float32) within 1e-6 relatively; loss and rewards within 1e-5,
+    or within 1e-7 of the largest summed log-probability if that is more: they are differences of such float32
+    sums, so their rounding grows with them (the pretrained micro-model gives sums near a thousand nats)."""
     diffs = nb["max_differences"](ours, theirs)
+    scale = max(theirs[k].abs().max().item() for k in theirs if k.startswith("logps/"))
     for key, diff in diffs.items():
-        limit = 1e-6 * theirs[key].abs().max().item() if key.startswith("logps/") else 1e-5
-        assert diff <= limit, (key, diffs)
+        limit = 1e-6 * theirs[key].abs().max().item() if key.startswith("logps/") else max(1e-5, 1e-7 * scale)
+        assert diff <= limit, (key, diffs, scale)
 
 
 def test_equal_to_trl_with_nonzero_rewards(nb, trainer, batch):

@@ -135,7 +135,9 @@ def test_logits_unchanged_after_injection_and_equal_to_peft_with_trained_weights
         assert (ours - theirs).abs().max() <= 1e-6
         NB["merge_and_unload"](model)
         assert not NB["lora_layers"](model)
-        assert (model(input_ids=ids).logits - ours).abs().max() <= 1e-5
+        # 01's rule: fp32 rounding of the merged weights, at most 1e-5 of the largest logit (the pretrained
+        # micro-model's logits reach several units; a random stand-in's stay near zero)
+        assert (model(input_ids=ids).logits - ours).abs().max() <= 1e-5 * max(1.0, ours.abs().max().item())
 
 
 def peft_counts(model_id, targets, r):

@@ -1,6 +1,7 @@
 """The model registry (real configs, offline), the stand-ins and the loaders."""
 import pytest
 import torch
+import transformers
 
 import helpers
 from helpers.models import FAMILIES, MODELS
@@ -165,3 +166,15 @@ def test_generate_ids_is_what_generate_decodes_and_passes_settings_through():
     hot = helpers.generate_ids(model, tok, prompts, max_new_tokens=6, do_sample=False, temperature=1.7)
     assert torch.equal(ids, hot)
     assert tok.padding_side == "right" and not model.training
+
+
+def test_smollm2_quick_stand_in_is_the_pretrained_micro_model(monkeypatch, tmp_path):
+    from helpers import models
+
+    model = helpers.load_model("HuggingFaceTB/SmolLM2-135M", "quick")
+    shipped = transformers.LlamaForCausalLM.from_pretrained(models.MICRO_DIR)
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), shipped.parameters()))
+    monkeypatch.setattr(models, "MICRO_DIR", tmp_path)   # a checkout without the file: say how to get it
+    with pytest.raises(FileNotFoundError, match="pretrain_micro.py"):
+        helpers.load_model("HuggingFaceTB/SmolLM2-135M", "quick")
+    helpers.load_model("EleutherAI/pythia-70m", "quick")  # the other families never need it
