@@ -78,3 +78,20 @@ def definitions(notebook: str, *names: str, preamble: str = "import torch\nimpor
     if missing:
         raise LookupError(f"{notebook} defines no {sorted(missing)} at the top level of a code cell")
     return namespace
+
+
+def adapter_as_if_trained(model_id: str, *, seed: int, std: float):
+    """The quick model with a LoRA adapter whose B is non-zero (as after some training), for tests comparing our
+    losses with a library trainer's: with B = 0 every adapter would equal the base model and prove little."""
+    import torch
+    from peft import get_peft_model
+
+    import helpers
+
+    torch.manual_seed(seed)
+    model = get_peft_model(helpers.load_model(model_id, "quick"), helpers.train.lora_config(model_id))
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, std)
+    return model

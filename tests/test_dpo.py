@@ -11,7 +11,7 @@ from trl import DPOConfig, DPOTrainer
 from trl.trainer.dpo_trainer import DataCollatorForPreference
 
 import helpers
-from nbcode import definitions
+from nbcode import adapter_as_if_trained, definitions
 
 MODEL_ID = "HuggingFaceTB/SmolLM2-360M"
 BETA = 0.1
@@ -41,12 +41,7 @@ def pairs(nb):
 @pytest.fixture(scope="module")
 def trainer(nb, pairs, tokenizer, tmp_path_factory):
     """A DPOTrainer on a stand-in whose "default" adapter is non-zero, as after SFT (ref_model=None)."""
-    torch.manual_seed(0)
-    model = get_peft_model(helpers.load_model(MODEL_ID, "quick"), helpers.train.lora_config(MODEL_ID))
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if "lora_B" in name:
-                param.normal_(0, 0.02)
+    model = adapter_as_if_trained(MODEL_ID, seed=0, std=0.02)
     args = DPOConfig(output_dir=str(tmp_path_factory.mktemp("dpo")), beta=BETA, max_length=256, report_to="none",
                      max_steps=1, activation_checkpointing=False, **helpers.precision().trainer_args)
     trainer = DPOTrainer(model=model, args=args, train_dataset=pairs[0], processing_class=tokenizer)

@@ -14,7 +14,7 @@ os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 from trl.experimental.orpo import ORPOConfig, ORPOTrainer  # noqa: E402
 
 import helpers  # noqa: E402
-from nbcode import definitions  # noqa: E402
+from nbcode import adapter_as_if_trained, definitions  # noqa: E402
 
 MODEL_ID = "HuggingFaceTB/SmolLM2-360M"
 LAMBDA = 0.25
@@ -48,12 +48,7 @@ def pairs(nb):
 @pytest.fixture(scope="module")
 def trainer(pairs, tokenizer, tmp_path_factory):
     """An ORPOTrainer whose LoRA adapter is non-zero (as after some training), lambda other than the notebook's."""
-    torch.manual_seed(1)
-    model = get_peft_model(helpers.load_model(MODEL_ID, "quick"), helpers.train.lora_config(MODEL_ID))
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if "lora_B" in name:
-                param.normal_(0, 0.05)
+    model = adapter_as_if_trained(MODEL_ID, seed=1, std=0.05)
     args = ORPOConfig(output_dir=str(tmp_path_factory.mktemp("orpo")), beta=LAMBDA, max_length=MAX_LENGTH,
                       max_steps=1, report_to="none", activation_checkpointing=False, remove_unused_columns=False,
                       **helpers.precision().trainer_args)
