@@ -164,3 +164,67 @@ def bertscore_model(model_id: str, profile: str, folder=None) -> tuple[str, int]
         if was:
             transformers.utils.logging.enable_progress_bar()
     return str(folder), model.config.num_hidden_layers
+
+
+# --- "Did it learn?": the same scorer on the same held-out items, before and after (used by 03-06 and the tests) ---
+
+@dataclass
+class PairedResult:
+    """Before vs after on the same items: means, the mean difference and its interval, and the verdict in words."""
+    what: str
+    n: int
+    before: float
+    after: float
+    difference: float
+    low: float
+    high: float
+    confidence: float
+
+    @property
+    def verdict(self) -> str:
+        """"improved" when the whole interval of (after - before) is above 0, "worse" when below, else "not shown"."""
+        if self.low > 0:
+            return "improved"
+        if self.high < 0:
+            return "worse"
+        return "not shown"
+
+    def __str__(self) -> str:
+        return (f"{self.what}: before {self.before:.3f} -> after {self.after:.3f}, difference {self.difference:+.3f} "
+                f"[{self.low:+.3f}, {self.high:+.3f}] ({self.confidence:.0%}, {self.n} paired items): {self.verdict}")
+
+
+def paired_difference(before, after, what: str = "score", *, resamples: int = 2_000, confidence: float = 0.95,
+                      seed: int = 0) -> PairedResult:
+    """Compare one scorer's per-item values before and after training, on the same held-out items.
+
+    before, after: (n,) per-item scores in the same item order (1.0/0.0 for a hit, or any number: a loss, a length).
+    The interval is a paired percentile bootstrap of mean(after - before): items are resampled, and each keeps its
+    before and after together, so the item-to-item spread that both models share cancels. Taught in 06, used from 03.
+    """
+    b = torch.as_tensor(before, dtype=torch.float64).flatten()
+    a = torch.as_tensor(after, dtype=torch.float64).flatten()
+    if b.numel() != a.numel() or b.numel() == 0:
+        raise ValueError(f"paired_difference needs the same non-empty list of items before and after; got "
+                         f"{b.numel()} before and {a.numel()} after.")
+    diff = a - b
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randint(0, diff.numel(), (resamples, diff.numel()), generator=g)
+    means = diff[idx].mean(dim=1)
+    tail = (1 - confidence) / 2
+    low, high = torch.quantile(means, torch.tensor([tail, 1 - tail], dtype=torch.float64)).tolist()
+    return PairedResult(what, diff.numel(), b.mean().item(), a.mean().item(), diff.mean().item(), low, high,
+                        confidence)
+
+
+# --- The course's one refusal rule (taught in 04, used by 04, 06 and the tests) ---
+import re  # noqa: E402  (kept next to the rule it serves)
+
+REFUSAL_RULE = re.compile(
+    r"\b(I can(?:no|')t|I won't|I will not|I(?:'m| am) not able|I(?:'d| would) rather not|sorry|I apologi[sz]e)\b",
+    re.IGNORECASE)
+
+
+def refuses(text: str) -> bool:
+    """True when an answer declines by the course's transparent word rule (REFUSAL_RULE); taught in 04."""
+    return bool(REFUSAL_RULE.search(text))
