@@ -18,7 +18,8 @@ by git; needs Node.js's `npm`); each build copies the files a deck needs (7 MiB)
 
 Slide metadata (cell.metadata.slideshow.slide_type) follows one rule, applied by --mark to the committed notebooks
 (scripts/nbtool.py applies it on every write too) and again, in memory, to every notebook a build reads:
-  skip      cell 0 (badges), the setup cell, the config cell (tag "parameters"), exercise solutions
+  skip      cell 0 if it holds only links (with the "# " title it is the title slide, the links and notes after
+            LINKS_MARK left out at build time), the setup cell, the config cell (tag "parameters"), exercise solutions
             ("### BEGIN SOLUTION"), and long plumbing: a code cell over LONG_CELL non-blank lines that neither
             prints nor draws nor ends in an expression (definitions only: nothing to show)
   slide     the title ("# ") and each section ("## ") - a new column of the deck
@@ -62,6 +63,7 @@ VENDOR_FILES = [
 THEME = "white"                                   # reveal's "simple" (nbconvert's default) imports Google Fonts
 LONG_CELL = 20                                    # non-blank lines: longer code cells are plumbing on a slide
 BADGES_MARK = "<!-- course:badges -->"
+LINKS_MARK = "<!-- course:links -->"              # cell 0: links and notes follow it (scripts/sync_notebooks.py)
 SETUP_MARK = "# course:setup-cell"
 SOLUTION_MARK = "### BEGIN SOLUTION"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -90,10 +92,12 @@ def skip_reason(cell) -> str | None:
     """Why a cell is left out of the slides (None: it is shown)."""
     source = cell.source
     if cell.cell_type == "markdown":
-        return "badges" if BADGES_MARK in source else None
+        if BADGES_MARK in source and not re.search(r"^# ", source, re.M):
+            return "badges"                       # links only; with the lesson's title it is the title slide
+        return None
     if cell.cell_type != "code":
         return "raw cell"
-    if source.lstrip().startswith(SETUP_MARK):
+    if any(line.startswith(SETUP_MARK) for line in source.lstrip().splitlines()[:2]):   # maybe after a "# @title"
         return "setup cell"
     if "parameters" in cell.metadata.get("tags", []):
         return "config cell"
@@ -229,6 +233,8 @@ def prepare(nb):
     if nb.metadata.get("course", {}).get("title"):
         nb.metadata["title"] = nb.metadata.course.title   # the page's <title> (else the file name)
     for cell in nb.cells:
+        if cell.cell_type == "markdown" and BADGES_MARK in cell.source and LINKS_MARK in cell.source:
+            cell.source = cell.source.split(LINKS_MARK, 1)[0].rstrip()   # the title slide without the Colab links
         if cell.cell_type != "code":
             continue
         cell.outputs = [WIDGET_NOTE if WIDGET_VIEW in output.get("data", {}) else output

@@ -1,5 +1,6 @@
 """The first cell of every notebook: a no-op in a checkout, clone + install on a fresh Colab/Kaggle runtime."""
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -15,6 +16,9 @@ TWO_GPUS = ROOT / "notebooks" / "07_two-gpus.ipynb"   # metadata.course.gpus = 2
 
 def setup_source(notebook=NOTEBOOK) -> str:
     return nbformat.read(notebook, as_version=4).cells[1].source
+
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
 def run_cell(monkeypatch, cwd: Path, notebook=NOTEBOOK, clone_error: str = "") -> tuple[list, dict]:
@@ -39,6 +43,38 @@ def test_in_a_checkout_it_installs_nothing(monkeypatch):
     assert calls == [] and ns["ROOT"] == ROOT and str(ROOT) in sys.path
 
 
+def test_it_prints_one_short_line_kit_profile_device(monkeypatch, capsys):
+    import helpers
+
+    monkeypatch.setenv("COURSE_PROFILE", "quick")
+    run_cell(monkeypatch, ROOT / "notebooks")
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1, out
+    assert out.startswith(f"course kit {helpers.__version__} - files: {ROOT} | profile: quick | device: ")
+    import torch
+
+    assert out.rstrip().endswith(torch.cuda.get_device_name(0) if torch.cuda.is_available() else "device: CPU")
+
+
+def test_after_an_upgrade_it_asks_for_a_restart(monkeypatch, tmp_path, capsys):
+    """pip upgraded a package this runtime had imported: the kit line, then the restart notice (no profile yet)."""
+    import importlib.metadata
+
+    class Dist:
+        def __init__(self, version):
+            self.metadata, self.version = {"Name": "NumPy"}, version
+
+    versions = iter(["1.0", "2.0"])
+    monkeypatch.setattr(importlib.metadata, "distributions", lambda: [Dist(next(versions))])
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    import numpy  # noqa: F401  (in sys.modules, as on Colab)
+
+    run_cell(monkeypatch, tmp_path)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and lines[0].startswith("course kit ") and "profile" not in lines[0]
+    assert "(numpy)" in lines[1] and lines[2].startswith(">>> Restart the runtime once")
+
+
 def test_on_a_fresh_runtime_it_clones_and_installs_without_torch(monkeypatch, tmp_path):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "unset")  # records the original, restored after the test
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
@@ -59,6 +95,30 @@ def test_the_two_gpu_notebook_keeps_both_gpus_visible(monkeypatch, tmp_path):
     assert len(calls) == 2                                 # clones and installs like every other notebook ...
     assert "CUDA_VISIBLE_DEVICES" not in os.environ        # ... but hides no GPU
     assert nbformat.read(TWO_GPUS, as_version=4).metadata["course"]["gpus"] == 2
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_setup_cell_shows_folded(path):
+    """One line in Colab (a form title, code hidden) and in JupyterLab / Jupyter Notebook (source_hidden)."""
+    cell = nbformat.read(path, as_version=4).cells[1]
+    first, second = cell.source.splitlines()[:2]
+    assert re.fullmatch(r'# @title [^{}]+ \{ display-mode: "form" \}', first), first
+    assert second.startswith("# course:setup-cell")
+    assert cell.metadata["jupyter"]["source_hidden"] is True and cell.metadata["cellView"] == "form"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_first_cell_is_title_goal_and_links(path):
+    nb = nbformat.read(path, as_version=4)
+    lines = [l for l in nb.cells[0].source.splitlines() if l.strip() and not l.startswith("<!--")]
+    assert nb.cells[0].cell_type == "markdown" and len(lines) == 3, lines
+    title, goal, links = lines
+    assert title.startswith(f"# {path.name[:2]} · "), title                    # the lesson's title, first
+    assert goal == f"*{nb.metadata['course']['purpose'].rstrip('.')}.*"      # its goal, one line
+    assert "![" not in links and "[Open in Colab](https://colab.research.google.com/" in links  # text, no images
+    assert "[Open in Kaggle](https://kaggle.com/" in links
+    titles = [c for c in nb.cells[1:] if c.cell_type == "markdown" and re.match(r"\s*# ", c.source)]
+    assert not titles, "the title lives in cell 0 only"
 
 
 def test_every_notebook_has_the_same_setup_cell():
@@ -107,6 +167,7 @@ def test_links_say_so_while_the_repository_is_not_published():
         assert not any("Not published yet" in b for b in badges) and "Not published yet" not in readme
     else:
         assert all("Not published yet" in b and cfg["repo"] in b and "course.toml" in b for b in badges)
+        assert all(len([l for l in b.splitlines() if "Not published" in l]) == 1 for b in badges)
         table = readme.split("<!-- notebooks:start -->")[1].split("<!-- notebooks:end -->")[0]
         assert "Not published yet" in table and "fork" in table
 
@@ -121,3 +182,27 @@ def test_the_note_goes_away_once_published():
     assert sync_notebooks.unpublished_note({**cfg, "published": True}) == ""
     assert "me/kit" in sync_notebooks.badge_cell("notebooks/00_setup.ipynb", {**cfg, "published": False})
     assert "Not published" not in sync_notebooks.badge_cell("notebooks/00_setup.ipynb", {**cfg, "published": True})
+
+
+def test_sync_moves_a_title_out_of_the_first_lesson_cell(tmp_path, monkeypatch):
+    """A notebook as the kit had them (badge images, title in the first lesson cell): sync puts the title first."""
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    import sync_notebooks
+
+    old = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("<!-- course:badges -->\n[![Open in Colab](x.svg)](y)"),
+        nbformat.v4.new_code_cell("# course:setup-cell - old\nprint(1)"),
+        nbformat.v4.new_markdown_cell("# 09 · A lesson\n\n**Goal.** Learn."), nbformat.v4.new_code_cell("x = 1")])
+    old.metadata["course"] = {"purpose": "Learn one thing"}
+    (tmp_path / "notebooks").mkdir()
+    path = tmp_path / "notebooks" / "09_lesson.ipynb"
+    nbformat.write(old, path)
+    monkeypatch.setattr(sync_notebooks, "ROOT", tmp_path)
+    cfg = {"repo": "me/kit", "branch": "main", "published": True}
+    assert sync_notebooks.sync_notebook(path, cfg) is True
+    assert sync_notebooks.sync_notebook(path, cfg) is False                  # idempotent
+    new = nbformat.read(path, as_version=4)
+    assert new.cells[0].source.splitlines()[1:4] == ["# 09 · A lesson", "", "*Learn one thing.*"]
+    assert new.cells[2].source == "**Goal.** Learn." and new.cells[3].source == "x = 1"
+    assert new.cells[1].metadata["jupyter"] == {"source_hidden": True} and "print(1)" not in new.cells[1].source
+    assert sync_notebooks.badge_cell("notebooks/09_lesson.ipynb", cfg) == new.cells[0].source

@@ -61,8 +61,8 @@ def test_committed_notebooks_carry_the_slide_metadata(path):
         f"{path.name}: its slide metadata is not the rule's - run `python scripts/build_slides.py --mark` "
         "(scripts/nbtool.py does it on every to-nb) and commit the notebook")
     kinds = [c.metadata.slideshow.slide_type for c in nb.cells]
-    assert kinds[:2] == ["skip", "skip"], "badges and setup cell are plumbing"
-    assert kinds[2] == "slide" and nb.cells[2].source.startswith("# "), "the deck opens on the title"
+    assert kinds[:2] == ["slide", "skip"], "the deck opens on cell 0, the title (links left out); setup is plumbing"
+    assert "\n# " in nb.cells[0].source, "cell 0 carries the title"
     counts = build_slides.count_slides(nb)
     assert counts["slides"] >= 5 and counts["subslides"] >= 5, counts
 
@@ -139,7 +139,8 @@ def test_deck_builds_with_the_slides_its_metadata_promises(built):
     assert len(columns) == want["slides"]                            # one column per "## " section (and the title)
     assert len(leaves) == want["slides"] + want["subslides"]         # what the presenter steps through
     html = deck.read_text(encoding="utf-8")
-    assert "Course files:" not in html                               # the setup cell's output: skipped
+    assert "Course files:" not in html and "course kit" not in html  # the setup cell's output: skipped
+    assert "Open in Colab" not in html and "Not published" not in html  # cell 0's links: left out
     assert "### BEGIN SOLUTION" not in html                          # exercise solutions: skipped
     assert "<pre>" in html or 'class="jp-OutputArea' in html         # outputs of the executed run are there
     assert (out / "index.html").read_text().count(".slides.html") == 2
@@ -193,7 +194,7 @@ def test_a_headless_browser_renders_the_first_slides(built, tmp_path):
     dom = browse(url, tmp_path / "profile-dom", "--dump-dom")
     assert re.search(r'class="reveal slide[^"]*\bready\b', dom), "reveal.js did not start (a library not loaded?)"
     assert "MathJax_Main" in dom, "MathJax did not load"
-    title = nbformat.read(SETUP, as_version=4).cells[2].source.splitlines()[0].lstrip("# ")
+    title = next(l for l in nbformat.read(SETUP, as_version=4).cells[0].source.splitlines() if l.startswith("# "))[2:]
     assert title in dom, f"the title slide's text {title!r} is not in the page"
     shots = []
     for i, where in enumerate(["", "#/1"]):                            # the title slide, then the first section
