@@ -6,6 +6,9 @@
 # 1. creates a virtual environment in .venv (COURSE_VENV=path to put it elsewhere);
 # 2. installs PyTorch built for this machine: the CUDA build when an NVIDIA GPU answers `nvidia-smi`, otherwise
 #    the CPU build (on Linux from PyTorch's CPU index, so pip does not download gigabytes of CUDA libraries);
+#    the chosen index is probed once first (COURSE_PROBE_TIMEOUT seconds, default 5): if it does not answer
+#    (offline mirror, campus network), one warning line says so and torch comes from the default index instead -
+#    no pip retries against an index that is not there;
 # 3. installs the pinned course stack (requirements.txt) and JupyterLab;
 #    if Node.js's npm is there, also the JavaScript libraries of the lecture slides (scripts/build_slides.py --vendor);
 # 4. checks that the torch it installed is the build it chose (and stops with a message if not);
@@ -34,11 +37,32 @@ elif [ "$CHOICE" = cpu ] && [ "$(uname -s)" = Linux ]; then
 else
     INDEX=pypi
 fi
-INDEX_ARGS=()
-[ "$INDEX" != pypi ] && INDEX_ARGS=(--index-url "$INDEX")
 
 echo ">>> torch: $CHOICE build (index: $INDEX) | environment: $VENV"
 "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed")'
+
+# One short probe of the torch index: any HTTP answer counts as reachable; no answer within the timeout (a name
+# that does not resolve, a refused or silent connection) means pip would only retry it 5 times per download.
+FELL_BACK=0
+if [ "$INDEX" != pypi ]; then
+    if ! why=$(PROBE_URL="$INDEX" PROBE_TIMEOUT="${COURSE_PROBE_TIMEOUT:-5}" "$PYTHON" - 2>&1 <<'PY'
+import os, sys, urllib.error, urllib.request
+url = os.environ["PROBE_URL"].rstrip("/") + "/"
+try:
+    urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=float(os.environ["PROBE_TIMEOUT"])).close()
+except urllib.error.HTTPError as err:          # it answered: reachable (pip reports a wrong URL itself)
+    sys.exit(0 if err.code < 500 else f"HTTP {err.code}")
+except Exception as err:                       # URLError (name not resolved, refused), timeout, ...
+    sys.exit(str(getattr(err, "reason", err)) or type(err).__name__)
+PY
+    ); then
+        echo ">>> WARNING: the torch index $INDEX does not answer (${why:-no answer}); installing torch from the default index instead"
+        INDEX=pypi
+        FELL_BACK=1
+    fi
+fi
+INDEX_ARGS=()
+[ "$INDEX" != pypi ] && INDEX_ARGS=(--index-url "$INDEX")
 [ -d "$VENV" ] || "$PYTHON" -m venv "$VENV"
 PY="$VENV/bin/python"
 "$PY" -m pip install -q --upgrade pip
@@ -46,13 +70,15 @@ TORCH_SPEC=${TORCH_SPEC:-$(grep -E '^torch[ <>=]' requirements.txt | sed 's/#.*/
 "$PY" -m pip install -q "${INDEX_ARGS[@]}" "$TORCH_SPEC"
 "$PY" -m pip install -q -r requirements.txt jupyterlab
 
-CHOICE="$CHOICE" "$PY" - <<'PY'
+CHOICE="$CHOICE" FELL_BACK="$FELL_BACK" "$PY" - <<'PY'
 import os, sys
 import torch
 want = os.environ["CHOICE"]
 cuda = torch.version.cuda
 print(f">>> installed torch {torch.__version__} (CUDA {cuda or 'none'}; a GPU visible: {torch.cuda.is_available()})")
-if want == "cpu" and cuda is not None:
+if want == "cpu" and cuda is not None and os.environ["FELL_BACK"] == "1":
+    pass   # the default index's Linux wheel: a CUDA build, larger, and it runs on the CPU all the same
+elif want == "cpu" and cuda is not None:
     sys.exit(f"Expected the CPU build of torch, got a CUDA {cuda} build. Remove {os.environ.get('VIRTUAL_ENV', '.venv')} "
              "and run again, or set TORCH_INDEX_URL to PyTorch's CPU index.")
 if want == "cuda" and (cuda is None or not torch.cuda.is_available()):
