@@ -36,8 +36,8 @@ from nbtool import write_nb  # noqa: E402
 BADGES_MARK = "<!-- course:badges -->"
 LINKS_MARK = "<!-- course:links -->"   # in cell 0, everything after it is links and notes (slides leave it out)
 SETUP_MARK = "# course:setup-cell"
-SETUP_TITLE = ('# @title Setup - run me first (click to see the code: it finds or fetches the course files) '
-               '{{ display-mode: "form" }}')  # braces doubled: SETUP_CELL is a format string
+# Its first line: Colab shows the title as a form; JupyterLab shows this line in place of the folded code.
+SETUP_TITLE = '# @title Setup - run me first (click to show the code) {{ display-mode: "form" }}'   # {{ }}: a format string
 # Cell 1's metadata: folded in Colab (cellView) and in JupyterLab / Jupyter Notebook (jupyter.source_hidden).
 SETUP_METADATA = {"cellView": "form", "jupyter": {"source_hidden": True}}
 

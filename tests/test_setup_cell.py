@@ -18,6 +18,7 @@ def setup_source(notebook=NOTEBOOK) -> str:
     return nbformat.read(notebook, as_version=4).cells[1].source
 
 
+SETUP_MARK = "# course:setup-cell"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
@@ -206,3 +207,19 @@ def test_sync_moves_a_title_out_of_the_first_lesson_cell(tmp_path, monkeypatch):
     assert new.cells[2].source == "**Goal.** Learn." and new.cells[3].source == "x = 1"
     assert new.cells[1].metadata["jupyter"] == {"source_hidden": True} and "print(1)" not in new.cells[1].source
     assert sync_notebooks.badge_cell("notebooks/09_lesson.ipynb", cfg) == new.cells[0].source
+
+
+QUIET = ["00_setup", "01_lora-from-scratch", "02_what-lora-saves", "03_sft", "04_dpo"]
+
+
+@pytest.mark.parametrize("stem", QUIET)
+def test_bitsandbytes_is_silenced_before_peft_or_trl_imports_it(stem):
+    """On a CPU, importing bitsandbytes (PEFT and TRL do) logs "Failed to load CPU gemm_4bit_forward from
+    kernels-community" unless helpers.quiet_library_notices() ran first: these notebooks' outputs carry no such line."""
+    nb = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
+    lines = [line for cell in nb.cells if cell.cell_type == "code" and SETUP_MARK not in cell.source
+             for line in cell.source.splitlines()]
+    first_import = next((i for i, l in enumerate(lines) if re.match(r"\s*(import|from)\s+(peft|trl|bitsandbytes)\b", l)),
+                        len(lines))
+    quiet = next((i for i, l in enumerate(lines) if re.match(r"\s*helpers\.quiet_library_notices\(\)", l)), None)
+    assert quiet is not None and quiet < first_import, lines[first_import] if first_import < len(lines) else stem
