@@ -37,7 +37,7 @@ BADGES_MARK = "<!-- course:badges -->"
 LINKS_MARK = "<!-- course:links -->"   # in cell 0, everything after it is links and notes (slides leave it out)
 SETUP_MARK = "# course:setup-cell"
 # Its first line: Colab shows the title as a form; JupyterLab shows this line in place of the folded code.
-SETUP_TITLE = '# @title Setup - run me first (click to show the code) {{ display-mode: "form" }}'   # {{ }}: a format string
+SETUP_TITLE = '# @title Setup - run me first (click to show the code) {{ display-mode: "form" }}'   # {{ }}: format
 # Cell 1's metadata: folded in Colab (cellView) and in JupyterLab / Jupyter Notebook (jupyter.source_hidden).
 SETUP_METADATA = {"cellView": "form", "jupyter": {"source_hidden": True}}
 
@@ -187,7 +187,8 @@ def sync_notebook(path: Path, cfg: dict) -> bool:
     have = 2 if len(cells) >= 2 and BADGES_MARK in cells[0].source and SETUP_MARK in cells[1].source else 0
     moved = _take_title(cells[have:])   # a title still in the first lesson cell moves into cell 0
     title = moved or lesson_title(nb)
-    want = [nbformat.v4.new_markdown_cell(badge_cell(rel, cfg, title, nb.metadata.get("course", {}).get("purpose", ""))),
+    goal = nb.metadata.get("course", {}).get("purpose", "")
+    want = [nbformat.v4.new_markdown_cell(badge_cell(rel, cfg, title, goal)),
             nbformat.v4.new_code_cell(setup_cell(cfg, nb.metadata.get("course", {})))]
     want[1].metadata.update(SETUP_METADATA)
     if have and not moved and all(c.source == w.source and _meta(c) == _meta(w) for c, w in zip(cells, want)):

@@ -183,13 +183,17 @@ def test_notebook_00_opens_on_its_title_with_the_setup_folded(lab, browser, tmp_
     start = time.monotonic()
     browser.call("Page.enable")
     browser.call("Page.navigate", url=lab)
-    state = wait_for("JupyterLab did not render notebook 00", lambda: browser.js(FIRST_SCREEN), 45)
+    png = tmp_path / "first-screen.png"
+    try:
+        state = wait_for("JupyterLab did not render notebook 00", lambda: browser.js(FIRST_SCREEN), 60)
+    finally:   # a screenshot also when it fails, to look at
+        png.write_bytes(base64.b64decode(browser.call("Page.captureScreenshot", format="png")["data"]))
+        print(f"\nscreenshot: {png}")
     print(f"notebook rendered {time.monotonic() - start:.1f} s after the browser asked for it")
     time.sleep(1.0)                                                        # let the layout settle
     state = browser.js(FIRST_SCREEN)
-    png = tmp_path / "first-screen.png"
     png.write_bytes(base64.b64decode(browser.call("Page.captureScreenshot", format="png")["data"]))
-    print(f"\nscreenshot: {png}\nfirst screen: {json.dumps(state, indent=1)}")
+    print(f"first screen: {json.dumps(state, indent=1)}")
 
     title = next(l for l in NOTEBOOK.read_text(encoding="utf-8").split('"# ', 1)[1:]).split("\\n", 1)[0]
     assert state["title"].rstrip("¶").strip() == title, state              # cell 0 opens on the lesson's title ...

@@ -219,7 +219,7 @@ def test_bitsandbytes_is_silenced_before_peft_or_trl_imports_it(stem):
     nb = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
     lines = [line for cell in nb.cells if cell.cell_type == "code" and SETUP_MARK not in cell.source
              for line in cell.source.splitlines()]
-    first_import = next((i for i, l in enumerate(lines) if re.match(r"\s*(import|from)\s+(peft|trl|bitsandbytes)\b", l)),
-                        len(lines))
+    imports = re.compile(r"\s*(import|from)\s+(peft|trl|bitsandbytes)\b")
+    first_import = next((i for i, line in enumerate(lines) if imports.match(line)), len(lines))
     quiet = next((i for i, l in enumerate(lines) if re.match(r"\s*helpers\.quiet_library_notices\(\)", l)), None)
     assert quiet is not None and quiet < first_import, lines[first_import] if first_import < len(lines) else stem
