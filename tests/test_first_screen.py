@@ -185,7 +185,7 @@ def test_notebook_00_opens_on_its_title_with_the_setup_folded(lab, browser, tmp_
     browser.call("Page.navigate", url=lab)
     png = tmp_path / "first-screen.png"
     try:
-        state = wait_for("JupyterLab did not render notebook 00", lambda: browser.js(FIRST_SCREEN), 60)
+        state = wait_for("JupyterLab did not render notebook 00", lambda: browser.js(FIRST_SCREEN), 90)
     finally:   # a screenshot also when it fails, to look at
         png.write_bytes(base64.b64decode(browser.call("Page.captureScreenshot", format="png")["data"]))
         print(f"\nscreenshot: {png}")
