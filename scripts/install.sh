@@ -88,7 +88,9 @@ if want == "cuda" and (cuda is None or not torch.cuda.is_available()):
 PY
 
 # Lecture slides bundle reveal.js and MathJax from npm (into .slides-vendor/): only the slides need them.
-if command -v npm >/dev/null 2>&1; then
+if [ ! -f scripts/build_slides.py ]; then
+    :   # the student version (scripts/build_student.py) has no slides to build
+elif command -v npm >/dev/null 2>&1; then
     "$PY" scripts/build_slides.py --vendor || echo ">>> npm could not fetch the slides' JavaScript libraries; only scripts/build_slides.py needs them"
 else
     echo ">>> npm not found: everything works except building lecture slides (scripts/build_slides.py needs Node.js's npm)"

@@ -9,12 +9,19 @@
   Jupyter runs it) and fails only at its exercises: every self-check prints its own FAIL line, and no other cell
   raises. Two kernels at a time; 03 -> 04 -> 05 -> 06 in one lane, because the later ones reuse 03's adapter.
 - strict mode: in the suite, a FAIL raises - a solution notebook whose exercise broke fails at its check.
+- the repository to hand out (``--repo OWNER/NAME``): every link and the setup cell's clone point at it and nothing
+  names the solution repository; it holds what the notebooks use and no teacher file; its README is for students;
+  and on a fresh runtime its setup cell clones it (a local git repository, through the cell's own code) and 00 runs
+  from that clone.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
+import subprocess
+import tomllib
 import sys
 import time
 from pathlib import Path
@@ -316,3 +323,157 @@ def test_strict_mode_fails_a_solution_notebook_at_its_check(tmp_path):
             assert [e for e, _ in errors] == ["SelfCheckError"]
         else:
             assert errors == [] and "using the reference distinct_n" in text
+
+
+
+# --- the repository to hand out (--repo OWNER/NAME) ----------------------------------------------------------------
+
+STUDENT_REPO = "my-school/llm-course-2027"
+KIT_REPO = tomllib.loads((ROOT / "course.toml").read_text(encoding="utf-8"))["repo"]
+TEACHER_ONLY = ["TEACHING.md", "tests", "grading", "conftest.py", "pytest.ini", "scripts/grade.py",
+                "scripts/build_student.py", "scripts/build_slides.py", "scripts/export_grades.py",
+                "scripts/rehearse.py", "scripts/student_README.md", ".ci"]
+
+
+@pytest.fixture(scope="session")
+def student_repo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("repo") / "llm-course-2027"
+    build_student.build(out, repo=STUDENT_REPO)
+    return out
+
+
+def _text_files(root: Path):
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix in {".md", ".ipynb", ".py", ".toml", ".txt", ".yml", ".sh", ".json", ""}:
+            yield path, path.read_text(encoding="utf-8", errors="replace")
+
+
+def test_every_link_and_the_clone_point_at_the_student_repository(student_repo, student_kit):
+    plain, _ = student_kit
+    named = {str(p.relative_to(student_repo)) for p, text in _text_files(student_repo) if KIT_REPO in text}
+    assert named == set(), f"files that still name the solution repository {KIT_REPO}: {sorted(named)}"
+    for path in NOTEBOOKS:
+        nb, before = read(student_repo / "notebooks" / path.name), read(plain / "notebooks" / path.name)
+        badges, setup = nb.cells[0].source, nb.cells[1].source
+        assert f"colab.research.google.com/github/{STUDENT_REPO}/blob/main/notebooks/{path.name}" in badges
+        assert f"kaggle.com/kernels/welcome?src=https://github.com/{STUDENT_REPO}/blob/main/notebooks/{path.name}" in badges
+        assert f'REPO_URL, BRANCH, KIT_VERSION = "https://github.com/{STUDENT_REPO}", "main"' in setup
+        assert "Not published yet" not in badges                       # --repo: the teacher is about to push it
+        # only the generated first cells differ from the plain student build; identity and metadata stay
+        assert nb.metadata == before.metadata and nb.metadata["course"] == read(path).metadata["course"]
+        assert [(c.id, c.metadata) for c in nb.cells] == [(c.id, c.metadata) for c in before.cells]
+        changed = [c.id for c, b in zip(nb.cells, before.cells) if c.source != b.source]
+        assert set(changed) <= {before.cells[0].id, before.cells[1].id}, f"{path.name}: {changed}"
+    readme = (student_repo / "README.md").read_text(encoding="utf-8")
+    assert readme.count(f"https://colab.research.google.com/github/{STUDENT_REPO}/blob/main/notebooks/") == len(NOTEBOOKS)
+    assert tomllib.loads((student_repo / "course.toml").read_text())["repo"] == STUDENT_REPO
+
+
+def test_the_repository_holds_what_the_notebooks_use_and_no_teacher_file(student_repo):
+    for item in TEACHER_ONLY:
+        assert not (student_repo / item).exists(), f"{item} is teacher-only"
+    assert sorted(p.name for p in (student_repo / "scripts").iterdir()) == ["ddp_sft.py", "install.sh"]
+    assert (student_repo / "helpers" / "check" / "_reference.py").exists()   # the self-checks' fallbacks need it
+    assert sorted(p.name for p in (student_repo / "notebooks").iterdir()) == [p.name for p in NOTEBOOKS]
+    for path in NOTEBOOKS:                     # every kit file a notebook names (scripts/x.py, data/...) is there
+        # (not the generated first cells: they tell whoever maintains the repository how to regenerate them)
+        text = "\n".join(c.source for c in read(student_repo / "notebooks" / path.name).cells[2:])
+        for ref in set(re.findall(r"\b((?:scripts|data|helpers)/[\w./-]*\w)", text)):
+            assert (student_repo / ref).exists(), f"{path.name} names {ref}, which the student repository lacks"
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", "-v", "--stdin"], cwd=student_repo, text=True,
+                             input="\n".join(str(p.relative_to(student_repo)) for p in student_repo.rglob("*")
+                                             if p.is_file()), capture_output=True).stdout
+    assert ignored == "", f"its .gitignore would leave out files it needs:\n{ignored}"
+
+
+def test_relative_links_resolve_inside_the_student_repository(student_repo):
+    places = {student_repo / "README.md": (student_repo / "README.md").read_text(encoding="utf-8")}
+    for path in (student_repo / "notebooks").glob("*.ipynb"):
+        places[path] = "\n".join(c.source for c in read(path).cells if c.cell_type == "markdown")
+    for place, text in places.items():
+        for target in re.findall(r"\]\(([^)\s#]+)(?:#[^)]*)?\)", text):
+            if not re.match(r"[a-z]+:", target):
+                assert (place.parent / target).exists(), f"{place.name} links to {target}, missing in the repository"
+
+
+def test_the_readme_is_written_for_students(student_repo):
+    readme = (student_repo / "README.md").read_text(encoding="utf-8")
+    headings = re.findall(r"^#+ (.+)$", readme, re.MULTILINE)
+    code_free = re.sub(r"```.*?```", "", readme, flags=re.DOTALL)
+    teacher = [h for h in re.findall(r"^#+ (.+)$", code_free, re.MULTILINE)
+               if re.search(r"grad|slide|build|teach|rehears|contribut|fork", h, re.IGNORECASE)]
+    assert teacher == [], f"teacher sections in the student README: {teacher}"
+    for word in ["grade.py", "build_student", "build_slides", "TEACHING", "export_grades", "_reference", "pytest",
+                 "solution notebook", "rubric"]:
+        assert word not in readme, f"the student README mentions {word!r}"
+    assert {"The notebooks", "Start on Colab or Kaggle", "The exercises", "Hand in"} <= set(headings), headings
+    for stars in ("| ⭐ |", "| ⭐⭐ |", "| ⭐⭐⭐ |"):
+        assert stars in readme                                    # the tiers, explained
+    assert "bash scripts/install.sh" in readme and "What to hand in" in readme and STUDENT_REPO in readme
+
+
+def test_a_bad_repository_name_is_refused_in_one_line(tmp_path, capsys):
+    for bad in ["finetuning-kit", "https://github.com/a/b", "a/b/c", "a b/c"]:
+        assert build_student.main(["--repo", bad, "--out", str(tmp_path / "x")]) == 1
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and "OWNER/NAME" in err and repr(bad) in err, err
+    assert not (tmp_path / "x").exists()
+
+
+def fresh_runtime_setup_cell(source: str, clone_url: str, runtime: Path) -> str:
+    """The setup cell as a fresh Colab/Kaggle runtime runs it, except: its clone URL is ``clone_url`` (the built
+    repository, as a local git repository), /content/course and /kaggle/working/course are ``runtime``/course, and
+    pip is recorded (printed) rather than run - this machine has the stack already and no network."""
+    github = f'"https://github.com/{STUDENT_REPO}"'
+    assert source.count(github) == 1, "the setup cell must name the student repository's URL once"
+    source = source.replace(github, json.dumps(clone_url))
+    for place in ("/content/course", "/kaggle/working/course"):
+        assert f'"{place}"' in source, place
+        source = source.replace(f'"{place}"', json.dumps(str(runtime / "course")))
+    fake_pip = ("import subprocess as _sp\n_real_run = _sp.run\n"
+                "def _run(cmd, *a, **k):\n"
+                "    if list(cmd[1:4]) == ['-m', 'pip', 'install']:\n"
+                "        print('PIP', *cmd[4:])\n"
+                "        return _sp.CompletedProcess(cmd, 0)\n"
+                "    return _real_run(cmd, *a, **k)\n"
+                "_sp.run = _run\n")
+    return f"{fake_pip}{source}\n_sp.run = _real_run\n"
+
+
+def test_the_setup_cell_clones_the_student_repository_on_a_fresh_runtime(student_repo, tmp_path):
+    """git-init the built folder as its own repository, then open its 00 notebook as Colab would: from a folder
+    with no kit above it, the setup cell clones the repository through its own code and the notebook runs from
+    that clone - failing only at its exercise stubs."""
+    from nbclient import NotebookClient
+
+    git = ["git", "-c", "user.name=Teacher", "-c", "user.email=teacher@example.org", "-c", "init.defaultBranch=main"]
+    for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "course notebooks"]):
+        subprocess.run(git + cmd, cwd=student_repo, check=True, capture_output=True)
+    runtime = tmp_path / "content"
+    runtime.mkdir()
+    nb = read(student_repo / "notebooks" / "00_setup.ipynb")          # Colab opens it from the repository
+    nb.cells[1].source = fresh_runtime_setup_cell(nb.cells[1].source, student_repo.as_uri(), runtime)
+    env = {k: v for k, v in os.environ.items() if k not in ("COURSE_STRICT_CHECKS", "PYTHONPATH")}
+    env["COURSE_OUTPUT_DIR"] = str(tmp_path / "outputs")
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(runtime)}})
+    asyncio.run(client.async_execute(env=env))
+    clone = runtime / "course"
+    text, errors, _ = _cell_report(nb.cells[1])
+    assert errors == [], errors
+    assert (clone / ".git").is_dir() and (clone / "helpers" / "check" / "_reference.py").exists()
+    assert f"PIP -q -r {clone / 'requirements.txt'}" in text and (clone / "requirements.txt").exists()
+    assert f"- files: {clone}" in text
+    where = nbformat.v4.new_code_cell("import helpers; print(helpers.__file__)")
+    nb.cells.append(where)
+    asyncio.run(NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                               resources={"metadata": {"path": str(runtime)}}).async_execute(env=env))
+    assert _cell_report(where)[0].strip() == str(clone / "helpers" / "__init__.py")   # the clone's, not this kit's
+    for cell in nb.cells[2:-1]:
+        if cell.cell_type == "code":
+            _, errors, fails = _cell_report(cell)
+            numbers = {m.group(1) for m in STUB.finditer(cell.source)}
+            for ename, evalue in errors:
+                assert ename == "NotImplementedError" and any(f"Exercise {n} " in evalue for n in numbers), \
+                    f"{cell.id} raised {ename}: {evalue[:300]}"
+            assert set(fails) == set(CHECK_CALL.findall(cell.source)), cell.id
