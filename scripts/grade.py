@@ -1,30 +1,38 @@
-"""Grade a folder of handed-in notebooks: run each one's exercises against the self-checks, collect the answers.
+"""Grade a folder of handed-in notebooks with the grader's own checks, each hand-in in a sandbox.
 
     python scripts/grade.py HANDINS_DIR [--out DIR] [--timeout S] [--jobs N]
 
 HANDINS_DIR holds one folder per student (``alice/03_sft.ipynb`` ...) or notebooks named after the student
-(``alice_03_sft.ipynb``). Each hand-in is matched to the kit notebook it came from (by file name, else by cell ids)
-and executed from top to bottom in a fresh kernel in the quick profile (offline, CPU, tiny models), in a scratch
-folder, with THIS kit's ``helpers`` and data - whatever the student's folder holds. Each run is a separate process group with a
-hard time limit (--timeout, default 300 s per notebook), so a crash or an endless loop costs one notebook, never
-the batch; the exercises that ran before the limit keep their grade.
+(``alice_03_sft.ipynb``). Each hand-in is matched to its kit notebook (``metadata.course.notebook``, else the file
+name, else the exercises it defines; a notebook under another one's name is refused, naming both).
 
-An exercise is a code cell with a solution block in the kit's notebook (metadata ``course.exercise`` when present,
-else a ``### BEGIN SOLUTION`` cell and the "Exercise N - title" line above it). Its self-checks print
-``PASS <check>`` or ``FAIL <check>: <message>``; it passes when every check it owns printed PASS. A FAIL line, an
-error raised in the exercise cell, or no check line at all is a fail, with the message.
+How a grade is made (the design; README "Grading handed-in notebooks" says the same):
+- From the hand-in the grader takes its DEFINITIONS only (``definitions``): top-level imports, the final
+  ``def``/``class`` of each name wherever it sits, constant assignments. No other statement of it ever runs, so a
+  printed PASS, a patched ``helpers.check``, no-op comparison helpers or a rewritten ``print`` have no effect, and a
+  deleted self-check call changes nothing (the row says it was removed).
+- In a bubblewrap sandbox (``sandbox_command``: own user/PID/network namespaces, no capabilities, cleared
+  environment, read-only system and a read-only COPY of the kit without the answers module or the hidden checks, a
+  private scratch folder), ``grading/worker.py`` runs the kit's own cells that the checks need and every check
+  itself; the student's definitions live in a separate fresh process (``grading/student.py``) that receives the
+  check's inputs and sends back plain data (``weights_only`` loading). The verdicts come back on a pipe (fd 3) only
+  the worker holds; nothing printed is parsed. The one way to pass is to return the right values. (01's class
+  exercises are checked inside the student's process, see ``grading/worker.py``.)
+- Hidden checks (``grading/hidden/NN.py``, teacher only) run after the visible ones.
+- A timeout (``--timeout``, default 300 s per notebook) is blamed only on the checks that had not run; the sandbox
+  (a PID namespace) dies with every process it started. The kit is hashed before and after each hand-in; a change
+  stops the batch. Without a working ``bwrap`` the grader warns loudly and runs the same worker unconfined.
 
 Written into --out (default: HANDINS_DIR-graded, next to HANDINS_DIR):
   grades.csv            one row per exercise: student, notebook, exercise, title, tier, status, message
-                        status: pass | fail | timeout (not reached within --timeout) | error (the notebook could
-                        not be graded: unreadable JSON, not a kit notebook, kernel died); rows with exercise
-                        "notebook" are about the whole hand-in, including the flags below (status "flag")
+                        status: pass | fail | timeout (its check had not run within --timeout) | error (the notebook
+                        could not be graded: unreadable, not this kit's, another notebook under its name; or the
+                        grader could not run a check); rows with exercise "notebook" are about the whole hand-in,
+                        including the flags (status "flag")
   reports/<student>.md  per student: each notebook's flags, exercises, and the written answers found after the
                         "What to hand in" heading (markdown the student added or changed there)
-  executed/<student>/   the notebooks as the grader ran them (outputs included), to look at a failure
-It runs the students' code with your permissions: grade hand-ins you do not trust in a container or a VM.
-Flags: stored outputs missing (the notebook was never run before hand-in) or made by another kit version (the
-setup cell prints "course kit <version>", helpers.__version__).
+Flags: stored outputs missing or made by another kit version, stored PASS lines the re-run contradicts, the answers
+module (helpers.check._reference) named, called while graded, or its code carried in the hand-in.
 """
 from __future__ import annotations
 
@@ -278,12 +286,13 @@ def _literal(node) -> bool:
         return False
 
 
-def definitions(nb) -> tuple[list[tuple[int, str]], dict[str, int], dict[int, str]]:
+def definitions(nb, roots=None) -> tuple[list[tuple[int, str]], dict[str, int], dict[int, str]]:
     """What of a hand-in is run to grade it: (statements, where each name's final definition sits, syntax errors).
 
     Statements, in the notebook's order: top-level imports, the LAST ``def``/``class`` of each name (a solution in a
     new cell below the untouched stub wins), and assignments of constants (``MAX_LEN = 128``). Nothing else of the
     hand-in ever runs: its prints, its check calls, its patches of ``helpers`` or ``builtins`` stay text.
+    With ``roots`` (the exercises' names), only the statements those definitions reach are kept.
     """
     found: list[tuple[int, str, str | None]] = []
     errors: dict[int, str] = {}
@@ -313,7 +322,27 @@ def definitions(nb) -> tuple[list[tuple[int, str]], dict[str, int], dict[int, st
     final = {name: index for index, _, name in found if name}
     last = {name: k for k, (_, _, name) in enumerate(found) if name}
     statements = [(index, source) for k, (index, source, name) in enumerate(found) if name is None or last[name] == k]
+    if roots is not None:        # only what the exercises' definitions reach: no import of the training stack
+        names = [(_top_bound(ast.parse(source).body[0]), _names(ast.parse(source))[1]) for _, source in statements]
+        wanted, keep = set(roots), set()
+        while True:
+            more = {k for k, (bound, _) in enumerate(names) if k not in keep and bound & wanted}
+            if not more:
+                break
+            keep |= more
+            for k in more:
+                wanted |= names[k][1]
+        statements = [st for k, st in enumerate(statements) if k in keep]
     return statements, final, errors
+
+
+def _top_bound(node) -> set[str]:
+    """The names one top-level statement binds (not the names bound inside a function it defines)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
 def identify(path: Path, nb, kit: dict[str, "KitNotebook"]) -> tuple[str | None, str]:
@@ -373,7 +402,7 @@ def answer_flags(nb, distinctive: set[str]) -> list[str]:
 
 SANDBOX_ENV = dict(COURSE_PROFILE="quick", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
                    TRL_EXPERIMENTAL_SILENCE="1", HF_HUB_DISABLE_PROGRESS_BARS="1", MPLBACKEND="Agg",
-                   PYTHONDONTWRITEBYTECODE="1", LANG="C.UTF-8", PATH="/usr/local/bin:/usr/bin:/bin")
+                   PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", LANG="C.UTF-8", PATH="/usr/local/bin:/usr/bin:/bin")
 KIT_PARTS = ("helpers", "data", "grading/__init__.py", "grading/worker.py", "grading/student.py", "grading/wire.py",
              "course.toml", "requirements.txt")
 _WARNED = []
@@ -672,7 +701,7 @@ def grade_one(student: str, path: Path, kit: dict[str, KitNotebook], out: Path, 
     ref = kit[stem]
     rows = [_row(student, stem, status="flag", message=flag) for flag in stored_output_flags(nb, version)]
     rows += [_row(student, stem, status="flag", message=flag) for flag in answer_flags(nb, distinctive)]
-    statements, final, syntax = definitions(nb)
+    statements, final, syntax = definitions(nb, {n for ex in ref.exercises for n in ex.names})
     threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
     events, status, message, seconds = run_sandboxed(make_job(stem, nb, ref, statements), timeout, threads)
     if status != "ok":
@@ -793,6 +822,10 @@ def grade(handins: Path, out: Path, timeout: float = 300, jobs: int = 1) -> list
     if per:
         print(f"{len(per)} notebooks graded, {sum(per) / len(per):.1f} s per notebook on average "
               f"(slowest {max(per):.1f} s), {jobs} at a time", file=sys.stderr)
+        for stem in sorted({g.notebook for g in graded if g.seconds}):
+            mine = [g.seconds for g in graded if g.notebook == stem and g.seconds]
+            print(f"  {stem}: {len(mine)} graded, {sum(mine) / len(mine):.1f} s each on average "
+                  f"({min(mine):.1f}-{max(mine):.1f} s)", file=sys.stderr)
     return rows
 
 

@@ -229,7 +229,7 @@ def batch(tmp_path_factory):
         return time.perf_counter() - start
 
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        main = pool.submit(timed, handins, out, timeout=300, jobs=2)
+        main = pool.submit(timed, handins, out, timeout=900, jobs=2)   # generous: what is tested is not the time
         loop = pool.submit(timed, loops, tmp / "loops-graded", timeout=40, jobs=1)
         seconds, loop_seconds = main.result(), loop.result()
     connections = []
@@ -265,7 +265,7 @@ def test_the_table_of_forged_hand_ins(batch):
         assert statuses(rows, student) == ALL_FAIL, student
     assert statuses(rows, "hardcoded") == {"03.1": "pass", "03.2": "pass", "03.3": "fail"}
     assert statuses(rows, "below") == ALL_PASS
-    assert statuses(rows, "carrier") == ALL_PASS          # right answers - but flagged below
+    assert statuses(rows, "carrier")["03.3"] == "pass"   # the answers module's code computes right answers: flagged
 
 
 def test_what_the_rows_say(batch):
@@ -290,8 +290,11 @@ def test_what_the_rows_say(batch):
         "this is 02_what-lora-saves handed in as 03_sft.ipynb (the name of 03_sft)")
 
 
-@pytest.mark.skipif(not SANDBOX, reason="bubblewrap is not usable here (CI installs it; grade.py warns)")
 def test_every_escape_fails_and_the_grade_stands(batch):
+    if not SANDBOX:
+        if os.environ.get("CI") == "true":
+            pytest.fail("bubblewrap is not usable on this CI machine: .ci/run installs it")
+        pytest.skip("bubblewrap is not usable here (CI installs it; grade.py warns)")
     rows = batch["rows"]
     # reading a sibling's hand-in failed, so the copied answer is not there; the honest code still passes
     assert statuses(rows, "escaper") == {"03.1": "fail", "03.2": "pass", "03.3": "pass"}
@@ -309,7 +312,7 @@ def test_every_escape_fails_and_the_grade_stands(batch):
 
 
 def test_an_endless_loop_times_out_and_nothing_is_left(batch):
-    assert [key(r) + (r["message"],) for r in batch["loop_rows"]][:2] == [
+    assert [key(r) + (r["message"],) for r in batch["loop_rows"] if r["status"] != "flag"][:2] == [
         ("erin", "03_sft", "notebook", "", "", "timeout", "timed out after 40 s"),
         ("erin", "03_sft", "03.1", "split a dialogue", "⭐⭐", "timeout", "timed out after 40 s before its check ran"),
     ]
@@ -494,7 +497,7 @@ def test_stopping_the_grader_stops_its_runs(tmp_path):
     hand_in(tmp_path / "in" / "zoe", "03_sft.ipynb", nb)
     proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "grade.py"), str(tmp_path / "in"),
                              "--out", str(tmp_path / "out"), "--timeout", "300"], stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 240
+    deadline = time.time() + 400          # a loaded machine takes minutes to reach the first check
     while not processes_with(f"sleep {marker}") and time.time() < deadline and proc.poll() is None:
         time.sleep(0.5)
     assert processes_with(f"sleep {marker}"), "the hand-in's code never ran"
