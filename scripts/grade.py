@@ -1,30 +1,38 @@
-"""Grade a folder of handed-in notebooks: run each one's exercises against the self-checks, collect the answers.
+"""Grade a folder of handed-in notebooks with the grader's own checks, each hand-in in a sandbox.
 
     python scripts/grade.py HANDINS_DIR [--out DIR] [--timeout S] [--jobs N]
 
 HANDINS_DIR holds one folder per student (``alice/03_sft.ipynb`` ...) or notebooks named after the student
-(``alice_03_sft.ipynb``). Each hand-in is matched to the kit notebook it came from (by file name, else by cell ids)
-and executed from top to bottom in a fresh kernel in the quick profile (offline, CPU, tiny models), in a scratch
-folder, with THIS kit's ``helpers`` and data - whatever the student's folder holds. Each run is a separate process group with a
-hard time limit (--timeout, default 300 s per notebook), so a crash or an endless loop costs one notebook, never
-the batch; the exercises that ran before the limit keep their grade.
+(``alice_03_sft.ipynb``). Each hand-in is matched to its kit notebook (``metadata.course.notebook``, else the file
+name, else the exercises it defines; a notebook under another one's name is refused, naming both).
 
-An exercise is a code cell with a solution block in the kit's notebook (metadata ``course.exercise`` when present,
-else a ``### BEGIN SOLUTION`` cell and the "Exercise N - title" line above it). Its self-checks print
-``PASS <check>`` or ``FAIL <check>: <message>``; it passes when every check it owns printed PASS. A FAIL line, an
-error raised in the exercise cell, or no check line at all is a fail, with the message.
+How a grade is made (the design; README "Grading handed-in notebooks" says the same):
+- From the hand-in the grader takes its DEFINITIONS only (``definitions``): top-level imports, the final
+  ``def``/``class`` of each name wherever it sits, constant assignments. No other statement of it ever runs, so a
+  printed PASS, a patched ``helpers.check``, no-op comparison helpers or a rewritten ``print`` have no effect, and a
+  deleted self-check call changes nothing (the row says it was removed).
+- In a bubblewrap sandbox (``sandbox_command``: own user/PID/network namespaces, no capabilities, cleared
+  environment, read-only system and a read-only COPY of the kit without the answers module or the hidden checks, a
+  private scratch folder), ``grading/worker.py`` runs the kit's own cells that the checks need and every check
+  itself; the student's definitions live in a separate fresh process (``grading/student.py``) that receives the
+  check's inputs and sends back plain data (``weights_only`` loading). The verdicts come back on a pipe (fd 3) only
+  the worker holds; nothing printed is parsed. The one way to pass is to return the right values. (01's class
+  exercises are checked inside the student's process, see ``grading/worker.py``.)
+- Hidden checks (``grading/hidden/NN.py``, teacher only) run after the visible ones.
+- A timeout (``--timeout``, default 300 s per notebook) is blamed only on the checks that had not run; the sandbox
+  (a PID namespace) dies with every process it started. The kit is hashed before and after each hand-in; a change
+  stops the batch. Without a working ``bwrap`` the grader warns loudly and runs the same worker unconfined.
 
 Written into --out (default: HANDINS_DIR-graded, next to HANDINS_DIR):
   grades.csv            one row per exercise: student, notebook, exercise, title, tier, status, message
-                        status: pass | fail | timeout (not reached within --timeout) | error (the notebook could
-                        not be graded: unreadable JSON, not a kit notebook, kernel died); rows with exercise
-                        "notebook" are about the whole hand-in, including the flags below (status "flag")
+                        status: pass | fail | timeout (its check had not run within --timeout) | error (the notebook
+                        could not be graded: unreadable, not this kit's, another notebook under its name; or the
+                        grader could not run a check); rows with exercise "notebook" are about the whole hand-in,
+                        including the flags (status "flag")
   reports/<student>.md  per student: each notebook's flags, exercises, and the written answers found after the
                         "What to hand in" heading (markdown the student added or changed there)
-  executed/<student>/   the notebooks as the grader ran them (outputs included), to look at a failure
-It runs the students' code with your permissions: grade hand-ins you do not trust in a container or a VM.
-Flags: stored outputs missing (the notebook was never run before hand-in) or made by another kit version (the
-setup cell prints "course kit <version>", helpers.__version__).
+Flags: stored outputs missing or made by another kit version, stored PASS lines the re-run contradicts, the answers
+module (helpers.check._reference) named, called while graded, or its code carried in the hand-in.
 """
 from __future__ import annotations
 
@@ -33,6 +41,8 @@ import ast
 import concurrent.futures
 import csv
 import difflib
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -40,6 +50,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -258,29 +269,231 @@ def answers(handin, reference) -> list[str]:
     return out
 
 
-# ---------------------------------------------------------------- running one notebook
+# ---------------------------------------------------------------- what the grader takes from a hand-in
 
-def _env(workdir: Path, jobs: int) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COURSE_")}
-    env.update(COURSE_PROFILE="quick", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
-               TRL_EXPERIMENTAL_SILENCE="1", HF_HUB_DISABLE_PROGRESS_BARS="1",
-               COURSE_OUTPUT_DIR=str(workdir / "outputs"), IPYTHONDIR=str(workdir / "ipython"),
-               MPLBACKEND="module://matplotlib_inline.backend_inline", PYTHONDONTWRITEBYTECODE="1")
-    env.pop("PYTHONSTARTUP", None)
-    if jobs > 1 and "OMP_NUM_THREADS" not in os.environ:
-        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // jobs))
-    return env
+def _parse(source: str):
+    """A code cell as a Python module (magics and shell escapes turned into calls first); SyntaxError if it is none."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return ast.parse(TransformerManager().transform_cell(source))
 
 
-_RUNNING: dict[int, Path] = {}   # runner pid -> its kernel's pid file, for the runs in progress
+def _literal(node) -> bool:
+    try:
+        ast.literal_eval(node)
+        return True
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+
+
+def definitions(nb, roots=None) -> tuple[list[tuple[int, str]], dict[str, int], dict[int, str]]:
+    """What of a hand-in is run to grade it: (statements, where each name's final definition sits, syntax errors).
+
+    Statements, in the notebook's order: top-level imports, the LAST ``def``/``class`` of each name (a solution in a
+    new cell below the untouched stub wins), and assignments of constants (``MAX_LEN = 128``). Nothing else of the
+    hand-in ever runs: its prints, its check calls, its patches of ``helpers`` or ``builtins`` stay text.
+    With ``roots`` (the exercises' names), only the statements those definitions reach are kept.
+    """
+    found: list[tuple[int, str, str | None]] = []
+    errors: dict[int, str] = {}
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = _parse(cell.source)
+        except (SyntaxError, ValueError) as err:
+            errors[index] = f"SyntaxError: {getattr(err, 'msg', err)} (line {getattr(err, 'lineno', '?')})"
+            continue
+        for node in tree.body:
+            name = None
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = node.name
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                pass
+            elif (isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets)
+                  and _literal(node.value)):
+                pass
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None \
+                    and _literal(node.value):
+                pass
+            else:
+                continue
+            found.append((index, ast.unparse(node), name))
+    final = {name: index for index, _, name in found if name}
+    last = {name: k for k, (_, _, name) in enumerate(found) if name}
+    statements = [(index, source) for k, (index, source, name) in enumerate(found) if name is None or last[name] == k]
+    if roots is not None:        # only what the exercises' definitions reach: no import of the training stack
+        names = [(_top_bound(ast.parse(source).body[0]), _names(ast.parse(source))[1]) for _, source in statements]
+        wanted, keep = set(roots), set()
+        while True:
+            more = {k for k, (bound, _) in enumerate(names) if k not in keep and bound & wanted}
+            if not more:
+                break
+            keep |= more
+            for k in more:
+                wanted |= names[k][1]
+        statements = [st for k, st in enumerate(statements) if k in keep]
+    return statements, final, errors
+
+
+def _top_bound(node) -> set[str]:
+    """The names one top-level statement binds (not the names bound inside a function it defines)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def identify(path: Path, nb, kit: dict[str, "KitNotebook"]) -> tuple[str | None, str]:
+    """The kit notebook a hand-in is: metadata.course.notebook, else the file name, else the exercises it defines.
+
+    A notebook handed in under another notebook's name is refused, with both names (it would be graded against
+    the wrong exercises)."""
+    meta = (nb.metadata.get("course") or {}).get("notebook")
+    named = _kit_name(path.name, kit)
+    if meta in kit:
+        if named and named != meta:
+            return None, (f"this is {meta} handed in as {path.name} (the name of {named}): hand in {meta} under its own "
+                          f"name, and {named} as its own notebook")
+        return meta, ""
+    _, final, _ = definitions(nb)
+    by_defs = max(kit, key=lambda s: len({n for e in kit[s].exercises for n in e.names} & set(final)), default=None)
+    if by_defs and not {n for e in kit[by_defs].exercises for n in e.names} & set(final):
+        by_defs = None
+    if named:
+        mine = {n for e in kit[named].exercises for n in e.names}
+        if by_defs and by_defs != named and not mine & set(final):
+            return None, (f"this looks like {by_defs} (it defines {by_defs}'s exercises) handed in as {path.name} (the "
+                          f"name of {named}): hand in each notebook under its own name")
+        return named, ""
+    if by_defs:
+        return by_defs, ""
+    return None, ("not a notebook of this kit (no metadata.course.notebook, no kit notebook name in the file name, "
+                  "and none of the kit's exercises defined)")
+
+
+def _distinctive_answer_lines(root: Path = ROOT) -> set[str]:
+    """Lines of the answers module found in no kit notebook: a hand-in holding several carries its code."""
+    lines = {line.strip() for line in (root / "helpers" / "check" / "_reference.py").read_text().splitlines()}
+    lines = {l for l in lines if len(l) >= 30 and not l.startswith(("#", '"', "'", "def ", "return ", "raise "))}
+    taught = set()
+    for path in (root / "notebooks").glob("[0-9][0-9]_*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            taught |= {l.strip() for l in cell.source.splitlines()}
+    return lines - taught
+
+
+def answer_flags(nb, distinctive: set[str]) -> list[str]:
+    """Flags for a hand-in that uses the answers module: imports or names it, or carries its code."""
+    flags = []
+    code = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    named = [i for i, src in code if re.search(r"_reference\b", src)]
+    if named:
+        flags.append(f"uses the answers module helpers.check._reference (cell {', '.join(map(str, named))}): the "
+                     "answers are not the student's work, whatever the grade says")
+    lines = {l.strip() for _, src in code for l in src.splitlines()} & distinctive
+    if len(lines) >= 3:
+        flags.append(f"carries the code of the answers module helpers.check._reference ({len(lines)} of its lines)")
+    return flags
+
+
+# ---------------------------------------------------------------- the sandbox
+
+SANDBOX_ENV = dict(COURSE_PROFILE="quick", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
+                   TRL_EXPERIMENTAL_SILENCE="1", HF_HUB_DISABLE_PROGRESS_BARS="1", MPLBACKEND="Agg",
+                   PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", LANG="C.UTF-8", PATH="/usr/local/bin:/usr/bin:/bin")
+KIT_PARTS = ("helpers", "data", "grading/__init__.py", "grading/worker.py", "grading/student.py", "grading/wire.py",
+             "course.toml", "requirements.txt")
+_WARNED = []
+
+
+def bwrap() -> str | None:
+    """The bubblewrap binary, if it runs here (user namespaces may be off); None, with the reason printed once."""
+    path = shutil.which("bwrap")
+    if path is None:
+        reason = "bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    else:
+        probe = subprocess.run([path, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc",
+                                "--dev", "/dev", "true"], capture_output=True, text=True)
+        if probe.returncode == 0:
+            return path
+        reason = f"bwrap cannot create its namespaces here: {probe.stderr.strip()[:300]}"
+    if not _WARNED:
+        _WARNED.append(reason)
+        bar = "!" * 100
+        print(f"{bar}\nWARNING: NO SANDBOX. {reason}.\nThe hand-ins run with YOUR rights: they can read and write your "
+              f"files, other hand-ins and the network, and leave processes behind. Grades still come only from the\n"
+              f"grader's own checks, but grade hand-ins you do not trust only where bwrap works.\n{bar}", file=sys.stderr)
+    return None
+
+
+def kit_hash(root: Path) -> str:
+    """One hash over the kit files a hand-in could reach (helpers/, data/, grading/, the config files)."""
+    digest = hashlib.sha256()
+    for part in KIT_PARTS + ("grading/hidden",):
+        base = root / part
+        files = sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else [base] if base.exists() else []
+        for f in files:
+            if "__pycache__" in f.parts:
+                continue
+            digest.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def make_kit_copy(dest: Path) -> Path:
+    """A read-only copy (never a link) of what a hand-in's run needs, WITHOUT the answers module and the hidden checks."""
+    for part in KIT_PARTS:
+        src = ROOT / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part, ignore=shutil.ignore_patterns("__pycache__", "_reference.py"))
+        elif src.exists():
+            (dest / part).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / part)
+    (dest / "scratch").mkdir()
+    for path in sorted(dest.rglob("*"), reverse=True):
+        if path != dest / "scratch":
+            path.chmod(0o555 if path.is_dir() else 0o444)
+    dest.chmod(0o555)
+    return dest
+
+
+def sandbox_command(box: str, kit: Path, python: str, threads: int) -> tuple[list[str], str]:
+    """(the command that runs the worker, the kit path the worker sees)."""
+    env = dict(SANDBOX_ENV, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    if box is None:
+        env.update(HOME=str(kit / "scratch"), COURSE_OUTPUT_DIR=str(kit / "scratch" / "outputs"),
+                   MPLCONFIGDIR=str(kit / "scratch" / "mpl"), HF_HOME=str(kit / "scratch" / "hf"),
+                   IPYTHONDIR=str(kit / "scratch" / "ipython"))
+        return ["env", "-i", *(f"{k}={v}" for k, v in env.items()), python, "-I", str(kit / "grading" / "worker.py"),
+                str(kit), "3"], str(kit)
+    env.update(HOME="/tmp", COURSE_OUTPUT_DIR="/kit/scratch/outputs", MPLCONFIGDIR="/tmp/mpl", HF_HOME="/tmp/hf",
+               IPYTHONDIR="/tmp/ipython")
+    cmd = [box, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+           "--uid", "65534", "--gid", "65534", "--hostname", "grader",
+           "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    for top in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc/ld.so.cache", "/etc/alternatives"):
+        if os.path.islink(top):
+            cmd += ["--symlink", os.readlink(top), top]
+        elif os.path.exists(top):
+            cmd += ["--ro-bind", top, top]
+    prefixes = dict.fromkeys(os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix))
+    for prefix in prefixes:
+        if not prefix.startswith(("/usr/", "/bin/", "/lib")):
+            cmd += ["--ro-bind", prefix, prefix]
+    cmd += ["--ro-bind", str(kit), "/kit", "--bind", str(kit / "scratch"), "/kit/scratch", "--chdir", "/kit/scratch",
+            "--clearenv", *(x for k, v in env.items() for x in ("--setenv", k, v)),
+            python, "-I", "/kit/grading/worker.py", "/kit", "3"]
+    return cmd, "/kit"
+
+
+_RUNNING: set = set()
 
 
 def stop_all() -> None:
-    """Kill every run in progress (runner and kernel): the grader itself was interrupted."""
-    for runner, pidfile in list(_RUNNING.items()):
-        if pidfile.exists() and pidfile.read_text().strip().isdigit():
-            _kill(int(pidfile.read_text()))
-        _kill(runner)
+    """Kill every run in progress: the grader itself was interrupted."""
+    for proc in list(_RUNNING):
+        _kill(proc.pid)
 
 
 def _kill(pid: int) -> None:
@@ -290,70 +503,81 @@ def _kill(pid: int) -> None:
         pass
 
 
-def run_notebook(handin: Path, executed: Path, timeout: float, jobs: int = 1) -> tuple[str, str]:
-    """Execute ``handin`` into ``executed`` (saved after every cell); ("ok"|"timeout"|"error", message).
+def run_sandboxed(job: dict, timeout: float, threads: int = 1) -> tuple[list[dict], str, str, float]:
+    """Run the worker on one job in a fresh sandbox: (its events, "ok"|"timeout"|"error", message, seconds).
 
-    The notebook runs in a scratch folder holding a link to this kit's helpers/, so its setup cell finds this kit
-    (never the hand-in folder's) and anything it writes stays in the scratch folder. The runner and the kernel each
-    lead their own process group; both are killed at the time limit.
-    """
-    executed.parent.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="grade-"))
+    The events come on a pipe (fd 3) that only the worker holds; what the worker and the student's code print
+    goes to a log nobody grades from. At the end or at the limit the whole sandbox is killed: with bwrap it is a
+    PID namespace, so no process of the hand-in survives it."""
+    box = bwrap()
+    python = os.path.realpath(sys.prefix) + "/bin/python" if sys.prefix != sys.base_prefix else os.path.realpath(sys.executable)
+    tmp = Path(tempfile.mkdtemp(prefix="grade-"))
+    events, status, message = [], "ok", ""
+    start = time.perf_counter()
     try:
-        (workdir / "helpers").symlink_to(ROOT / "helpers", target_is_directory=True)
-        pidfile = workdir / "kernel.pid"
-        log = workdir / "runner.log"
-        with open(log, "w") as err:
-            proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--execute", str(handin),
-                                     str(executed), str(pidfile), str(timeout)],
-                                    cwd=workdir, env=_env(workdir, jobs), stdout=err, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
-            _RUNNING[proc.pid] = pidfile
+        kit = make_kit_copy(tmp / "kit")
+        cmd, kit_seen = sandbox_command(box, kit, python, threads)
+        payload = json.dumps(dict(job, kit=kit_seen)).encode()
+        read_end, write_end = os.pipe()
+        os.set_inheritable(write_end, True)
+        with open(tmp / "worker.log", "wb") as log:
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
+                                    pass_fds=(3,), preexec_fn=_fd3(write_end),
+                                    start_new_session=True, cwd=kit / "scratch")
+        os.close(write_end)
+        _RUNNING.add(proc)
+        reader = threading.Thread(target=_read_events, args=(read_end, events), daemon=True)
+        reader.start()
+        try:
             try:
-                rc = proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                rc = None
-            finally:
-                if pidfile.exists() and pidfile.read_text().strip().isdigit():
-                    _kill(int(pidfile.read_text()))
-                _kill(proc.pid)
-                proc.wait()
-                _RUNNING.pop(proc.pid, None)
+                proc.stdin.write(payload)
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            rc = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            rc = None
+        finally:
+            _kill(proc.pid)
+            proc.wait()
+            _RUNNING.discard(proc)
+        reader.join(timeout=10)
         if rc is None:
-            return "timeout", f"timed out after {timeout:g} s"
-        if rc != 0:
-            tail = [l for l in log.read_text(errors="replace").splitlines() if l.strip()][-1:] or ["no output"]
-            return "error", f"the notebook could not be run to the end: {tail[0][:MESSAGE_CHARS]}"
-        return "ok", ""
+            status, message = "timeout", f"timed out after {timeout:g} s"
+        elif not any(e.get("done") for e in events):
+            tail = [l for l in (tmp / "worker.log").read_text(errors="replace").splitlines() if l.strip()][-1:]
+            status, message = "error", f"the grading worker stopped early (exit {rc}): {(tail or ['no output'])[0][:300]}"
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if os.environ.get("GRADE_KEEP_LOGS") and (tmp / "worker.log").exists():   # debugging the grader itself
+            shutil.copy(tmp / "worker.log", Path(os.environ["GRADE_KEEP_LOGS"]) / f"{tmp.name}.log")
+        for path in tmp.rglob("*"):
+            try:
+                path.chmod(0o700 if path.is_dir() else 0o600)
+            except OSError:
+                pass
+        tmp.chmod(0o700)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return events, status, message, time.perf_counter() - start
 
 
-def _execute(handin: str, executed: str, pidfile: str, timeout: str) -> int:
-    """The runner process: execute every cell (errors included), saving the notebook after each one."""
-    from nbclient import NotebookClient
+def _fd3(fd: int):
+    """preexec: put the result pipe on fd 3 in the child (the worker's command line names fd 3)."""
+    def move():
+        if fd != 3:
+            os.dup2(fd, 3)
+            os.set_inheritable(3, True)
+    return move
 
-    nb = nbformat.read(handin, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-    client = NotebookClient(nb, timeout=int(float(timeout)) + 60, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": os.getcwd()}})
 
-    def save(**_):
-        tmp = executed + ".part"
-        nbformat.write(nb, tmp)
-        os.replace(tmp, executed)
-
-    def started(**_):
-        if not os.path.exists(pidfile):
-            Path(pidfile).write_text(str(client.km.provisioner.pid))
-
-    client.on_cell_start = started
-    client.on_cell_executed = save
-    client.execute()
-    save()
-    return 0
+def _read_events(fd: int, events: list) -> None:
+    with os.fdopen(fd, "r", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                events.append(event)
 
 
 # ---------------------------------------------------------------- grading
@@ -363,41 +587,95 @@ def _row(student, notebook, exercise="notebook", title="", tier="", status="", m
                 message=" ".join(message.split())[:MESSAGE_CHARS])
 
 
-def _find_cell(nb, ex: Exercise):
-    by_id = next((c for c in nb.cells if c.get("id") == ex.cell_id and c.cell_type == "code"), None)
-    if by_id is not None or not ex.names:
-        return by_id
-    return next((c for c in nb.cells if c.cell_type == "code" and set(ex.names) & set(_defined_names(c.source))), None)
+def _calls(source: str, checks) -> bool:
+    return bool(checks) and bool(re.search(r"\bcheck\.(?:%s)\(" % "|".join(map(re.escape, checks)), source))
 
 
-def grade_exercise(executed, ex: Exercise, run_status: str, run_message: str, known: set[str]) -> tuple[str, str]:
-    """pass | fail | timeout | error, and why, for one exercise of an executed hand-in.
+def last_graded_cell(ref: "KitNotebook") -> int:
+    """Index of the last kit cell an exercise's grade needs (its definition or a call of its checks)."""
+    checks = [c for ex in ref.exercises for c in ex.checks]
+    ids = {ex.cell_id for ex in ref.exercises}
+    return max((i for i, c in enumerate(ref.nb.cells) if c.cell_type == "code"
+                and (c.get("id") in ids or _calls(c.source, checks))), default=-1)
 
-    Its check lines are those printed under its checks' names anywhere, plus lines under a name no exercise owns
-    printed by its own cell or a cell calling its checks (so a renamed check still counts where it runs).
-    """
-    cell = _find_cell(executed, ex)
-    calls = re.compile(r"\bcheck\.(?:%s)\(" % "|".join(map(re.escape, ex.checks))) if ex.checks else None
-    owned = [c for c in executed.cells if c is cell or (calls and c.cell_type == "code" and calls.search(c.source))]
-    results = [(verdict, name, msg) for c in executed.cells for verdict, name, msg in cell_check_lines(c)
-               if name in ex.checks or (name not in known and any(c is o for o in owned))]
-    fails = [f"{name}: {msg}" for verdict, name, msg in results if verdict == "FAIL"]
-    if fails:
-        return "fail", "FAIL " + "; ".join(dict.fromkeys(fails))
-    error = cell_error(cell) if cell is not None else None
-    if error:
-        return "fail", f"the exercise cell raised {error}"
-    seen = {name for _, name, _ in results}
-    missing = [name for name in ex.checks if name not in seen]
-    if results and (not missing or seen - known):
+
+def _names(tree) -> tuple[set[str], set[str]]:
+    """(names a cell binds or changes at top level, names it reads)."""
+    bound, read = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (bound if isinstance(node.ctx, (ast.Store, ast.Del)) else read).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, ast.Store):
+            base = node
+            while isinstance(base, (ast.Attribute, ast.Subscript)):
+                base = base.value
+            if isinstance(base, ast.Name):
+                bound.add(base.id)                   # tokenizer.pad_token = ...: changes tokenizer
+    return bound, read
+
+
+def needed_cells(ref: "KitNotebook") -> list[int]:
+    """The kit cells the checks need, up to the last graded cell: the exercise cells, the cells that call a check,
+    and (backwards) every cell that binds or changes a name one of those reads. The setup cell always runs; the
+    lesson's training, plots and generations that no check reads are skipped."""
+    checks = [c for ex in ref.exercises for c in ex.checks]
+    ids = {ex.cell_id for ex in ref.exercises}
+    last = last_graded_cell(ref)
+    cells = [(i, c) for i, c in enumerate(ref.nb.cells) if c.cell_type == "code" and i <= last]
+    parsed = {}
+    for i, c in cells:
+        try:
+            parsed[i] = _names(_parse(c.source))
+        except (SyntaxError, ValueError):
+            parsed[i] = (set(), set())
+    keep, wanted = set(), set()
+    for i, c in reversed(cells):
+        bound, read = parsed[i]
+        if SETUP_MARK in c.source or c.get("id") in ids or _calls(c.source, checks) or bound & wanted:
+            keep.add(i)
+            wanted |= read
+    return sorted(keep)
+
+
+def make_job(stem: str, nb, ref: "KitNotebook", statements) -> dict:
+    hidden = ROOT / "grading" / "hidden" / f"{stem[:2]}.py"
+    return dict(statements=statements, reference=(ROOT / "helpers" / "check" / "_reference.py").read_text(),
+                hidden=hidden.read_text() if hidden.exists() else "", hidden_name=f"grading/hidden/{hidden.name}",
+                checks=sorted({c for ex in ref.exercises for c in ex.checks}),
+                cells=[(i, ref.nb.cells[i].source) for i in needed_cells(ref)])
+
+
+def grade_exercise(ex: Exercise, events: list[dict], run_status: str, run_message: str) -> tuple[str, str]:
+    """pass | fail | timeout | error, and why, from the worker's verdicts (the last verdict of each check counts)."""
+    last = {e["check"]: e for e in events if "check" in e}
+    got = [last[c] for c in ex.checks if c in last]
+    if len(got) == len(ex.checks) and got:
+        for status in ("error", "fail"):
+            bad = [e for e in got if e["status"] == status]
+            if bad:
+                return status, "; ".join(f"{'FAIL ' if status == 'fail' else ''}{e['message']}" for e in bad)
         return "pass", ""
     if run_status != "ok":
-        return run_status, f"{run_message} before its self-check ran"
-    if cell is None:
-        return "fail", "the exercise's cell is not in the hand-in, and its self-check printed nothing"
-    first_error = next((cell_error(c) for c in executed.cells if c.cell_type == "code" and cell_error(c)), None)
-    return "fail", (f"no self-check line for {', '.join(missing or ['this exercise'])}"
-                    + (f" (first error in the notebook: {first_error})" if first_error else ""))
+        return run_status, f"{run_message} before its check ran"
+    broken = [e for e in events if e.get("error")]
+    return "error", ("its check never ran" + (f" (kit cell {broken[0]['cell']} raised {broken[0]['error']})"
+                                               if broken else ""))
+
+
+def contradicted(nb, ex: Exercise, status: str) -> str | None:
+    """A stored PASS for this exercise's check that the re-run does not give."""
+    if status == "pass":
+        return None
+    stored = [name for c in nb.cells if c.cell_type == "code" for verdict, name, _ in cell_check_lines(c)
+              if verdict == "PASS" and name in ex.checks]
+    if stored:
+        return (f"{ex.id}: the stored outputs show PASS {stored[-1]}, but graded again it is {status}: the outputs "
+                "were not made by this code")
+    return None
 
 
 @dataclass
@@ -410,34 +688,41 @@ class Graded:
 
 
 def grade_one(student: str, path: Path, kit: dict[str, KitNotebook], out: Path, timeout: float, jobs: int,
-              version: str) -> Graded:
+              version: str, distinctive: set[str] = frozenset()) -> Graded:
     name = _kit_name(path.name, kit) or path.stem
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception as err:  # broken JSON, not a notebook, unreadable: one row, the batch goes on
         return Graded(student, name, [_row(student, name, status="error",
                                            message=f"unreadable notebook ({type(err).__name__}: {err})")])
-    stem = match_kit(path.name, nb, kit)
+    stem, refusal = identify(path, nb, kit)
     if stem is None:
-        return Graded(student, name, [_row(student, name, status="error",
-                                           message="not a notebook of this kit (no kit notebook name in the file "
-                                                   "name, and too few cell ids in common with any)")])
+        return Graded(student, name, [_row(student, name, status="error", message=refusal)])
     ref = kit[stem]
     rows = [_row(student, stem, status="flag", message=flag) for flag in stored_output_flags(nb, version)]
-    executed = out / "executed" / _safe(student) / f"{_safe(path.stem)}.ipynb"   # two copies of one notebook: two files
-    executed.unlink(missing_ok=True)
-    start = time.perf_counter()
-    status, message = run_notebook(path, executed, timeout, jobs)
-    seconds = time.perf_counter() - start
-    Path(str(executed) + ".part").unlink(missing_ok=True)   # left by a runner killed while saving
-    done = nbformat.read(executed, as_version=4) if executed.exists() else nbformat.v4.new_notebook()
+    rows += [_row(student, stem, status="flag", message=flag) for flag in answer_flags(nb, distinctive)]
+    statements, final, syntax = definitions(nb, {n for ex in ref.exercises for n in ex.names})
+    threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
+    events, status, message, seconds = run_sandboxed(make_job(stem, nb, ref, statements), timeout, threads)
     if status != "ok":
         rows.append(_row(student, stem, status=status, message=message))
-    known = {name for k in kit.values() for ex in k.exercises for name in ex.checks}
+    used = sorted({x for e in events for x in e.get("answers_used", [])})
+    if used:
+        rows.append(_row(student, stem, status="flag", message="used the answers module while graded: " + ", ".join(used)))
+    ex_rows, notes = [], []
     for ex in ref.exercises:
-        verdict, why = grade_exercise(done, ex, status, message, known)
-        rows.append(_row(student, stem, ex.id, ex.title, ex.tier, verdict, why))
-    return Graded(student, stem, rows, answers(nb, ref.nb), seconds)
+        verdict, why = grade_exercise(ex, events, status, message)
+        where = next((c for c in nb.cells if c.get("id") == ex.cell_id), None)
+        broken = [syntax[i] for i, c in enumerate(nb.cells) if i in syntax and (c is where or set(ex.names) & set(
+            re.findall(r"^\s*(?:def|class)\s+(\w+)", c.source, re.M)))]
+        if verdict == "fail" and broken and not set(ex.names) & set(final):
+            why = f"the exercise cell has a {broken[-1]}"
+        if not any(_calls(c.source, ex.checks) for c in nb.cells if c.cell_type == "code"):
+            why = (why + "; " if why else "") + "the self-check call was removed (the answer was judged anyway)"
+        ex_rows.append(_row(student, stem, ex.id, ex.title, ex.tier, verdict, why))
+        notes.append(contradicted(nb, ex, verdict))
+    rows += [_row(student, stem, status="flag", message=n) for n in notes if n]
+    return Graded(student, stem, rows + ex_rows, answers(nb, ref.nb), seconds)
 
 
 def _safe(name: str) -> str:
@@ -487,7 +772,9 @@ def report(student: str, graded: list[Graded], timeout: float) -> str:
 
 
 def grade(handins: Path, out: Path, timeout: float = 300, jobs: int = 1) -> list[dict]:
-    """Grade every hand-in under ``handins``; write grades.csv and reports/ into ``out``; return the rows."""
+    """Grade every hand-in under ``handins``; write grades.csv and reports/ into ``out``; return the rows.
+
+    The kit is hashed before and after each hand-in: if it changed, the batch stops (nothing is written)."""
     if not handins.is_dir():
         raise SystemExit(f"{handins} is not a folder: pass the folder that holds the handed-in notebooks")
     kit = kit_notebooks()
@@ -496,14 +783,32 @@ def grade(handins: Path, out: Path, timeout: float = 300, jobs: int = 1) -> list
     if not work:
         raise SystemExit(f"no .ipynb files under {handins}")
     out.mkdir(parents=True, exist_ok=True)
+    distinctive = _distinctive_answer_lines()
+    bwrap()                                   # the warning, once, before the first hand-in
+    reference = kit_hash(ROOT)
+    changed: list[str] = []
+
+    def one(item):
+        student, path = item
+        if changed:
+            return None
+        graded = grade_one(student, path, kit, out, timeout, jobs, version, distinctive)
+        if kit_hash(ROOT) != reference:
+            changed.append(f"{student}/{path.name}")
+        return graded
+
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
-        graded = list(pool.map(lambda sp: grade_one(sp[0], sp[1], kit, out, timeout, jobs, version), work))
-    except BaseException:   # Ctrl+C or SIGTERM: start nothing more, kill what runs (their kernels too)
+        graded = list(pool.map(one, work))
+    except BaseException:   # Ctrl+C or SIGTERM: start nothing more, kill what runs (their sandboxes too)
         pool.shutdown(wait=False, cancel_futures=True)
         stop_all()
         raise
     pool.shutdown()
+    if changed:
+        raise SystemExit(f"the kit changed while grading {changed[0]}: the batch stopped and no grades were written. "
+                         "Restore the kit (git status, git checkout) and grade again.")
+    graded = [g for g in graded if g is not None]
     rows = [r for g in graded for r in g.rows]
     with open(out / "grades.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
@@ -513,6 +818,14 @@ def grade(handins: Path, out: Path, timeout: float = 300, jobs: int = 1) -> list
     for student in dict.fromkeys(g.student for g in graded):
         mine = [g for g in graded if g.student == student]
         (out / "reports" / f"{_safe(student)}.md").write_text(report(student, mine, timeout), encoding="utf-8")
+    per = [g.seconds for g in graded if g.seconds]
+    if per:
+        print(f"{len(per)} notebooks graded, {sum(per) / len(per):.1f} s per notebook on average "
+              f"(slowest {max(per):.1f} s), {jobs} at a time", file=sys.stderr)
+        for stem in sorted({g.notebook for g in graded if g.seconds}):
+            mine = [g.seconds for g in graded if g.notebook == stem and g.seconds]
+            print(f"  {stem}: {len(mine)} graded, {sum(mine) / len(mine):.1f} s each on average "
+                  f"({min(mine):.1f}-{max(mine):.1f} s)", file=sys.stderr)
     return rows
 
 
@@ -531,8 +844,6 @@ def summary(rows: list[dict], out: Path) -> str:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--execute"]:
-        return _execute(*argv[1:5])
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("handins", type=Path, help="folder of handed-in notebooks (a subfolder per student)")
     parser.add_argument("--out", type=Path, help="where grades.csv, reports/ and executed/ go "

@@ -1,13 +1,17 @@
-"""scripts/grade.py: grading a folder of handed-in notebooks.
+"""scripts/grade.py: grading a folder of handed-in notebooks, from the grader's own checks, inside a sandbox.
 
-The batch is synthetic: hand-ins built here from the kit's solution notebooks (00, one exercise, ~7 s; 06, three
-checked exercises that are pure functions) - solved, partly solved, unsolved, an error in the exercise cell,
-broken JSON, an endless loop, no stored outputs, another kit version's outputs - graded for real (quick profile,
-two notebooks at a time) and compared row by row with the CSV they must give.
+The batch is synthetic: hand-ins built here from the kit's 03 solution notebook - solved, and one for each way of
+forging a grade the issue lists (a printed PASS line with the check call deleted and stored outputs that show it, a
+PASS line under a made-up check name, an always-pass ``helpers.check.<name>``, no-op comparison helpers, a
+``print`` that rewrites FAIL, the answers module imported or carried), a hard-coded answer that only the hidden
+check catches, solutions in new cells under the untouched stubs, and one hand-in that tries every escape from the
+sandbox - graded for real (quick profile, two notebooks at a time) and compared row by row with what they must give.
 """
 import concurrent.futures
 import csv
+import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -22,8 +26,15 @@ import grade  # noqa: E402
 
 VERSION = grade.kit_version()
 SETUP = ROOT / "notebooks" / "00_setup.ipynb"
-EVAL = ROOT / "notebooks" / "06_evaluation.ipynb"
-TOKENS = ("00.1", "the assistant's tokens", "⭐⭐")
+SFT = ROOT / "notebooks" / "03_sft.ipynb"
+SAVES = ROOT / "notebooks" / "02_what-lora-saves.ipynb"
+EXERCISES = {"split_dialogue": ("03.1", "split a dialogue"), "masked_labels": ("03.2", "the masked labels"),
+             "real_token_share": ("03.3", "the real-token share")}
+CALLS = {"split_dialogue": "split_dialogue = helpers.check.split_dialogue(split_dialogue)",
+         "masked_labels": "masked_labels = helpers.check.masked_labels(masked_labels, tokenizer)",
+         "real_token_share": "real_token_share = helpers.check.real_token_share(real_token_share)"}
+SANDBOX = grade.bwrap() is not None
+SLEEP = "86421"   # a detached "sleep 86421" that must not outlive its sandbox
 
 
 def solution(path):
@@ -31,8 +42,8 @@ def solution(path):
 
 
 def cell_of(nb, name):
-    """The code cell that defines ``name``."""
-    return next(c for c in nb.cells if c.cell_type == "code" and re.search(rf"^(def|class) {name}\b", c.source, re.M))
+    """The LAST code cell that defines ``name``."""
+    return [c for c in nb.cells if c.cell_type == "code" and re.search(rf"^(def|class) {name}\b", c.source, re.M)][-1]
 
 
 def stub(nb, name, body='raise NotImplementedError("Exercise: write your code here")'):
@@ -41,6 +52,13 @@ def stub(nb, name, body='raise NotImplementedError("Exercise: write your code he
     cell.source, n = re.subn(r"^([ \t]*)### BEGIN SOLUTION\n.*?### END SOLUTION[^\n]*",
                              lambda m: m.group(1) + body, cell.source, flags=re.S | re.M)
     assert n == 1, name
+    return nb
+
+
+def unsolved(path=SFT):
+    nb = solution(path)
+    for name in EXERCISES:
+        stub(nb, name)
     return nb
 
 
@@ -54,6 +72,12 @@ def stored_outputs(nb, version=VERSION):
             if grade.SETUP_MARK in cell.source:
                 text = (f"course kit {version} - files: /content/course\n" if version else "Course files: /content/course\n")
                 cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+    return nb
+
+
+def add_cell(nb, source, after=None):
+    at = len(nb.cells) if after is None else nb.cells.index(after) + 1
+    nb.cells.insert(at, nbformat.v4.new_code_cell(source))
     return nb
 
 
@@ -72,40 +96,132 @@ def key(row):
     return tuple(row[c] for c in ("student", "notebook", "exercise", "title", "tier", "status"))
 
 
-# ---------------------------------------------------------------- the synthetic batch, graded once
+def processes_with(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+# ---------------------------------------------------------------- the adversarial batch
+
+def forged_batch(handins: Path, out: Path, port: int) -> None:
+    """One hand-in per forgery (all on the unsolved 03 but 'honest', 'hardcoded', 'below' and 'carrier')."""
+    # honest: solved, run before hand-in, handed in as homework.ipynb (matched by metadata, not by name)
+    hand_in(handins / "honest", "homework.ipynb", stored_outputs(solution(SFT)))
+    # printed: each check call replaced by the PASS line it would print; stored outputs show the PASS lines
+    nb = stored_outputs(unsolved())
+    for name in EXERCISES:
+        cell = cell_of(nb, name)
+        cell.source = cell.source.replace(CALLS[name], f'print("PASS {name}: 3 cases")')
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"PASS {name}: 3 cases\n")]
+    hand_in(handins / "printed", "03_sft.ipynb", nb)
+    # own_tests: a PASS line under a name no check uses
+    hand_in(handins / "own_tests", "03_sft.ipynb",
+            add_cell(unsolved(), 'print("PASS my_own_tests: 12 of 12")', after=cell_of(unsolved(), "split_dialogue")))
+    # patched: an always-pass function assigned to helpers.check.<name>, before the checks run
+    nb = unsolved()
+    add_cell(nb, "def always(fn, *args, **kwargs):\n    print('PASS', fn.__name__)\n    return fn\n\n"
+                 + "\n".join(f"helpers.check.{n} = always" for n in EXERCISES), after=nb.cells[4])
+    hand_in(handins / "patched", "03_sft.ipynb", nb)
+    # noops: helpers.check.sft's comparison helpers made no-ops
+    nb = unsolved()
+    add_cell(nb, "import helpers.check.sft as _sft\n"
+                 "_sft.equal = _sft.close = _sft.failed = lambda *a, **k: None\n"
+                 "_sft.attempt = lambda name, fn, *a, hint='', **k: None", after=nb.cells[4])
+    hand_in(handins / "noops", "03_sft.ipynb", nb)
+    # printer: builtins.print (and stderr) rewrite FAIL as PASS
+    nb = unsolved()
+    add_cell(nb, "import builtins, sys\n_print = builtins.print\n"
+                 "def print(*args, **kwargs):\n"
+                 "    kwargs['file'] = sys.stdout\n"
+                 "    _print(*(str(a).replace('FAIL', 'PASS') for a in args), **kwargs)\n"
+                 "builtins.print = print", after=nb.cells[4])
+    hand_in(handins / "printer", "03_sft.ipynb", nb)
+    # importer: the answers imported from helpers.check._reference, below the stubs
+    hand_in(handins / "importer", "03_sft.ipynb", add_cell(
+        unsolved(), "from helpers.check._reference import split_dialogue, masked_labels, real_token_share"))
+    # carrier: the answers module's code pasted into the last cell (it computes the right answers: flagged)
+    hand_in(handins / "carrier", "03_sft.ipynb",
+            add_cell(unsolved(), (ROOT / "helpers" / "check" / "_reference.py").read_text()))
+    # hardcoded: real_token_share looks the visible check's cases up (the hidden check has others)
+    from helpers.check import _reference as ref, sft
+    table = {(tuple(l), b, p): ref.real_token_share(l, b, p) for l, b, p in sft._SHARE_CASES}
+    hand_in(handins / "hardcoded", "03_sft.ipynb",
+            stub(solution(SFT), "real_token_share", f"return {table!r}[(tuple(lengths), batch_size, pad_to)]"))
+    # below: untouched stubs, self-check calls deleted, the solutions in new cells at the end
+    nb, done = unsolved(), solution(SFT)
+    for name in EXERCISES:
+        cell_of(nb, name).source = cell_of(nb, name).source.replace(CALLS[name], "")
+        add_cell(nb, cell_of(done, name).source.replace(CALLS[name], ""))
+    hand_in(handins / "below", "03_sft.ipynb", nb)
+    # mixup: 02 handed in under 03's name
+    hand_in(handins / "mixup", "03_sft.ipynb", solution(SAVES))
+    if SANDBOX:
+        escape_handin(handins, out, port)
+
+
+def escape_handin(handins: Path, out: Path, port: int) -> None:
+    """'escaper': right answers for 03.2 and 03.3 whose code tries every escape; 03.1 copies a sibling's answer."""
+    honest = handins / "honest" / "homework.ipynb"
+    attempts = f"""
+    import os, socket, subprocess
+    for target in ({str(ROOT / "helpers" / "check" / "sft.py")!r}, "/kit/helpers/check/sft.py",
+                   "/kit/helpers/pwned.py", {str(ROOT / "helpers" / "pwned.py")!r}):
+        try:
+            with open(target, "a") as f:
+                f.write("\\n# pwned\\n")
+        except OSError:
+            pass
+    for target in ({str(out / "grades.csv")!r}, {str(out / "forged.csv")!r}):
+        try:
+            with open(target, "a") as f:
+                f.write("escaper,03_sft,03.4,bonus,,pass,\\n")
+        except OSError:
+            pass
+    try:
+        subprocess.Popen(["setsid", "sh", "-c", "sleep {SLEEP}; echo late >> {out / 'grades.csv'}"],
+                         start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError:
+        pass
+    try:
+        socket.create_connection(("127.0.0.1", {port}), timeout=2).sendall(b"escaped")
+    except OSError:
+        pass
+"""
+    nb = solution(SFT)
+    copied = f"""
+    import json, re
+    cells = json.load(open({str(honest)!r}))["cells"]
+    source = next("".join(c["source"]) for c in cells if "def split_dialogue" in "".join(c["source"]))
+    namespace = {{}}
+    exec(source.split("split_dialogue = helpers")[0], namespace)
+    return namespace["split_dialogue"](text)"""
+    stub(nb, "split_dialogue", copied.strip().replace("\n    ", "\n    "))
+    for name in ("masked_labels", "real_token_share"):
+        cell = cell_of(nb, name)
+        cell.source = cell.source.replace("    ### BEGIN SOLUTION\n", "    ### BEGIN SOLUTION\n" + attempts, 1)
+    hand_in(handins / "escaper", "03_sft.ipynb", nb)
+
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("grading")
-    handins = tmp / "handins"
-    # alice: solved, run before hand-in with this kit; her folder also holds a helpers/ that must not be imported
-    hand_in(handins / "alice", "00_setup.ipynb", stored_outputs(solution(SETUP)))
-    (handins / "alice" / "helpers").mkdir()
-    (handins / "alice" / "helpers" / "__init__.py").write_text("raise ImportError('the hand-in folder was imported')")
-    # bob: unsolved (the stub as handed out), never run; a Jupyter checkpoint copy that must be ignored
-    hand_in(handins / "bob", "00_setup.ipynb", stub(solution(SETUP), "answer_token_ids"))
-    hand_in(handins / "bob" / ".ipynb_checkpoints", "00_setup-checkpoint.ipynb", solution(SETUP))
-    # carol: 06 partly solved (2 solved, 3 unsolved, 4 wrong), run with kit 0.9, two written answers
-    nb = stored_outputs(solution(EVAL), version="0.9")
-    stub(nb, "distinct_n")
-    stub(nb, "length_controlled_win_rate", "return 0.5")
-    at = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and "What to hand in" in c.source)
-    nb.cells[at].source += "\n\nMy answer to 4: BLEU barely moved."
-    nb.cells.insert(at + 1, nbformat.v4.new_markdown_cell("**2.** The judge agreed with me 14 times out of 20."))
-    hand_in(handins / "carol", "06_evaluation.ipynb", nb)
-    # frank: a typo that breaks his exercise cell; outputs from a kit that printed no version
-    nb = stored_outputs(solution(SETUP), version=None)
-    cell_of(nb, "answer_token_ids").source = "import tokenizers_typo\n" + cell_of(nb, "answer_token_ids").source
-    hand_in(handins / "frank", "00_setup.ipynb", nb)
-    # dave: broken JSON, handed in flat as <student>_<notebook>.ipynb
-    (handins / "dave_00_setup.ipynb").write_text('{"cells": [{"cell_type": "code", "source": "x = ', encoding="utf-8")
-
-    # erin: an endless loop in her exercise, graded alongside with a short limit (the others keep a long one, so a
-    # loaded machine cannot time them out)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    listener.settimeout(0.1)
+    handins, out = tmp / "handins", tmp / "graded"
+    forged_batch(handins, out, listener.getsockname()[1])
+    sft_before = grade.kit_hash(grade.ROOT)
+    # erin: an endless loop in her first exercise, graded alongside with a short limit
     loops = tmp / "loops"
-    pidfile = tmp / "erin-kernel.pid"
-    body = f"import os; open({str(pidfile)!r}, 'w').write(str(os.getpid()))\n    while True:\n        pass"
-    hand_in(loops / "erin", "00_setup.ipynb", stub(stored_outputs(solution(SETUP)), "answer_token_ids", body))
+    hand_in(loops / "erin", "03_sft.ipynb", stub(solution(SFT), "split_dialogue", "while True:\n        pass"))
 
     def timed(*args, **kwargs):
         start = time.perf_counter()
@@ -113,71 +229,117 @@ def batch(tmp_path_factory):
         return time.perf_counter() - start
 
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        main = pool.submit(timed, handins, tmp / "graded", timeout=300, jobs=2)
-        loop = pool.submit(timed, loops, tmp / "loops-graded", timeout=15, jobs=1)
+        main = pool.submit(timed, handins, out, timeout=900, jobs=2)   # generous: what is tested is not the time
+        loop = pool.submit(timed, loops, tmp / "loops-graded", timeout=40, jobs=1)
         seconds, loop_seconds = main.result(), loop.result()
-    return dict(out=tmp / "graded", rows=read_csv(tmp / "graded"), seconds=seconds, loop_rows=read_csv(tmp / "loops-graded"),
-                loop_seconds=loop_seconds, pidfile=pidfile)
+    connections = []
+    try:
+        while True:
+            connections.append(listener.accept())
+    except OSError:
+        pass
+    listener.close()
+    return dict(out=out, rows=read_csv(out), seconds=seconds, loop_rows=read_csv(tmp / "loops-graded"),
+                loop_seconds=loop_seconds, connections=connections, kit_unchanged=grade.kit_hash(grade.ROOT) == sft_before)
 
 
-def test_the_synthetic_batch_gives_exactly_these_rows(batch):
+def rows_of(rows, student):
+    return [r for r in rows if r["student"] == student]
+
+
+def statuses(rows, student):
+    return {r["exercise"]: r["status"] for r in rows_of(rows, student) if r["exercise"] != "notebook"}
+
+
+ALL_PASS = {"03.1": "pass", "03.2": "pass", "03.3": "pass"}
+ALL_FAIL = {"03.1": "fail", "03.2": "fail", "03.3": "fail"}
+
+
+def test_the_table_of_forged_hand_ins(batch):
     rows = batch["rows"]
-    print(f"\nbatch of 5 hand-ins graded in {batch['seconds']:.0f} s; the endless loop in {batch['loop_seconds']:.0f} s")
-    for row in rows + batch["loop_rows"]:
+    print(f"\nbatch of {len({r['student'] for r in rows})} hand-ins graded in {batch['seconds']:.0f} s")
+    for row in rows:
         print(",".join(row.values()))
-    assert [key(r) for r in rows] == [
-        ("alice", "00_setup", *TOKENS, "pass"),
-        ("bob", "00_setup", "notebook", "", "", "flag"),
-        ("bob", "00_setup", *TOKENS, "fail"),
-        ("carol", "06_evaluation", "notebook", "", "", "flag"),
-        ("carol", "06_evaluation", "06.2", "the swap-consistent win rate", "⭐⭐", "pass"),
-        ("carol", "06_evaluation", "06.3", "distinct-n", "⭐⭐", "fail"),
-        ("carol", "06_evaluation", "06.4", "a length-controlled win rate", "⭐⭐⭐", "fail"),
-        ("dave", "00_setup", "notebook", "", "", "error"),
-        ("frank", "00_setup", "notebook", "", "", "flag"),
-        ("frank", "00_setup", *TOKENS, "fail"),
+    assert statuses(rows, "honest") == ALL_PASS
+    for student in ("printed", "own_tests", "patched", "noops", "printer", "importer"):
+        assert statuses(rows, student) == ALL_FAIL, student
+    assert statuses(rows, "hardcoded") == {"03.1": "pass", "03.2": "pass", "03.3": "fail"}
+    assert statuses(rows, "below") == ALL_PASS
+    assert statuses(rows, "carrier")["03.3"] == "pass"   # the answers module's code computes right answers: flagged
+
+
+def test_what_the_rows_say(batch):
+    rows = batch["rows"]
+    msg = {(r["student"], r["exercise"]): r["message"] for r in rows if r["exercise"] != "notebook"}
+    flags = {s: [r["message"] for r in rows_of(rows, s) if r["exercise"] == "notebook"] for s in {r["student"] for r in rows}}
+    assert flags["honest"] == [] and msg[("honest", "03.1")] == ""
+    # the printed PASS: the re-run's FAIL, the removed call said, and the stored outputs flagged
+    assert msg[("printed", "03.1")].startswith("FAIL split_dialogue: not implemented yet")
+    assert msg[("printed", "03.1")].endswith("the self-check call was removed (the answer was judged anyway)")
+    assert any("03.1: the stored outputs show PASS split_dialogue, but graded again it is fail" in f
+               for f in flags["printed"])
+    assert msg[("noops", "03.2")].startswith("FAIL masked_labels: not implemented yet")
+    assert msg[("importer", "03.1")].startswith("FAIL split_dialogue: your code raised ImportError: the answers module")
+    assert any(f.startswith("uses the answers module helpers.check._reference (cell") for f in flags["importer"])
+    assert any(f.startswith("used the answers module while graded: ") for f in flags["importer"])
+    assert any(f.startswith("carries the code of the answers module") for f in flags["carrier"])
+    assert msg[("hardcoded", "03.3")].startswith("FAIL hidden check real_token_share: ")
+    assert msg[("below", "03.2")] == "the self-check call was removed (the answer was judged anyway)"
+    [mixup] = rows_of(rows, "mixup")
+    assert mixup["status"] == "error" and mixup["message"].startswith(
+        "this is 02_what-lora-saves handed in as 03_sft.ipynb (the name of 03_sft)")
+
+
+def test_every_escape_fails_and_the_grade_stands(batch):
+    if not SANDBOX:
+        if os.environ.get("CI") == "true":
+            pytest.fail("bubblewrap is not usable on this CI machine: .ci/run installs it")
+        pytest.skip("bubblewrap is not usable here (CI installs it; grade.py warns)")
+    rows = batch["rows"]
+    # reading a sibling's hand-in failed, so the copied answer is not there; the honest code still passes
+    assert statuses(rows, "escaper") == {"03.1": "fail", "03.2": "pass", "03.3": "pass"}
+    assert "FAIL split_dialogue: your code raised FileNotFoundError" in rows_of(rows, "escaper")[0]["message"] or \
+        "FileNotFoundError" in " ".join(r["message"] for r in rows_of(rows, "escaper"))
+    assert batch["kit_unchanged"], "a hand-in changed the kit"
+    assert not (ROOT / "helpers" / "pwned.py").exists()
+    assert "pwned" not in (ROOT / "helpers" / "check" / "sft.py").read_text()
+    assert not (batch["out"] / "forged.csv").exists()
+    time.sleep(1)
+    assert read_csv(batch["out"]) == batch["rows"], "grades.csv changed after the batch"
+    assert not any(r["exercise"] == "03.4" for r in batch["rows"])
+    assert processes_with(f"sleep {SLEEP}") == [], "a process of the hand-in outlived its sandbox"
+    assert batch["connections"] == [], "a hand-in opened a socket to this machine"
+
+
+def test_an_endless_loop_times_out_and_nothing_is_left(batch):
+    assert [key(r) + (r["message"],) for r in batch["loop_rows"] if r["status"] != "flag"][:2] == [
+        ("erin", "03_sft", "notebook", "", "", "timeout", "timed out after 40 s"),
+        ("erin", "03_sft", "03.1", "split a dialogue", "⭐⭐", "timeout", "timed out after 40 s before its check ran"),
     ]
-    msg = [r["message"] for r in rows]
-    assert msg[0] == ""
-    assert msg[1] == "no stored outputs: the notebook was not run before it was handed in"
-    assert msg[2].startswith("FAIL answer_token_ids: not implemented yet")
-    assert msg[3] == f"stored outputs made by course kit 0.9; graded with course kit {VERSION}"
-    assert msg[4] == "" and msg[5].startswith("FAIL distinct_n: not implemented yet")
-    assert msg[6].startswith("FAIL length_controlled_win_rate: ")
-    assert msg[7].startswith("unreadable notebook (NotJSONError")
-    assert msg[8].startswith("stored outputs carry no kit version")
-    assert msg[9] == "the exercise cell raised ModuleNotFoundError: No module named 'tokenizers_typo'"
+    assert batch["loop_seconds"] < 40 + 30, "the time limit was not enforced"
 
 
-def test_an_endless_loop_times_out_and_its_kernel_is_killed(batch):
-    assert [key(r) + (r["message"],) for r in batch["loop_rows"]] == [
-        ("erin", "00_setup", "notebook", "", "", "timeout", "timed out after 15 s"),
-        ("erin", "00_setup", *TOKENS, "timeout", "timed out after 15 s before its self-check ran"),
-    ]
-    assert batch["loop_seconds"] < 15 + 20, "the time limit was not enforced"
-    if batch["pidfile"].exists():     # the loop started (on a loaded machine 15 s may end before it): it is dead now
-        pid = int(batch["pidfile"].read_text())
-        status = Path(f"/proc/{pid}/status")
-        assert not status.exists() or "zombie" in status.read_text(), f"the looping kernel {pid} still runs"
+def test_a_timeout_is_blamed_only_on_the_checks_that_never_ran():
+    [ex1, ex2, ex3] = grade.kit_notebooks()["03_sft"].exercises
+    events = [{"cell": 12}, {"check": "split_dialogue", "status": "pass", "message": ""},
+              {"check": "masked_labels", "status": "fail", "message": "masked_labels: 2 prompt token(s) are trained"}]
+    assert grade.grade_exercise(ex1, events, "timeout", "timed out after 9 s") == ("pass", "")
+    assert grade.grade_exercise(ex2, events, "timeout", "timed out after 9 s") == (
+        "fail", "FAIL masked_labels: 2 prompt token(s) are trained")
+    assert grade.grade_exercise(ex3, events, "timeout", "timed out after 9 s") == (
+        "timeout", "timed out after 9 s before its check ran")
 
 
-def test_the_report_holds_the_grades_and_the_written_answers(batch):
-    report = (batch["out"] / "reports" / "carol.md").read_text(encoding="utf-8")
-    assert "1 of 3 exercises pass" in report
-    assert "> My answer to 4: BLEU barely moved." in report
-    assert "> **2.** The judge agreed with me 14 times out of 20." in report
-    assert "stored outputs made by course kit 0.9" in report
-    assert "_none found_" in (batch["out"] / "reports" / "alice.md").read_text(encoding="utf-8")
-    assert sorted(p.name for p in (batch["out"] / "reports").iterdir()) == [
-        "alice.md", "bob.md", "carol.md", "dave.md", "frank.md"]
-    executed = nbformat.read(batch["out"] / "executed" / "alice" / "00_setup.ipynb", as_version=4)
-    assert "PASS answer_token_ids" in grade.cell_text(cell_of(executed, "answer_token_ids"))
+def test_the_report_holds_the_grades_and_the_flags(batch):
+    report = (batch["out"] / "reports" / "importer.md").read_text(encoding="utf-8")
+    assert "0 of 3 exercises pass" in report and "uses the answers module" in report
+    assert "3 of 3 exercises pass" in (batch["out"] / "reports" / "honest.md").read_text(encoding="utf-8")
 
 
 def test_the_command_line_prints_a_summary_and_refuses_a_bad_folder(batch, tmp_path, capsys):
     print(grade.summary(batch["rows"], batch["out"]))
     text = capsys.readouterr().out
-    assert re.search(r"carol\s+1\s+2\s+0\s+0\s+06_evaluation: flag", text)
+    assert re.search(r"honest\s+3\s+0\s+0\s+0", text)
     with pytest.raises(SystemExit, match="not a folder"):
         grade.main([str(tmp_path / "missing")])
     (tmp_path / "in").mkdir()
@@ -188,6 +350,70 @@ def test_the_command_line_prints_a_summary_and_refuses_a_bad_folder(batch, tmp_p
 
 
 # ---------------------------------------------------------------- the parts, without running a notebook
+
+def test_which_notebook_a_hand_in_is():
+    kit = grade.kit_notebooks()
+    sft, saves = solution(SFT), solution(SAVES)
+    assert grade.identify(Path("homework.ipynb"), sft, kit) == ("03_sft", "")
+    stem, why = grade.identify(Path("03_sft.ipynb"), saves, kit)
+    assert stem is None and why.startswith("this is 02_what-lora-saves handed in as 03_sft.ipynb (the name of 03_sft)")
+    del saves.metadata["course"]["notebook"]       # an old kit without the metadata: what it defines tells
+    stem, why = grade.identify(Path("alice_03_sft.ipynb"), saves, kit)
+    assert stem is None and why.startswith("this looks like 02_what-lora-saves (it defines 02_what-lora-saves's")
+    assert grade.identify(Path("anything.ipynb"), saves, kit) == ("02_what-lora-saves", "")
+    assert all(grade.identify(k.path, k.nb, kit) == (s, "") for s, k in kit.items())
+
+
+def test_the_final_definition_counts_and_nothing_else_of_the_hand_in_runs():
+    nb = unsolved()
+    add_cell(nb, "def split_dialogue(text):\n    return 'mine'\n\nprint('PASS split_dialogue')\nhelpers.check.x = 1\n"
+                 "LIMIT = 3\nfrom math import pi\nz = compute()")
+    statements, final, errors = grade.definitions(nb)
+    sources = [s for _, s in statements]
+    assert final["split_dialogue"] == len(nb.cells) - 1 and errors == {}
+    assert [s for s in sources if s.startswith("def split_dialogue")] == ["def split_dialogue(text):\n    return 'mine'"]
+    assert "LIMIT = 3" in sources and "from math import pi" in sources
+    assert not any("print(" in s.split("\n")[0] or "helpers.check.x" in s or "compute()" in s for s in sources)
+    nb.cells.append(nbformat.v4.new_code_cell("def broken(:\n    pass"))
+    assert list(grade.definitions(nb)[2].values()) == ["SyntaxError: invalid syntax (line 1)"]
+
+
+def test_the_answers_module_is_recognised_but_the_kit_notebooks_are_not_flagged():
+    distinctive = grade._distinctive_answer_lines()
+    assert len(distinctive) >= 10
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        assert grade.answer_flags(solution(path), distinctive) == [], path.name
+    nb = unsolved()
+    add_cell(nb, (ROOT / "helpers" / "check" / "_reference.py").read_text())
+    assert [f.split(" (")[0] for f in grade.answer_flags(nb, distinctive)] == [
+        "carries the code of the answers module helpers.check._reference"]
+
+
+def test_the_sandbox_gets_a_read_only_copy_without_answers_or_hidden_checks(tmp_path):
+    kit = grade.make_kit_copy(tmp_path / "kit")
+    assert (kit / "helpers" / "check" / "sft.py").is_file() and not (kit / "helpers").is_symlink()
+    assert not (kit / "helpers" / "check" / "_reference.py").exists()
+    assert not (kit / "grading" / "hidden").exists()
+    assert not os.access(kit / "helpers" / "check" / "sft.py", os.W_OK) or os.geteuid() == 0
+    assert oct((kit / "helpers" / "check" / "sft.py").stat().st_mode)[-3:] == "444"
+    cmd, seen = grade.sandbox_command("bwrap", kit, sys.executable, 1)
+    assert seen == "/kit" and "--unshare-all" in cmd and "--clearenv" in cmd and "--die-with-parent" in cmd
+    at = cmd.index(str(kit))
+    assert cmd[at - 1:at + 2] == ["--ro-bind", str(kit), "/kit"]
+    assert not any(str(ROOT) == c or str(ROOT / "helpers") == c for c in cmd), "the live kit is visible in the sandbox"
+    for p in kit.rglob("*"):
+        p.chmod(0o700)
+
+
+def test_the_grading_stops_when_the_kit_changes(tmp_path, monkeypatch):
+    hashes = iter(["a", "b"])
+    monkeypatch.setattr(grade, "kit_hash", lambda root: next(hashes, "b"))
+    monkeypatch.setattr(grade, "grade_one", lambda *a, **k: grade.Graded("x", "03_sft", []))
+    hand_in(tmp_path / "in" / "x", "03_sft.ipynb", solution(SFT))
+    with pytest.raises(SystemExit, match="the kit changed while grading x/03_sft.ipynb"):
+        grade.grade(tmp_path / "in", tmp_path / "out")
+    assert not (tmp_path / "out" / "grades.csv").exists()
+
 
 def test_every_exercise_of_the_kit_is_found_with_its_checks():
     found = {e.id: e for k in grade.kit_notebooks().values() for e in k.exercises}
@@ -221,43 +447,6 @@ def test_check_lines_are_read_with_their_hint():
                                             ("FAIL", "c", "wrong shape")]
 
 
-def executed_00(exercise_output=None, check_output=None, separate_check=False):
-    """00 as if run: the exercise cell's printed text (or an error), optionally its check call in its own cell."""
-    nb = solution(SETUP)
-    cell = cell_of(nb, "answer_token_ids")
-    if separate_check:
-        cell.source = cell.source.replace("helpers.check.answer_token_ids(answer_token_ids, base_tokenizer)", "")
-        nb.cells.insert(nb.cells.index(cell) + 1, nbformat.v4.new_code_cell(
-            "helpers.check.answer_token_ids(answer_token_ids, base_tokenizer)"))
-        nb.cells[nb.cells.index(cell) + 1].outputs = [nbformat.v4.new_output("stream", name="stdout", text=check_output)]
-    if isinstance(exercise_output, str):
-        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=exercise_output)]
-    elif exercise_output is not None:
-        cell.outputs = [nbformat.v4.new_output("error", ename=type(exercise_output).__name__,
-                                               evalue=str(exercise_output), traceback=[])]
-    return nb
-
-
-@pytest.mark.parametrize("executed, run, want", [
-    (executed_00("PASS answer_token_ids: 3 cases\n"), "ok", ("pass", "")),
-    (executed_00("FAIL answer_token_ids: wrong\nHint: look\n"), "ok", ("fail", "FAIL answer_token_ids: wrong Hint: look")),
-    (executed_00(NameError("name 'x' is not defined")), "ok",
-     ("fail", "the exercise cell raised NameError: name 'x' is not defined")),
-    (executed_00(), "ok", ("fail", "no self-check line for answer_token_ids")),
-    (executed_00(), "timeout", ("timeout", "timed out after 9 s before its self-check ran")),
-    # a check printed in its own cell, under a name the kit does not know (renamed): still this exercise's line
-    (executed_00("", "PASS Exercise 1: 3 cases\n", separate_check=True), "ok", ("pass", "")),
-    (executed_00("", "FAIL Exercise 1: wrong\n", separate_check=True), "ok", ("fail", "FAIL Exercise 1: wrong")),
-    # another exercise's check line printed here does not count for this one
-    (executed_00("PASS distinct_n: ok\n"), "ok", ("fail", "no self-check line for answer_token_ids")),
-])
-def test_one_exercise_is_graded_from_its_check_lines(executed, run, want):
-    kit = grade.kit_notebooks()
-    known = {name for k in kit.values() for ex in k.exercises for name in ex.checks}
-    [ex] = kit["00_setup"].exercises
-    assert grade.grade_exercise(executed, ex, run, "timed out after 9 s", known) == want
-
-
 def test_answers_are_what_the_student_added_after_the_hand_in_heading():
     ref = solution(ROOT / "notebooks" / "02_what-lora-saves.ipynb")   # its appendix comes after the hand-in cell
     assert grade.answers(ref, ref) == []
@@ -288,36 +477,34 @@ def test_every_setup_cell_prints_this_kits_version(capsys, monkeypatch):
         assert capsys.readouterr().out.startswith(f"course kit {helpers.__version__} - files: {ROOT}"), path.name
 
 
-def test_a_kernel_that_dies_is_an_error_not_a_hang(tmp_path):
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("print('PASS early: ran')"), nbformat.v4.new_code_cell("import os; os._exit(3)"),
-                nbformat.v4.new_code_cell("print('never')")]
-    nbformat.write(nb, tmp_path / "dies.ipynb")
-    status, message = grade.run_notebook(tmp_path / "dies.ipynb", tmp_path / "out" / "dies.ipynb", timeout=120)
-    assert status == "error" and message.startswith("the notebook could not be run to the end: "), message
-    assert "DeadKernelError" in message or "died" in message.lower(), message
-    ran = nbformat.read(tmp_path / "out" / "dies.ipynb", as_version=4)   # saved cell by cell: what ran is kept
-    assert grade.cell_check_lines(ran.cells[0]) == [("PASS", "early", "ran")]
+
+
+def test_every_setup_cell_prints_this_kits_version(capsys, monkeypatch):
+    import helpers
+
+    assert grade.kit_version() == helpers.__version__
+    monkeypatch.chdir(ROOT / "notebooks")
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        exec(solution(path).cells[1].source, {})
+        assert capsys.readouterr().out.startswith(f"course kit {helpers.__version__} - files: {ROOT}"), path.name
 
 
 def test_stopping_the_grader_stops_its_runs(tmp_path):
-    """SIGTERM (or Ctrl+C) to grade.py kills the runner and the kernel of the notebook in progress."""
-    pidfile = tmp_path / "kernel.pid"
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(f"import os; open({str(pidfile)!r}, 'w').write(str(os.getpid()))\n"
-                                          "while True:\n    pass")]
-    hand_in(tmp_path / "in" / "zoe", "00_setup.ipynb", nb)
+    """SIGTERM (or Ctrl+C) to grade.py kills the sandbox of the notebook in progress, and all it started."""
+    marker = "86423"
+    nb = stub(solution(SFT), "split_dialogue", f"import subprocess\n    subprocess.run(['sleep', '{marker}'])")
+    hand_in(tmp_path / "in" / "zoe", "03_sft.ipynb", nb)
     proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "grade.py"), str(tmp_path / "in"),
                              "--out", str(tmp_path / "out"), "--timeout", "300"], stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while not pidfile.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-    time.sleep(0.5)
-    kernel = int(pidfile.read_text())
+    deadline = time.time() + 400          # a loaded machine takes minutes to reach the first check
+    while not processes_with(f"sleep {marker}") and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+    assert processes_with(f"sleep {marker}"), "the hand-in's code never ran"
     proc.terminate()
     assert proc.wait(timeout=30) == 130
     assert "interrupted: the runs in progress were stopped" in proc.stderr.read()
     assert not (tmp_path / "out" / "grades.csv").exists()
-    time.sleep(0.5)
-    status = Path(f"/proc/{kernel}/status")
-    assert not status.exists() or "zombie" in status.read_text(), f"the looping kernel {kernel} still runs"
+    time.sleep(1)
+    left = [p for p in processes_with(f"sleep {marker}") if "zombie" not in Path(f"/proc/{p}/status").read_text()]
+    assert left == [], "the hand-in's process still runs"

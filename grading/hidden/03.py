@@ -1,0 +1,26 @@
+"""Hidden checks for 03_sft: run by scripts/grade.py after the visible self-check, never shown to students.
+
+The student build leaves ``grading/`` out, and the sandbox's copy of the kit holds no ``grading/hidden``: the
+grader's worker gets this file on its stdin. ``HIDDEN`` maps a visible check's name to more checks of the same
+student object, called like it (``check(student_function, *the visible check's arguments)``); a FAIL here fails the
+exercise with "hidden check" in the message.
+"""
+from helpers.check import _reference as _ref
+from helpers.check._core import attempt, close, failed
+
+# Cases the visible check does not use: a hand-in that looks its answers up in a table of the visible cases fails.
+_UNSEEN = [([6, 2, 9, 1, 4], 2, None), ([5, 5, 5, 5], 3, 8), ([1], 1, None), ([2, 7, 3], 4, 9)]
+
+
+def real_token_share_unseen(fn) -> None:
+    name = "real_token_share"
+    hint = "compute the share from the lengths; do not look answers up"
+    for lengths, batch_size, pad_to in _UNSEEN:
+        got = attempt(name, fn, list(lengths), batch_size, pad_to, hint=hint)
+        if not isinstance(got, (int, float)) and not hasattr(got, "item"):
+            failed(name, f"expected a number, got {type(got).__name__}", hint)
+        close(name, float(got), _ref.real_token_share(lengths, batch_size, pad_to), atol=1e-9,
+              what=f"share for an unseen case (lengths={lengths}, batch_size={batch_size}, pad_to={pad_to})", hint=hint)
+
+
+HIDDEN = {"real_token_share": [real_token_share_unseen]}

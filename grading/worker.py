@@ -1,0 +1,195 @@
+"""The grader's worker: one per hand-in, inside the sandbox; it runs the KIT's code and judges the student's.
+
+    python -I grading/worker.py KIT_DIR RESULT_FD      (the job comes as JSON on stdin; scripts/grade.py starts it)
+
+Why a wrong answer cannot pass (the design note; README "Grading handed-in notebooks" says the same):
+- Nothing the student's notebook printed or stored is read for a grade. The hand-in is never run as a notebook: the
+  grader takes its DEFINITIONS (imports, the final ``def``/``class`` of each name, constant assignments) and sends
+  them to a separate, freshly started process (``grading/student.py``). Top-level statements - printing PASS,
+  assigning ``helpers.check.<name>``, patching ``builtins.print``, calling or deleting the self-check - never run.
+- This worker runs the kit's own cells (trusted code, up to the last exercise) so each self-check gets the inputs the
+  lesson gives it, with ``helpers.check.<name>`` replaced by a judge: it runs the check function HERE, where no student
+  code has ever run, with a stand-in for the student's function that sends the inputs to the student's process and
+  gets the result back as plain data (``weights_only`` loading: tensors, numbers, strings, containers). The student's
+  process can return any value - the only way to pass is to return the right values.
+- This worker marks itself non-dumpable, so a process of the same user (the student's) cannot ptrace it or read its
+  memory; the answers module comes to it on stdin and is absent from the kit copy the sandbox shows; each verdict is
+  written to RESULT_FD, a pipe the student's process never holds (it is started with close_fds).
+- Exception, said in the README: 01's class exercises (``lora_forward``, ``lora_merge``, ``dora_forward``) and
+  ``inject_lora`` inspect and mutate the student's live object, so their check runs in the student's process and
+  their verdict is as trustworthy as that code; top-level tampering still never runs there.
+"""
+from __future__ import annotations
+
+import builtins
+import ctypes
+import json
+import os
+import pickle
+import subprocess
+import sys
+import time
+import types
+
+IN_PROCESS = {"lora_forward", "lora_merge", "dora_forward", "inject_lora"}
+ALLOWED_ERRORS = {"ValueError", "TypeError", "KeyError", "IndexError", "AttributeError", "NameError", "RuntimeError",
+                  "AssertionError", "ZeroDivisionError", "NotImplementedError", "ImportError", "ModuleNotFoundError",
+                  "ArithmeticError", "LookupError", "OverflowError", "RecursionError", "UnboundLocalError",
+                  "StopIteration", "OSError", "FileNotFoundError", "MemoryError", "UnicodeError", "Exception"}
+
+
+class GraderError(BaseException):
+    """The grader could not ask the student's process (an input it cannot send): not the student's fault.
+    A BaseException, so a check's ``except Exception`` does not turn it into the student's FAIL."""
+
+
+class Student:
+    """The student's process, and the one channel to it."""
+
+    def __init__(self, kit: str, statements: list):
+        self.kit, self.statements = kit, statements
+        self.proc = None
+        self.answers_used: list[str] = []
+        self.start()
+
+    def start(self):
+        from grading import wire
+
+        os.makedirs("student", exist_ok=True)
+        self.proc = subprocess.Popen([sys.executable, "-I", os.path.join(self.kit, "grading", "student.py"), self.kit],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     close_fds=True, cwd="student")
+        wire.send(self.proc.stdin, pickle.dumps({"statements": self.statements}))
+        self.ready = None
+
+    def hello(self) -> dict:
+        from grading import wire
+
+        if self.ready is None:
+            try:
+                self.ready = wire.load_data(wire.recv(self.proc.stdout))
+            except Exception as err:  # noqa: BLE001
+                self.ready = {"errors": {"?": f"the hand-in's definitions could not be loaded ({err})"}, "names": []}
+        return self.ready
+
+    def ask(self, request: tuple):
+        from grading import wire
+
+        self.hello()
+        try:
+            payload = pickle.dumps(request)
+        except Exception as err:  # noqa: BLE001
+            raise GraderError(f"the grader cannot send this check's inputs to the student's process: {err}") from None
+        try:
+            wire.send(self.proc.stdin, payload)
+            reply = wire.load_data(wire.recv(self.proc.stdout))
+        except Exception as err:  # noqa: BLE001 - the student's code ended its process, or sent something not data
+            self.proc.kill()
+            self.start()
+            raise RuntimeError(f"the student's process stopped or answered with something that is not data ({err})")
+        if not isinstance(reply, tuple) or not reply or not isinstance(reply[-1], list):
+            raise RuntimeError("the student's process answered out of protocol")
+        self.answers_used += [str(x) for x in reply[-1]]
+        return reply[:-1]
+
+    def function(self, name: str):
+        student = self
+
+        def remote(*args, **kwargs):
+            reply = student.ask(("call", name, args, kwargs))
+            if reply[0] == "ok":
+                return reply[1]
+            if reply[0] == "raise":
+                cls = getattr(builtins, str(reply[1]), RuntimeError) if str(reply[1]) in ALLOWED_ERRORS else RuntimeError
+                raise cls(str(reply[2]))
+            raise RuntimeError("the student's process answered out of protocol")
+
+        remote.__name__ = remote.__qualname__ = name
+        return remote
+
+
+def _non_dumpable() -> None:
+    """PR_SET_DUMPABLE 0: no ptrace, no /proc/<pid>/mem for a process of the same user."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)
+    except Exception:  # noqa: BLE001 - not Linux: the sandbox is absent anyway, and grade.py warns
+        pass
+
+
+def main() -> int:
+    kit, result_fd = sys.argv[1], int(sys.argv[2])
+    out = os.fdopen(result_fd, "w", buffering=1)
+
+    def emit(**event):
+        event["t"] = round(time.perf_counter(), 2)
+        out.write(json.dumps(event) + "\n")
+        out.flush()
+
+    _non_dumpable()
+    job = json.loads(sys.stdin.read())
+    sys.stdin = open(os.devnull)
+    sys.path.insert(0, kit)
+    answers = types.ModuleType("helpers.check._reference")
+    answers.__file__ = "helpers/check/_reference.py"
+    exec(compile(job["reference"], answers.__file__, "exec"), answers.__dict__)
+    sys.modules["helpers.check._reference"] = answers
+    student = Student(kit, job["statements"])
+    hidden = types.ModuleType("hidden_checks")
+    if job.get("hidden"):
+        exec(compile(job["hidden"], job.get("hidden_name", "hidden.py"), "exec"), hidden.__dict__)
+    import helpers.check
+    from helpers.check import SelfCheckError
+
+    def judge(check_name, original):
+        def run(yours, *args, **kwargs):
+            name = getattr(yours, "__name__", str(yours))
+            start = time.perf_counter()
+            defined = student.hello()
+            if name not in defined["names"]:
+                emit(check=check_name, name=name, status="fail",
+                     message=f"the hand-in defines no {name} (its definition is missing or could not be loaded)")
+                return yours
+            try:
+                if check_name in IN_PROCESS:
+                    reply = student.ask(("check", check_name, name, args, kwargs, job["reference"]))
+                    status, message = (reply[0], reply[1]) if reply[0] in ("pass", "fail") else (
+                        "fail", f"{reply[1]}: {reply[2]}" if len(reply) > 2 else str(reply))
+                else:
+                    status, message = "pass", ""
+                    for kind, check in [("", original.__wrapped__)] + [
+                            ("hidden check ", h) for h in getattr(hidden, "HIDDEN", {}).get(check_name, [])]:
+                        try:
+                            check(student.function(name), *args, **kwargs)
+                        except SelfCheckError as err:
+                            status, message = "fail", kind + str(err)
+                            break
+            except GraderError as err:
+                status, message = "error", str(err)
+            except Exception as err:  # noqa: BLE001 - the check itself broke: the grader's problem, said so
+                status, message = "error", f"the check raised {type(err).__name__}: {err}"
+            emit(check=check_name, name=name, status=status, message=message,
+                 seconds=round(time.perf_counter() - start, 2), answers_used=sorted(set(student.answers_used)))
+            return yours                    # the kit's own solution: the lesson goes on with trusted code
+        run.__wrapped__ = original.__wrapped__
+        return run
+
+    for check_name in job["checks"]:
+        setattr(helpers.check, check_name, judge(check_name, getattr(helpers.check, check_name)))
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    for index, source in job["cells"]:
+        emit(cell=index)
+        result = shell.run_cell(source, store_history=False, silent=False)
+        err = result.error_before_exec or result.error_in_exec
+        if err is not None:
+            emit(cell=index, error=f"{type(err).__name__}: {err}"[:400])
+    emit(done=True)
+    if student.proc.poll() is None:
+        student.proc.stdin.close()
+        student.proc.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
