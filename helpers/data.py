@@ -105,8 +105,8 @@ def read_jsonl(path) -> list[dict]:
         except json.JSONDecodeError as err:
             last = number == len(lines) and not text.endswith("\n")
             raise DamagedFileError(path, f"line {number:,} is not valid JSON ({err.msg}: character {err.pos:,})"
-                                         + (" - the file ends in the middle of it, as a copy that stopped early "
-                                            "leaves it" if last else ""), restore_fix(path)) from None
+                                         + (" - the file is cut off in the middle of it, as a copy that stopped "
+                                            "early leaves it" if last else ""), restore_fix(path)) from None
         if not isinstance(row, dict):
             raise DamagedFileError(path, f"line {number:,} is a JSON {type(row).__name__}, not the object "
                                          "(one pair per line) expected", restore_fix(path))

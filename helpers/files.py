@@ -45,8 +45,9 @@ def json_problem(path, *, kind: type | None = dict, keys=()) -> str | None:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        # the parser ran out of text (or into the end of a string): the file's end is missing
-        ends = len(text.rstrip()) - err.pos <= 1 or err.msg.startswith("Unterminated string")
+        # the parser ran out of text, or stopped in a last token with no bracket closed after it: the end is missing
+        tail = text[err.pos:]
+        ends = len(tail.strip()) <= 1 or err.msg.startswith("Unterminated string") or not any(c in tail for c in "]}")
         return (f"not valid JSON ({err.msg}: character {err.pos:,} of {len(text):,})"
                 + (f" - its end is missing, {CUT_OFF}" if ends else ""))
     if kind is not None and not isinstance(data, kind):
