@@ -283,7 +283,7 @@ class RunLock:
             except FileExistsError:
                 damage = self._damage()
                 for _ in range(10):   # a lock created this instant: its owner is writing it
-                    if not damage or time.time() - self.path.stat().st_mtime > 2:
+                    if not damage or not self.path.exists() or time.time() - self.path.stat().st_mtime > 2:
                         break
                     time.sleep(0.2)
                     damage = self._damage()
