@@ -276,7 +276,7 @@ def _hub_or_standin(what: str, load_full, load_quick):
     if not REHEARSAL:
         try:
             return load_full()
-        except (ConnectionError, OSError) as err:
+        except (ConnectionError, OSError, helpers.UnknownModelError) as err:  # offline: load_model says UnknownModel
             NOTES.append(f"{what}: the Hub model could not be loaded ({str(err).splitlines()[0][:90]}); checked its "
                          "random-weight stand-in instead - run with a network for the real weights")
     return load_quick()
