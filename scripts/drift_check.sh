@@ -112,11 +112,17 @@ for case in cases:
         text = re.sub(r"(\x1b|#x1B)\[[0-9;]*m", "", bad.text or bad.get("message") or "")
         lines = [l.strip() for l in text.splitlines() if l.strip()]
         errs = [l for l in lines if re.match(r"^[A-Za-z_.]*(Error|Exception|Interrupt|Exit|Failed)(:|$)", l)]
+        errs += [m.group(1) for l in lines if (m := re.match(r"^Cell \d+: (Timeout .*?)(\. Failed to .*)?$", l))]
         run["first"] = (cell, (errs[-1] if errs else lines[-1] if lines else "(no message)")[:200])
+import json
 print(f"  {'notebook':34s} result")
 for name, run in runs.items():
+    path = Path("notebooks") / name
+    total = sum(c["cell_type"] == "code" for c in json.loads(path.read_text())["cells"]) if path.exists() else None
     if run["cells"] == 0:
-        print(f"  {name:34s} NOT RUN (collection failed: see the log)")
+        print(f"  {name:34s} NOT RUN (collection failed or the run was stopped before it: see the log)")
+    elif run["first"] is None and total is not None and run["cells"] < total:
+        print(f"  {name:34s} UNFINISHED: cells 0-{run['cells'] - 1} of {total} passed, then the run was stopped")
     elif run["first"] is None:
         print(f"  {name:34s} pass ({run['cells']} cells, {run['seconds']:.0f} s)")
     else:
