@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from .env import REPO_ROOT, Profile
+from .files import DamagedFileError, read_json
 
 DATA_DIR = REPO_ROOT / "data"
 HH_HUB_ID = "Anthropic/hh-rlhf"
@@ -42,9 +43,7 @@ def load_preferences(profile: str, split: str = "train", limit: int | None = Non
     if profile == "full":
         ds = _load_hub_dataset(HH_HUB_ID, split)
     else:
-        path = DATA_DIR / "hh_pref" / f"{split}.jsonl"
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        ds = datasets.Dataset.from_list(rows)
+        ds = datasets.Dataset.from_list(read_jsonl(DATA_DIR / "hh_pref" / f"{split}.jsonl"))
     require_columns(ds, ["chosen", "rejected"], name=f"preference data ({split})")
     if limit is not None:
         ds = ds.select(range(min(limit, len(ds))))
@@ -76,13 +75,52 @@ def _load_hub_dataset(hub_id: str, split: str):
                               "course's own pairs in data/hh_pref/.") from None
 
 
+def restore_fix(path) -> str:
+    """The fix for a damaged file the kit ships in data/: restore it from git, or regenerate it."""
+    name = path.relative_to(REPO_ROOT).as_posix() if path.is_relative_to(REPO_ROOT) else str(path)
+    script = "scripts/build_tokenizer.py" if path.name == "tokenizer.json" else "scripts/make_data.py"
+    return (f"It ships with the course kit: restore it with `git checkout -- {name}` (or download the kit again), "
+            f"or rebuild it with `python {script}`.")
+
+
+def read_jsonl(path) -> list[dict]:
+    """One JSON object per line (blank lines skipped); a one-line ``DamagedFileError`` naming the file and the
+    first bad line if the file is empty, cut off, not UTF-8 text, or holds anything but JSON objects."""
+    from pathlib import Path
+
+    path = Path(path)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise DamagedFileError(path, f"not text: byte {err.start:,} of {len(raw):,} is not UTF-8 (the file holds "
+                                     "other bytes than JSON lines)", restore_fix(path)) from None
+    rows = []
+    lines = text.splitlines()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            last = number == len(lines) and not text.endswith("\n")
+            raise DamagedFileError(path, f"line {number:,} is not valid JSON ({err.msg}: character {err.pos:,})"
+                                         + (" - the file is cut off in the middle of it, as a copy that stopped "
+                                            "early leaves it" if last else ""), restore_fix(path)) from None
+        if not isinstance(row, dict):
+            raise DamagedFileError(path, f"line {number:,} is a JSON {type(row).__name__}, not the object "
+                                         "(one pair per line) expected", restore_fix(path))
+        rows.append(row)
+    if not rows:
+        raise DamagedFileError(path, f"empty ({len(raw):,} bytes, no JSON lines), as a copy that stopped early "
+                                     "leaves it", restore_fix(path))
+    return rows
+
+
 def load_eval_prompts() -> dict:
     """{'plain': [str], 'rephrase_groups': [{'id', 'prompts': [str]}], 'harmful': [str]} from data/."""
-    prompts = json.loads((DATA_DIR / "eval_prompts.json").read_text(encoding="utf-8"))
-    missing = {"plain", "rephrase_groups", "harmful"} - set(prompts)
-    if missing:
-        raise DataFormatError(f"data/eval_prompts.json lacks {sorted(missing)}")
-    return prompts
+    path = DATA_DIR / "eval_prompts.json"
+    return read_json(path, restore_fix(path), keys=("plain", "rephrase_groups", "harmful"))
 
 
 def parse_rows(rows, parse, what: str = "rows") -> tuple[list, list]:

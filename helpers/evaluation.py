@@ -43,12 +43,18 @@ def find_adapters(base_model: str, root=None, sources: dict | None = None) -> di
     default ``ADAPTER_SOURCES``, keyed by the notebook number before the first "_"). Skipped: adapters of another base model (a quick-profile stand-in and the real
     model count as different), half-written ``*.partial-*`` folders, and extra adapters saved inside a
     checkpoint (DPO's frozen ``ref/`` copy), which are not the trained one.
+    Damaged adapters (a copy or Drive sync cut off: ``adapter_config.json`` not JSON, ``adapter_model.safetensors``
+    short or empty) are skipped with one line each - the file, what is wrong, the fix - so the next one (an older
+    checkpoint, or ``ensure_sft_adapter``'s fresh SFT run) is used instead of one PEFT cannot read.
     Returns ``{method: FoundAdapter}``; a method with no matching adapter is absent.
     """
+    from .files import adapter_problem
+    from .train import adapter_fix
+
     root = Path(root) if root is not None else output_dir()
     sources = ADAPTER_SOURCES if sources is None else sources
     found: dict[str, FoundAdapter] = {}
-    for config in root.rglob("adapter_config.json"):
+    for config in sorted(root.rglob("adapter_config.json")):
         folder = config.parent
         parts = folder.relative_to(root).parts
         notebook = parts[0].split("_")[0] if parts else ""
@@ -56,10 +62,14 @@ def find_adapters(base_model: str, root=None, sources: dict | None = None) -> di
             continue
         if (folder.parent / "adapter_config.json").exists():   # a named extra adapter (e.g. ref/) of a checkpoint
             continue
-        if _adapter_base(config) != base_model:
-            continue
+        damage = adapter_problem(folder)
+        if (damage is None or damage[0] != config) and _adapter_base(config) != base_model:
+            continue                                            # (a readable config naming another base model)
         weights = [p for p in folder.glob("adapter_model.*")]
         if not weights:
+            continue
+        if damage is not None:  # its base model may be unreadable too: report it, whichever model it was for
+            print(f"skipping a damaged {sources[notebook]} adapter: {damage[0]} is {damage[1]}. {adapter_fix(folder)}")
             continue
         candidate = FoundAdapter(sources[notebook], folder, base_model, max(p.stat().st_mtime for p in weights))
         best = found.get(candidate.method)

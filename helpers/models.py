@@ -240,6 +240,11 @@ def _load_micro(spec: ModelSpec, dtype: torch.dtype) -> transformers.PreTrainedM
     if not (MICRO_DIR / "model.safetensors").exists():
         raise FileNotFoundError(f"{MICRO_DIR / 'model.safetensors'} is missing; it ships with the course kit "
                                 "(git checkout data/micro-llama) or rebuild it with: python scripts/pretrain_micro.py")
+    from .files import DamagedFileError, safetensors_problem
+
+    if problem := safetensors_problem(MICRO_DIR / "model.safetensors"):
+        raise DamagedFileError(MICRO_DIR / "model.safetensors", problem, "It ships with the course kit: restore it "
+                               "with `git checkout -- data/micro-llama` or rebuild it: python scripts/pretrain_micro.py")
     bars = transformers.utils.logging.is_progress_bar_enabled()
     transformers.utils.logging.disable_progress_bar()   # no "Loading weights" bar for a 3 MB local file
     try:
@@ -261,6 +266,10 @@ def _load_micro(spec: ModelSpec, dtype: torch.dtype) -> transformers.PreTrainedM
 def _project_tokenizer(spec: ModelSpec) -> transformers.PreTrainedTokenizerFast:
     if not TOKENIZER_FILE.exists():
         raise FileNotFoundError(f"{TOKENIZER_FILE} is missing; rebuild it with: python scripts/build_tokenizer.py")
+    from .data import restore_fix
+    from .files import read_json
+
+    read_json(TOKENIZER_FILE, restore_fix(TOKENIZER_FILE), keys=("model",))  # damaged: one line, not a Rust error
     eos = spec.eos_token if spec.eos_token in ("<|endoftext|>", "<|im_end|>", "</s>") else "<|endoftext|>"
     tok = transformers.PreTrainedTokenizerFast(
         tokenizer_file=str(TOKENIZER_FILE), eos_token=eos, bos_token="<|endoftext|>" if eos != "</s>" else "<s>",

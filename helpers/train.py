@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .env import Profile, native_bf16, output_dir, precision
+from .files import DamagedFileError, adapter_problem, file_problem, json_problem, writer_of
 
 LORA_R, LORA_ALPHA, LORA_DROPOUT = 16, 32, 0.05  # the course's LoRA recipe for SFT (03) and DPO (04)
 
@@ -44,7 +45,9 @@ def checkpoint_problem(checkpoint) -> str | None:
 
     A complete checkpoint has the weights (the adapter for LoRA), ``optimizer.pt``, ``scheduler.pt``, an RNG
     state and ``trainer_state.json`` (the Trainer writes that one last). A save cut off by a dying runtime
-    leaves some of them out; resuming from it would fail, or worse, restart AdamW and the warm-up silently."""
+    leaves some of them out; resuming from it would fail, or worse, restart AdamW and the warm-up silently.
+    A copy or Drive sync cut off leaves them all there, one of them short or empty: each JSON, safetensors and
+    torch file is checked to be whole too (``helpers.files``; headers only, no weights are loaded)."""
     path = Path(checkpoint)
     names = {p.name for p in path.iterdir()} if path.is_dir() else set()
     if not names:
@@ -54,7 +57,15 @@ def checkpoint_problem(checkpoint) -> str | None:
         missing.insert(0, "the weights (adapter_model.safetensors)")
     if not any(n.startswith("rng_state") for n in names):
         missing.append("rng_state.pth")
-    return f"missing {', '.join(missing)} (the save was cut off)" if missing else None
+    if missing:
+        return f"missing {', '.join(missing)} (the save was cut off)"
+    for name in sorted(names, key=lambda n: (n != "trainer_state.json", n)):
+        file = path / name
+        problem = (json_problem(file, keys=("global_step",)) if name == "trainer_state.json"
+                   else file_problem(file) if file.is_file() else None)
+        if problem:
+            return f"{name} is {problem}"
+    return None
 
 
 def _checkpoints(folder) -> list[Path]:
@@ -157,7 +168,10 @@ def run_dir(notebook: str, config: dict, name: str | None = None) -> Path:
     label = _slug(name or str(config.get("model_id", config.get("model", notebook))).split("/")[-1])
     folder = check_writable(Path(output_dir(notebook)) / "runs" / f"{label}-{key}", "the run")
     saved = folder / RUN_CONFIG
-    if not saved.exists():
+    problem = json_problem(saved) if saved.is_file() else "missing"
+    if problem:
+        if problem != "missing":  # a cut-off copy: the folder's name is the key, so the file can be written again
+            print(f"{saved} was {problem}; wrote it again from this configuration")
         saved.write_text(json.dumps(json.loads(text), indent=1, sort_keys=True), encoding="utf-8")
     return folder
 
@@ -177,12 +191,31 @@ def use_run_dir(args, notebook: str, **identity) -> Path:
     return folder
 
 
+def _read_record(folder, name: str, remove: bool = False) -> dict | None:
+    """A run's ``finished.json`` or ``config.json`` as a dict; None if absent. A damaged one (cut off, empty, not
+    JSON) is reported in one line and ignored - ``remove=True`` (``fit``, holding the lock) also deletes it: the
+    checkpoints say how far the run got, and ``fit`` writes the record again when the run ends."""
+    path = Path(folder) / name
+    if not path.is_file():
+        return None
+    problem = json_problem(path)
+    if problem is None:
+        return json.loads(path.read_text(encoding="utf-8"))
+    why = ("the run's checkpoints say how far it got, and the record is written again when the run ends"
+           if name == RUN_FINISHED else "it is written again from the configuration")
+    fix = f"{'deleted it' if remove else 'delete it'}: {why}"
+    print(f"ignoring {path}: {problem}; {fix}")
+    if remove:
+        path.unlink(missing_ok=True)
+    return None
+
+
 def run_status(folder) -> dict:
-    """What a run folder holds: ``{'finished': dict | None, 'checkpoint': newest complete or None, 'config'}``."""
+    """What a run folder holds: ``{'finished': dict | None, 'checkpoint': newest complete or None, 'config'}``.
+    A damaged ``finished.json`` or ``config.json`` counts as absent, with a line saying so."""
     folder = Path(folder)
-    read = lambda name: json.loads((folder / name).read_text(encoding="utf-8")) if (folder / name).is_file() else None
-    return {"finished": read(RUN_FINISHED), "checkpoint": latest_checkpoint(folder, quiet=True),
-            "config": read(RUN_CONFIG)}
+    return {"finished": _read_record(folder, RUN_FINISHED), "checkpoint": latest_checkpoint(folder, quiet=True),
+            "config": _read_record(folder, RUN_CONFIG)}
 
 
 def clear_run(folder) -> None:
@@ -217,9 +250,20 @@ class RunLock:
 
     def _owner(self) -> dict | None:
         try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
+            owner = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
+        return owner if isinstance(owner, dict) else None
+
+    def _damage(self) -> str | None:
+        """What is wrong with an existing lock file (cut off, empty, not the owner record), or None."""
+        try:
+            problem = json_problem(self.path, keys=("pid", "host"))
+            if problem is None and not str(self._owner().get("pid")).lstrip("-").isdigit():
+                problem = "valid JSON whose 'pid' is not a process number: not the lock this kit writes"
+        except FileNotFoundError:
+            return None
+        return problem
 
     def _stale(self, owner: dict) -> str | None:
         """Why the lock's owner is gone (None while it may still be alive)."""
@@ -237,8 +281,24 @@ class RunLock:
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             except FileExistsError:
+                damage = self._damage()
+                for _ in range(10):   # a lock created this instant: its owner is writing it
+                    if not damage or not self.path.exists() or time.time() - self.path.stat().st_mtime > 2:
+                        break
+                    time.sleep(0.2)
+                    damage = self._damage()
+                if damage:
+                    idle = time.time() - self.path.stat().st_mtime if self.path.exists() else float("inf")
+                    if idle <= self.stale_after:
+                        raise RunError(
+                            f"Cannot read the run lock {self.path}: {damage}, so it does not say which process "
+                            "trains here. If no other notebook trains this configuration now, delete "
+                            f"{self.path} and run again.") from None
+                    print(f"taking over the lock {self.path}: {damage}, untouched for {idle / 60:,.0f} min")
+                    self.path.unlink(missing_ok=True)
+                    continue
                 owner = self._owner() or {}
-                why = self._stale(owner) if owner else "the lock file is unreadable"
+                why = self._stale(owner)
                 if why is None:
                     raise RunError(
                         f"Another live process is training in {self.path.parent} (pid {owner.get('pid')} on "
@@ -537,11 +597,25 @@ def _quiet_datasets():
             datasets.enable_progress_bars()
 
 
+def adapter_fix(path) -> str:
+    """What to do about a damaged adapter folder: delete it and rerun the notebook that saves it (by its place
+    under ``output_dir()``; 03's adapters are also trained again by ``ensure_sft_adapter``)."""
+    folder, writer = Path(path), writer_of(path, output_dir())
+    again = (f"rerun {writer}, which saves it" if writer else "save it again with the notebook that made it")
+    if writer and writer.startswith("03_"):
+        again += " (or helpers.train.ensure_sft_adapter(MODEL_ID, profile, ...), which trains it again)"
+    return f"Delete the folder {folder} and {again}."
+
+
 def adapter_base_model(path) -> str | None:
-    """The base model an adapter folder was trained from (adapter_config.json), or None if there is none."""
+    """The base model an adapter folder was trained from (adapter_config.json), or None if there is none.
+    A damaged adapter_config.json is a one-line ``DamagedFileError`` (the file, what is wrong, the fix)."""
     config = Path(path) / "adapter_config.json"
     if not config.is_file():
         return None
+    problem = json_problem(config)
+    if problem:
+        raise DamagedFileError(config, problem, adapter_fix(path))
     return json.loads(config.read_text(encoding="utf-8")).get("base_model_name_or_path")
 
 
@@ -550,6 +624,9 @@ def load_adapter(base, path, *, is_trainable: bool = False, tokenizer=None, **kw
     on this base model (its adapter_config.json records it): an adapter on another base of the same shapes
     loads without a word and computes nonsense; on another width it fails with one 'size mismatch' per layer.
     With ``tokenizer``, also checks that every token id has an embedding row (``vocab_report``).
+    A damaged adapter (a Drive sync cut off: ``adapter_model.safetensors`` short or empty, ``adapter_config.json``
+    not JSON) is a one-line ``helpers.files.DamagedFileError`` naming the file and the fix, checked before PEFT
+    reads it (PEFT would say ``SafetensorError: ... incomplete metadata, file not fully covered``).
     """
     from peft import PeftModel
 
@@ -558,6 +635,9 @@ def load_adapter(base, path, *, is_trainable: bool = False, tokenizer=None, **kw
     if tokenizer is not None:
         vocab_report(base, tokenizer)  # more tokenizer entries than embedding rows: the clear message, not IndexError
 
+    damage = adapter_problem(path)
+    if damage:
+        raise DamagedFileError(damage[0], damage[1], adapter_fix(path))
     have, want = adapter_base_model(path), getattr(base, "name_or_path", None)
     if have is None:
         raise FileNotFoundError(f"No adapter in {path} (no adapter_config.json). Run 03_sft first, or get one with "
@@ -660,7 +740,7 @@ def fit(trainer, given: int | None = None, *, resume: bool = True):
         trainer.add_callback(heartbeat)
         try:
             checkpoint = latest_checkpoint(folder, remove_incomplete=True) if resume else None
-            finished = run_status(folder)["finished"]
+            finished = _read_record(folder, RUN_FINISHED, remove=True)
             step = checkpoint_step(checkpoint)
             if checkpoint and step >= args.max_steps:  # train() would do one step past max_steps
                 finished = finished or {"finished_at": "its last checkpoint is there", "global_step": step}
@@ -731,11 +811,13 @@ def ensure_sft_adapter(model_id: str, profile: str, *, max_steps: int, batch_siz
     path = sft_adapter_dir(model_id, profile)
     model = load_model(model_id, profile) if profile == "quick" else None  # a stand-in is cheap to build
     want = model_id if model is None else model.name_or_path
-    have = adapter_base_model(path)
+    damage = adapter_problem(path)
+    have = adapter_base_model(path) if damage is None else None
     if have == want and not force:
         print(f"SFT adapter for {model_id} found: {path}")
         return path
-    why = "forced" if have == want else "none there yet" if have is None else f"the one there is for {have!r}"
+    why = ("forced" if have == want else f"the one there is damaged: {damage[0].name} is {damage[1]}" if damage
+           else "none there yet" if have is None else f"the one there is for {have!r}")
     print(f"Training an SFT adapter for {model_id} ({why}): {max_steps} steps, the recipe of 03_sft ...")
     check_writable(path.parent, "the adapter")
 

@@ -18,7 +18,7 @@ def fake_adapter(folder: Path, base: str, age_s: float = 0.0):
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": base}))
     weights = folder / "adapter_model.safetensors"
-    weights.write_bytes(b"0")
+    weights.write_bytes(b"\x02" + bytes(7) + b"{}")   # a whole (empty) safetensors file: find_adapters checks it
     stamp = time.time() - age_s
     os.utime(weights, (stamp, stamp))
     return folder

@@ -65,11 +65,21 @@ def losses(trainer):
 
 
 def complete_checkpoint(folder, step, drop=()):
+    """A checkpoint folder whose files are whole (tiny, but each in the format its name says: latest_checkpoint
+    checks that) - except the ones in ``drop``, left out."""
+    from safetensors.torch import save_file
+
     path = Path(folder) / f"checkpoint-{step}"
     path.mkdir(parents=True)
     for name in ("adapter_model.safetensors", "optimizer.pt", "scheduler.pt", "rng_state.pth", "trainer_state.json"):
-        if name not in drop:
-            (path / name).write_text("x")
+        if name in drop:
+            continue
+        if name.endswith(".json"):
+            (path / name).write_text(json.dumps({"global_step": step}))
+        elif name.endswith(".safetensors"):
+            save_file({"w": torch.zeros(2)}, path / name)
+        else:
+            torch.save({"step": step}, path / name)
     return path
 
 
@@ -482,3 +492,57 @@ def test_the_notebook_progress_bar_survives_a_run_that_ends_where_its_bar_starte
     with pytest.raises(TypeError, match="NoneType"):
         cut_off_run(NotebookProgressCallback())  # the library's bar: the bug is still there
     cut_off_run(helpers.train._safe_notebook_bar())  # the kit's bar: no error
+
+
+# --- scripts/gpu_check.py: runs cleanly without CUDA; its 05-07 checks rehearsed on the CPU -----------------------
+GPU_CHECK = Path(__file__).resolve().parent.parent / "scripts" / "gpu_check.py"
+
+
+def _gpu_check(*args, timeout=600):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    return subprocess.run([sys.executable, str(GPU_CHECK), *args], capture_output=True, text=True, env=env,
+                          timeout=timeout, cwd=GPU_CHECK.parent.parent)
+
+
+def test_gpu_check_on_a_cpu_says_no_cuda_lists_every_check_and_exits_0():
+    run = _gpu_check()
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("no CUDA:") and "!python scripts/gpu_check.py" in lines[0]
+    skipped = [line.split()[1:3] for line in lines[1:]]
+    assert [" ".join(s) for s in skipped] == ["precision no", "fp16 scaler", "sdpa no", "4-bit no", "memory no",
+                                             "orpo fp16", "reward fp16", "judge fp16", "ddp nccl"], lines
+    assert all(line.startswith("SKIP ") and line.endswith("no CUDA") for line in lines[1:])
+
+
+def test_gpu_check_05_to_07_checks_run_on_the_cpu():
+    """The checks of 05's ORPO step and 06's reward model and judge, rehearsed on the CPU (bf16 for fp16, stand-ins):
+    their code has run before a teacher meets it on a T4. The fp16 scaler and NCCL parts only a GPU runs."""
+    run = _gpu_check("--cpu-rehearsal")
+    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    results = [line for line in run.stdout.splitlines() if line[:5] in ("PASS ", "FAIL ", "SKIP ")]
+    assert [line.split()[0] + " " + line.split()[1] for line in results] == ["PASS orpo", "PASS reward", "PASS judge"]
+    assert "56 adapter tensors moved, fp32" in results[0] and "scores finite" in results[1], results
+    assert "{'loss'" not in run.stdout                      # one screen: no raw log dicts
+
+
+def test_gpu_check_timing_lines_and_model_ids_come_from_the_notebooks():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gpu_check", GPU_CHECK)
+    gpu_check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_check)
+    assert gpu_check._notebook_setting("06_evaluation.ipynb", "JUDGE_ID") == ("Qwen/Qwen2.5-1.5B-Instruct",
+                                                                              "Qwen/Qwen2.5-0.5B-Instruct")
+    reward = gpu_check._notebook_setting("06_evaluation.ipynb", "REWARD_MODEL_ID")
+    assert reward[0] == reward[1] and "Reward" in reward[0]
+    gpu_check.MEASURED["tflops"] = 2 * helpers.T4_SUSTAINED_TFLOPS        # a GPU twice the assumed T4
+    lines = gpu_check.timing_lines()
+    assert "scale by 0.50 here" in lines[0] and len(lines) == 1 + 8, lines
+    orpo = next(line for line in lines if "05_orpo" in line)
+    column = json.loads((GPU_CHECK.parent.parent / "notebooks" / "05_orpo.ipynb").read_text())["metadata"]["course"]["t4_minutes"]
+    minutes = float(__import__("re").search(r"\d+(?:\.\d+)?", column).group())
+    assert f"~{minutes / 2:.1f} min at the measured speed" in orpo, orpo

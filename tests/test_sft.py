@@ -77,8 +77,10 @@ def test_checkpoint_helpers(tmp_path):
     assert helpers.latest_checkpoint(tmp_path) is None and helpers.train.checkpoint_step(None) == 0
     for step in (5, 40, 10):
         (tmp_path / f"checkpoint-{step}").mkdir()
-        for name in ("adapter_model.safetensors", "optimizer.pt", "scheduler.pt", "rng_state.pth", "trainer_state.json"):
-            (tmp_path / f"checkpoint-{step}" / name).write_text("x")
+        for name in ("optimizer.pt", "scheduler.pt", "rng_state.pth"):  # whole files: latest_checkpoint checks them
+            torch.save({}, tmp_path / f"checkpoint-{step}" / name)
+        (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+        (tmp_path / f"checkpoint-{step}" / "adapter_model.safetensors").write_bytes(b"\x02" + bytes(7) + b"{}")
     (tmp_path / "checkpoint-notes").mkdir()
     assert helpers.train.checkpoint_step(helpers.latest_checkpoint(tmp_path)) == 40
 

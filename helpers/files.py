@@ -1,0 +1,150 @@
+"""Files a cut-off copy can damage, checked before a library reads them: one line naming the file, what is wrong
+with it and the fix - instead of ``SafetensorError: incomplete metadata, file not fully covered`` or
+``JSONDecodeError: Expecting value: line 1 column 1`` from deep inside a library.
+
+A Drive sync or a copy that stops early leaves a file that exists but is shorter than it should be (often
+half, sometimes 0 bytes); a wrong download leaves other bytes altogether. Each ``*_problem`` function reads
+only what it needs (a safetensors header, a zip directory, one JSON document) and returns what is wrong in
+words, or None for a file that looks whole. Used by ``helpers.train`` (adapters, checkpoints, the run lock,
+``finished.json``), ``helpers.evaluation.find_adapters`` and the data loaders in ``helpers.data``.
+"""
+from __future__ import annotations
+
+import json
+import struct
+import zipfile
+from pathlib import Path
+
+CUT_OFF = "as a copy or sync that stopped early leaves it"
+
+
+class DamagedFileError(ValueError):
+    """A file that exists but cannot be read (cut off, empty, not the format its name says); the message is one
+    line: the file, what is wrong, the fix."""
+
+    def __init__(self, path, problem: str, fix: str):
+        self.path, self.problem, self.fix = Path(path), problem, fix
+        super().__init__(f"Cannot read {path}: {problem}. {fix}")
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size
+
+
+def json_problem(path, *, kind: type | None = dict, keys=()) -> str | None:
+    """What is wrong with a JSON file, or None: empty, not UTF-8 text, not valid JSON (cut off or other bytes),
+    not a ``kind`` (a JSON object by default), or without one of ``keys``."""
+    path = Path(path)
+    raw = path.read_bytes()
+    if not raw.strip():
+        return f"empty ({len(raw):,} bytes), {CUT_OFF}"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return f"not text: byte {err.start:,} of {len(raw):,} is not UTF-8 (the file holds other bytes than JSON)"
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        # the parser ran out of text, or stopped in a last token with no bracket closed after it: the end is missing
+        tail = text[err.pos:]
+        ends = len(tail.strip()) <= 1 or err.msg.startswith("Unterminated string") or not any(c in tail for c in "]}")
+        return (f"not valid JSON ({err.msg}: character {err.pos:,} of {len(text):,})"
+                + (f" - its end is missing, {CUT_OFF}" if ends else ""))
+    if kind is not None and not isinstance(data, kind):
+        return f"valid JSON but a {type(data).__name__}, not the {'object' if kind is dict else kind.__name__} expected"
+    missing = [k for k in keys if k not in data]
+    if missing:
+        return f"valid JSON without {', '.join(repr(k) for k in missing)}: not the file this should be"
+    return None
+
+
+def read_json(path, fix: str, *, kind: type | None = dict, keys=()):
+    """The parsed JSON in ``path``; a one-line ``DamagedFileError`` (file, problem, ``fix``) if it cannot be read."""
+    problem = json_problem(path, kind=kind, keys=keys)
+    if problem:
+        raise DamagedFileError(path, problem, fix)
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def safetensors_problem(path) -> str | None:
+    """What is wrong with a ``.safetensors`` file, or None. Reads the 8-byte header length and the JSON header
+    only: a whole file is exactly 8 + header + the largest tensor end the header lists (what safetensors checks
+    as "file not fully covered")."""
+    path = Path(path)
+    size = _size(path)
+    if size == 0:
+        return f"empty (0 bytes), {CUT_OFF}"
+    if size < 8:
+        return f"cut off: {size:,} bytes, not even the 8-byte header length ({CUT_OFF})"
+    with path.open("rb") as f:
+        (header_len,) = struct.unpack("<Q", f.read(8))
+        if header_len > 100_000_000:
+            return "not a safetensors file: its first bytes are not a header length (other bytes altogether)"
+        if 8 + header_len > size:
+            return f"cut off inside its header: {size:,} bytes, the header alone needs {8 + header_len:,} ({CUT_OFF})"
+        raw = f.read(header_len)
+    try:
+        header = json.loads(raw.decode("utf-8"))
+        ends = [int(t["data_offsets"][1]) for name, t in header.items() if name != "__metadata__"]
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError, KeyError, IndexError, TypeError, ValueError):
+        return "not a safetensors file: its header is not the JSON table of tensors it should be"
+    want = 8 + header_len + max(ends, default=0)
+    if size < want:
+        return f"cut off: {size:,} of {want:,} bytes ({size / want:.0%}), {CUT_OFF}"
+    if size > want:
+        return f"{size - want:,} bytes longer than its header says ({want:,}): not what was saved"
+    return None
+
+
+def torch_file_problem(path) -> str | None:
+    """What is wrong with a file ``torch.save`` wrote (``optimizer.pt``, ``scheduler.pt``, ``rng_state.pth``,
+    ``*.bin``), or None. ``torch.save`` writes a zip archive whose directory sits at the very end, so a cut-off
+    copy loses it first; only that directory is read."""
+    path = Path(path)
+    size = _size(path)
+    if size == 0:
+        return f"empty (0 bytes), {CUT_OFF}"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return f"not a complete PyTorch file ({size:,} bytes without the archive directory torch.save writes last)"
+    return None
+
+
+def file_problem(path) -> str | None:
+    """``json_problem`` / ``safetensors_problem`` / ``torch_file_problem`` by the file's name; None for other kinds."""
+    path = Path(path)
+    if path.suffix == ".json":
+        return json_problem(path, kind=None)
+    if path.suffix == ".safetensors":
+        return safetensors_problem(path)
+    if path.suffix in (".pt", ".pth", ".bin"):
+        return torch_file_problem(path)
+    return None
+
+
+ADAPTER_CONFIG, ADAPTER_WEIGHTS = "adapter_config.json", ("adapter_model.safetensors", "adapter_model.bin")
+
+
+def adapter_problem(folder) -> tuple[Path, str] | None:
+    """``(file, what is wrong)`` for the first damaged file of a saved PEFT adapter (its ``adapter_config.json``
+    or weights), or None when both look whole. A missing file is not "damaged": callers handle that."""
+    folder = Path(folder)
+    config = folder / ADAPTER_CONFIG
+    if config.is_file() and (problem := json_problem(config)):
+        return config, problem
+    for name in ADAPTER_WEIGHTS:
+        weights = folder / name
+        if weights.is_file() and (problem := file_problem(weights)):
+            return weights, problem
+    return None
+
+
+def writer_of(path, root) -> str | None:
+    """The notebook whose output folder holds ``path`` (``03_sft`` for ``<root>/03_sft/...``), or None."""
+    try:
+        parts = Path(path).resolve().relative_to(Path(root).resolve()).parts
+    except ValueError:
+        return None
+    return parts[0] if parts and parts[0][:2].isdigit() and parts[0][2:3] == "_" else None
