@@ -229,12 +229,13 @@ def main() -> int:
         if path.stem in FRESH_RUNTIME:   # first in an empty output folder: the branches for missing adapters
             jobs.append((f"{label} {path.stem} (no adapters)", prepared, environment("full", full_bf16, "fresh")))
         jobs.append((f"{label} {path.stem}", prepared, full_env))
+    full_jobs = len(jobs)
     if not full_bf16 and not args.no_precision_pass:
         quick_env = environment("quick", True)
         jobs += [(f"quick bf16 {path.stem}", path, quick_env) for path in paths if path.stem in BF16_PASS]
-    print(f"rehearsing: {len(paths)} notebook(s) in the full profile against {HUB.relative_to(ROOT)} "
+    print(f"rehearsing: {len(paths)} notebook(s) in the full profile ({full_jobs} runs) against {HUB.relative_to(ROOT)} "
           f"({'bf16 autocast' if full_bf16 else 'fp32: this CPU has no bf16 instructions'})"
-          + ("" if len(jobs) == len(paths) else f", then {len(jobs) - len(paths)} in the quick profile with bf16 "
+          + ("" if len(jobs) == full_jobs else f", then {len(jobs) - full_jobs} in the quick profile with bf16 "
              "autocast (COURSE_CPU_BF16=1)") + f"; log: {(WORK / 'rehearsal.log').relative_to(ROOT)}", flush=True)
     WORK.mkdir(parents=True, exist_ok=True)
     with open(WORK / "rehearsal.log", "w", encoding="utf-8") as log:
