@@ -25,7 +25,11 @@ Only step counts, row counts, batch sizes, timing repeats and generation lengths
 vocabularies, widths and module names stay real. The modified copies go to outputs/rehearsal/notebooks/ (run
 from there; the setup cell finds helpers/ in a parent folder). Every other assertion must hold.
 
-Budget: about 10 minutes for everything on 2 idle CPU cores (see the README). Each notebook's wall time, its CPU
+06 runs twice (``FRESH_RUNTIME``): in an empty output folder first - no adapter, so it trains the SFT adapter itself
+and lists DPO and ORPO as missing - then beside 03-05's adapters. 07's config cell would pick the quick profile's
+runs on a machine without two GPUs (``RUN_PROFILE``); the override keeps the full profile's, as 2 CPU processes.
+
+Budget: 15 minutes for everything on 2 idle CPU cores (see the README). Each notebook's wall time, its CPU
 time and its slowest cells are printed; the whole pytest output is in outputs/rehearsal/rehearsal.log.
 """
 from __future__ import annotations
