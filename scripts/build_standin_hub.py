@@ -157,28 +157,36 @@ def write_dataset(out: Path, rows: dict[str, dict[str, list[dict]]]) -> Path:
 
 # --- tokenizers ---------------------------------------------------------------------------------------------
 def build_tokenizer_json(spec, corpus: list[str], size: int) -> str:
-    """A byte-level BPE with exactly ``size`` entries, ``spec.special_tokens`` at ids 0..k-1.
+    """A byte-level BPE with exactly ``size`` entries, ``spec.special_tokens`` at their real ids: from
+    ``spec.special_ids_from`` on (SmolLM2: 0..16, before the BPE; Qwen: 151,643.., after it).
 
     Trained on ``corpus`` (a few thousand merges), then extended with merges of existing tokens (a + b for the
     first tokens a, b in id order) until the vocabulary has the real size: every entry is a genuine BPE token, so
-    encode/decode round-trips, and every id up to ``size`` - 1 is a real row of the embedding."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    encode/decode round-trips, and every id up to ``size`` - 1 is a real token."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
 
     if not spec.special_tokens:
         raise SystemExit(f"{spec.model_id}: no tokenizer facts in helpers.MODELS (ModelSpec.special_tokens, "
                          "bos/eos/pad/unk); record them before building a stand-in for it.")
+    first = spec.special_ids_from
+    specials_first = first == 0
+    ordinary_size = size - len(spec.special_tokens) if specials_first else first
+    if not specials_first and first + len(spec.special_tokens) != size:
+        raise SystemExit(f"{spec.model_id}: special tokens at {first}.. must end the vocabulary of {size:,}")
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=min(size, 4_000), special_tokens=list(spec.special_tokens),
+    trainer = trainers.BpeTrainer(vocab_size=min(size, 4_000),
+                                  special_tokens=list(spec.special_tokens) if specials_first else [],
                                   show_progress=False, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tok.train_from_iterator(corpus, trainer=trainer)
     data = json.loads(tok.to_str())
     vocab, merges = data["model"]["vocab"], data["model"]["merges"]
     merges = [m.split(" ") if isinstance(m, str) else list(m) for m in merges]
     ordinary = [t for t, _ in sorted(vocab.items(), key=lambda kv: kv[1]) if t not in spec.special_tokens]
+    target = ordinary_size + (len(spec.special_tokens) if specials_first else 0)
     i = j = 0
-    while len(vocab) < size:
+    while len(vocab) < target:
         a, b = ordinary[i], ordinary[j]
         if a + b not in vocab:
             vocab[a + b] = len(vocab)
@@ -188,15 +196,52 @@ def build_tokenizer_json(spec, corpus: list[str], size: int) -> str:
             i, j = i + 1, 0
     data["model"]["vocab"], data["model"]["merges"] = vocab, merges
     tok = Tokenizer.from_str(json.dumps(data))
+    if not specials_first:   # appended after the BPE, as Qwen's tokenizer has them
+        tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in spec.special_tokens])
     assert tok.get_vocab_size() == size, (tok.get_vocab_size(), size)
     return tok.to_str()
 
 
-def save_tokenizer(spec, folder: Path, tokenizer_json: str) -> None:
+def build_wordpiece_vocab(corpus: list[str], size: int) -> dict[str, int]:
+    """BERT's uncased WordPiece layout with exactly ``size`` entries: [PAD] 0, [unused0-98] 1-99, [UNK] 100,
+    [CLS] 101, [SEP] 102, [MASK] 103, [unused99-993] 104-998 (as bert-base-uncased and DistilBERT have them), then
+    word pieces trained on ``corpus`` and extended with concatenations of whole-word pieces to the real size."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+
+    layout = ["[PAD]"] + [f"[unused{i}]" for i in range(99)] + ["[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [
+        f"[unused{i}]" for i in range(99, 994)]
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.train_from_iterator(corpus, trainer=trainers.WordPieceTrainer(vocab_size=4_000, show_progress=False,
+                                                                      special_tokens=["[UNK]"]))
+    vocab = {t: i for i, t in enumerate(layout)}
+    pieces = [t for t, _ in sorted(tok.get_vocab().items(), key=lambda kv: kv[1]) if t not in vocab]
+    for piece in pieces:
+        vocab.setdefault(piece, len(vocab))
+    words = [p for p in pieces if not p.startswith("##")]
+    i = j = 0
+    while len(vocab) < size:
+        vocab.setdefault(words[i] + words[j], len(vocab))
+        j += 1
+        if j == len(words):
+            i, j = i + 1, 0
+    assert len(vocab) == size and vocab["[CLS]"] == 101 and vocab["[SEP]"] == 102
+    return vocab
+
+
+def save_tokenizer(spec, folder: Path, tokenizer_json) -> None:
     import transformers
 
     from helpers.models import CHAT_TEMPLATES
 
+    if isinstance(tokenizer_json, dict):   # a WordPiece vocabulary: the real tokenizer class (DistilBERT's)
+        tok = transformers.DistilBertTokenizer(vocab=tokenizer_json, do_lower_case=True,
+                                               model_max_length=spec.config.get("max_position_embeddings"))
+        tok.save_pretrained(folder)
+        ids = tok("a b")["input_ids"]
+        assert ids[0] == tok.cls_token_id == 101 and ids[-1] == tok.sep_token_id == 102, ids
+        return
     (folder / "tokenizer.json").write_text(tokenizer_json, encoding="utf-8")
     tok = transformers.PreTrainedTokenizerFast(
         tokenizer_file=str(folder / "tokenizer.json"), eos_token=spec.eos_token, bos_token=spec.bos_token,
@@ -205,7 +250,7 @@ def save_tokenizer(spec, folder: Path, tokenizer_json: str) -> None:
     if spec.chat_template:
         tok.chat_template = CHAT_TEMPLATES[spec.chat_template]
     tok.save_pretrained(folder)
-    for token, token_id in zip(spec.special_tokens, range(len(spec.special_tokens))):
+    for token_id, token in enumerate(spec.special_tokens, start=spec.special_ids_from):
         assert tok.convert_tokens_to_ids(token) == token_id, (spec.model_id, token)
 
 
@@ -215,21 +260,26 @@ def save_model(spec, folder: Path, layers: int, seed: int) -> int:
     import torch
     import transformers
 
-    from helpers.models import model_config
+    from helpers.models import registered_config, registered_model_class
 
     transformers.utils.logging.disable_progress_bar()
-    config = model_config(spec.model_id)
-    depth_key = "n_layer" if hasattr(config, "n_layer") else "num_hidden_layers"
-    setattr(config, depth_key, min(layers, getattr(config, depth_key)))
-    tok = transformers.PreTrainedTokenizerFast(tokenizer_file=str(folder / "tokenizer.json"))
+    depth_key = next(k for k in ("n_layer", "n_layers", "num_hidden_layers") if k in spec.config)
+    keep = layers
+    if spec.head == "masked_lm":   # BERTScore cuts the encoder at its recommended layer: keep that many
+        from bert_score.utils import model2layers
+
+        keep = max(layers, model2layers.get(spec.model_id, 0))
+    config = registered_config(spec.model_id, **{depth_key: min(keep, spec.config[depth_key])})
+    tok = transformers.AutoTokenizer.from_pretrained(folder)
     ids = {name: tok.convert_tokens_to_ids(t) if t else None
            for name, t in (("bos", spec.bos_token), ("eos", spec.eos_token), ("pad", spec.pad_token))}
     config.bos_token_id, config.eos_token_id, config.pad_token_id = ids["bos"], ids["eos"], ids["pad"]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = transformers.AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)  # Hub checkpoints: bf16
-    model.generation_config = transformers.GenerationConfig(bos_token_id=ids["bos"], eos_token_id=ids["eos"],
-                                                            pad_token_id=ids["pad"])
+        model = registered_model_class(spec.model_id).from_config(config, dtype=torch.bfloat16)  # Hub: bf16
+    if spec.head == "causal_lm":
+        model.generation_config = transformers.GenerationConfig(bos_token_id=ids["bos"], eos_token_id=ids["eos"],
+                                                                pad_token_id=ids["pad"])
     model.save_pretrained(folder)
     return sum(p.numel() for p in model.parameters())
 
@@ -238,15 +288,15 @@ def config_cell_model_ids() -> list[str]:
     """Model ids that a notebook's config cell (tagged ``parameters``) assigns to a ``*_ID`` name."""
     import nbformat
 
-    from helpers.models import UnknownModelError, model_spec
+    from helpers.models import UnknownModelError, registered_spec
 
     ids = []
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
             if "parameters" in cell.metadata.get("tags", []):
-                for model_id in re.findall(r"^\s*\w*_ID\s*=\s*[\"']([^\"']+)[\"']", cell.source, re.M):
+                for model_id in _full_profile_ids(cell.source):
                     try:
-                        spec = model_spec(model_id)
+                        spec = registered_spec(model_id)
                     except UnknownModelError:  # no published config in the registry: no stand-in can be built
                         print(f"  {path.stem} names {model_id}, which is not in helpers.MODELS: no stand-in built "
                               "(a notebook that loads it from the Hub cannot be rehearsed until it is)")
@@ -259,9 +309,27 @@ def config_cell_model_ids() -> list[str]:
     return list(dict.fromkeys(ids))
 
 
+def _full_profile_ids(source: str) -> list[str]:
+    """The strings a config cell assigns to ``*_ID`` / ``*_MODEL`` names in the full profile: ``X_ID = "a/b"``
+    or ``X_ID = profile.pick(full="a/b", quick=...)``."""
+    import ast
+
+    found = []
+    for node in ast.parse(source).body:
+        if not isinstance(node, ast.Assign) or not any(
+                isinstance(t, ast.Name) and re.fullmatch(r"\w*_(ID|MODEL)", t.id) for t in node.targets):
+            continue
+        value = node.value
+        if isinstance(value, ast.Call):
+            value = next((k.value for k in value.keywords if k.arg == "full"), None)
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            found.append(value.value)
+    return found
+
+
 def build(out: Path, model_ids: list[str], layers: int = 2, scale: float = 0.05, seed: int = 0) -> dict:
     """Build the stand-in hub in ``out``; returns what was written (model ids, snapshot folders, rows)."""
-    from helpers.models import model_spec
+    from helpers.models import registered_spec
 
     start = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -273,7 +341,7 @@ def build(out: Path, model_ids: list[str], layers: int = 2, scale: float = 0.05,
              "rows": {split: sum(map(len, subsets.values())) for split, subsets in rows.items()}}
     tokenizers_by_facts: dict = {}
     for model_id in model_ids:
-        spec = model_spec(model_id)
+        spec = registered_spec(model_id)
         key = json.dumps([spec.model_id, BUILDER_VERSION, layers, seed, scale], sort_keys=True)
         sha = hashlib.sha1(key.encode()).hexdigest()
         repo = out / "hub" / f"models--{spec.model_id.replace('/', '--')}"
@@ -283,10 +351,11 @@ def build(out: Path, model_ids: list[str], layers: int = 2, scale: float = 0.05,
         snapshot.mkdir(parents=True)
         (repo / "refs").mkdir()
         (repo / "refs" / "main").write_text(sha, encoding="utf-8")
-        size = spec.config.get("vocab_size")
-        facts = (spec.special_tokens, size)
+        size = spec.tokenizer_size or spec.config.get("vocab_size")
+        facts = (spec.special_tokens, spec.special_ids_from, size)
         if facts not in tokenizers_by_facts:   # base and Instruct share one vocabulary: train it once
-            tokenizers_by_facts[facts] = build_tokenizer_json(spec, corpus, size)
+            tokenizers_by_facts[facts] = (build_wordpiece_vocab(corpus, size) if spec.head == "masked_lm"
+                                          else build_tokenizer_json(spec, corpus, size))
         save_tokenizer(spec, snapshot, tokenizers_by_facts[facts])
         n_params = save_model(spec, snapshot, layers, seed)
         built["models"][spec.model_id] = {"snapshot": str(snapshot), "parameters": n_params}

@@ -25,7 +25,11 @@ Only step counts, row counts, batch sizes, timing repeats and generation lengths
 vocabularies, widths and module names stay real. The modified copies go to outputs/rehearsal/notebooks/ (run
 from there; the setup cell finds helpers/ in a parent folder). Every other assertion must hold.
 
-Budget: about 10 minutes for everything on 2 idle CPU cores (see the README). Each notebook's wall time, its CPU
+06 runs twice (``FRESH_RUNTIME``): in an empty output folder first - no adapter, so it trains the SFT adapter itself
+and lists DPO and ORPO as missing - then beside 03-05's adapters. 07's config cell would pick the quick profile's
+runs on a machine without two GPUs (``RUN_PROFILE``); the override keeps the full profile's, as 2 CPU processes.
+
+Budget: 15 minutes for everything on 2 idle CPU cores (see the README). Each notebook's wall time, its CPU
 time and its slowest cells are printed; the whole pytest output is in outputs/rehearsal/rehearsal.log.
 """
 from __future__ import annotations
@@ -61,13 +65,21 @@ OVERRIDES = {
     "04_dpo": {"MAX_STEPS": "2", "BATCH_PAIRS": "2", "GRAD_ACCUM": "1", "EVAL_STEPS": "1", "TRAIN_ROWS": "64",
                "TEST_ROWS": "8", "SEEN_PAIRS": "4", "MAX_NEW_TOKENS": "8", "SWEEP_STEPS": "2",
                "SFT_STEPS": "2", "SFT_BATCH": "2", "SFT_GRAD_ACCUM": "1"},  # the SFT run when 03's adapter is missing
+    "05_orpo": {"BATCH_PAIRS": "2", "GRAD_ACCUM": "1", "TRAIN_ROWS": "64", "TEST_ROWS": "8", "EVAL_STEPS": "1",
+                "PROBE_PAIRS": "4", "MAX_NEW_TOKENS": "8", "SWEEP_STEPS": "2", "MAX_STEPS": "2"},
+    "06_evaluation": {"TEST_PAIRS": "8", "GEN_PROMPTS": "4", "MAX_NEW_TOKENS": "8", "BATCH": "4", "SCORE_BATCH": "4",
+                      "DIVERSITY_PROMPTS": "2", "DIVERSITY_SAMPLES": "2",
+                      "SFT_STEPS": "2", "SFT_BATCH": "2", "SFT_GRAD_ACCUM": "1"},  # the SFT run when 03's is missing
+    # 07: the full profile's runs (its SmolLM2-360M, 512 tokens) as 2 CPU processes over gloo. On a runtime without
+    # two GPUs the config cell picks the quick profile's runs (RUN_PROFILE); the rehearsal keeps the full ones.
+    "07_two-gpus": {"RUN_PROFILE": "profile", "EFFECTIVE_BATCH": "2", "BATCH_SIZE": "1", "TRAIN_PAIRS": "16",
+                    "MAX_STEPS": "2", "PRINT_EVERY": "1"},
 }
-# Not rehearsed yet, and why (printed on every run, so the gap stays visible):
-NOT_REHEARSED = {
-    "05_orpo": "its overrides are not written yet (it uses the same models and data as 03/04)",
-    "06_evaluation": "the stand-in hub has no reward model, judge or BERTScore encoder yet",
-    "07_two-gpus": "its full profile needs two CUDA GPUs and stops with a message on anything else",
-}
+# 06 runs twice: once beside 03-05's adapters (all four models compared), once in an empty output folder first
+# (no adapter: it trains the missing SFT adapter itself and lists DPO and ORPO as "run 04/05 first").
+FRESH_RUNTIME = ("06_evaluation",)
+# Not rehearsed yet, and why (printed on every run, so a gap stays visible):
+NOT_REHEARSED: dict[str, str] = {}
 MARK = "# rehearsal override"
 # Notebooks whose own code or trainers run under autocast: rehearsed once more in the quick profile with bf16
 # autocast on the CPU, when the full-profile pass has to run in fp32 (no bf16 instructions: emulated bf16 is ~100x
@@ -117,6 +129,19 @@ def prepare(path: Path) -> Path:
     return target
 
 
+def hub_has_every_model() -> bool:
+    """Whether the stand-in hub exists and holds every model a notebook's config cell names."""
+    import json
+
+    import build_standin_hub
+
+    built = HUB / "standin-hub.json"
+    if not built.is_file():
+        return False
+    have = set(json.loads(built.read_text(encoding="utf-8"))["models"])
+    return set(build_standin_hub.config_cell_model_ids()) <= have
+
+
 def cpu_has_bf16() -> bool:
     """Whether this CPU has bf16 instructions (AVX512-BF16 or AMX). Without them PyTorch emulates bf16 matmuls,
     about 100x slower than fp32 (measured on an AVX2 machine: 0.06 vs 6 GFLOP/s) - far too slow for real widths."""
@@ -125,10 +150,11 @@ def cpu_has_bf16() -> bool:
     return torch.backends.cpu.get_cpu_capability() in ("AVX512_BF16", "AMX")
 
 
-def environment(profile: str, bf16: bool) -> dict:
+def environment(profile: str, bf16: bool, outputs: str | None = None) -> dict:
     env = dict(os.environ)
     env.update({
-        "COURSE_PROFILE": profile, "COURSE_REHEARSAL": "1" if profile == "full" else "0", "COURSE_OUTPUT_DIR": str(WORK / "outputs" / profile),
+        "COURSE_PROFILE": profile, "COURSE_REHEARSAL": "1" if profile == "full" else "0",
+        "COURSE_OUTPUT_DIR": str(WORK / "outputs" / (outputs or profile)),
         "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
         "TOKENIZERS_PARALLELISM": "false", "TRL_EXPERIMENTAL_SILENCE": "1", "MPLBACKEND": "Agg",
     })
@@ -191,7 +217,8 @@ def main() -> int:
         return 2
 
     total = time.perf_counter()
-    if args.rebuild or not (HUB / "standin-hub.json").is_file():
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)", flush=True)
+    if args.rebuild or not hub_has_every_model():
         print("building the stand-in hub (scripts/build_standin_hub.py) ...", flush=True)
         subprocess.run([sys.executable, str(ROOT / "scripts" / "build_standin_hub.py"), "--out", str(HUB)],
                        check=True, cwd=ROOT)
@@ -199,13 +226,20 @@ def main() -> int:
         shutil.rmtree(WORK / "outputs")   # a fresh run: no checkpoint of an earlier rehearsal is resumed
     full_bf16 = args.bf16 == "on" or (args.bf16 == "auto" and cpu_has_bf16())
     full_env = environment("full", full_bf16)
-    jobs = [(f"full {'bf16' if full_bf16 else 'fp32'} {path.stem}", prepare(path), full_env) for path in paths]
+    label = f"full {'bf16' if full_bf16 else 'fp32'}"
+    jobs = []
+    for path in paths:
+        prepared = prepare(path)
+        if path.stem in FRESH_RUNTIME:   # first in an empty output folder: the branches for missing adapters
+            jobs.append((f"{label} {path.stem} (no adapters)", prepared, environment("full", full_bf16, "fresh")))
+        jobs.append((f"{label} {path.stem}", prepared, full_env))
+    full_jobs = len(jobs)
     if not full_bf16 and not args.no_precision_pass:
         quick_env = environment("quick", True)
         jobs += [(f"quick bf16 {path.stem}", path, quick_env) for path in paths if path.stem in BF16_PASS]
-    print(f"rehearsing: {len(paths)} notebook(s) in the full profile against {HUB.relative_to(ROOT)} "
+    print(f"rehearsing: {len(paths)} notebook(s) in the full profile ({full_jobs} runs) against {HUB.relative_to(ROOT)} "
           f"({'bf16 autocast' if full_bf16 else 'fp32: this CPU has no bf16 instructions'})"
-          + ("" if len(jobs) == len(paths) else f", then {len(jobs) - len(paths)} in the quick profile with bf16 "
+          + ("" if len(jobs) == full_jobs else f", then {len(jobs) - full_jobs} in the quick profile with bf16 "
              "autocast (COURSE_CPU_BF16=1)") + f"; log: {(WORK / 'rehearsal.log').relative_to(ROOT)}", flush=True)
     WORK.mkdir(parents=True, exist_ok=True)
     with open(WORK / "rehearsal.log", "w", encoding="utf-8") as log:
@@ -213,6 +247,8 @@ def main() -> int:
     cpu = sum(r[3] for r in results)
     print(f"{time.perf_counter() - total:7.1f} s  all ({sum(r[1] for r in results)} of {len(results)} passed; CPU "
           f"{cpu:,.0f} s, i.e. {cpu / 2:,.0f}-{cpu:,.0f} s of wall time on 2 idle cores)")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min; this machine has "
+          f"{os.cpu_count()} cores)")
     return 0 if all(r[1] for r in results) else 1
 
 

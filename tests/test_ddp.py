@@ -111,3 +111,109 @@ def test_bad_arguments_are_refused_clearly():
     run = subprocess.run([sys.executable, str(SCRIPT), "--out", "x", "--batch-size", "0"], capture_output=True,
                          text=True, cwd=ROOT)
     assert run.returncode == 2 and "--batch-size must be at least 1, got 0" in run.stderr
+
+
+# --- 07 on every runtime a student meets, simulated up to the launcher -----------------------------------------
+# The notebook's own cells (setup, imports, config, plan, notebook_launcher, launch) run in this process with the
+# runtime faked: the GPU count torch reports, Colab (accelerate looks for "google.colab" in IPython's shell) or
+# Kaggle (KAGGLE_* variables), and subprocess.Popen, so that `launch` shows the command and environment it would
+# start without starting it. Without two GPUs the runs must be CPU processes (CUDA_VISIBLE_DEVICES empty) with the
+# quick profile's sizes - the path nbval runs end to end in the quick profile.
+NOTEBOOK_07 = ROOT / "notebooks" / "07_two-gpus.ipynb"
+CELLS_07 = ("course:setup-cell", "GPUS = torch.cuda.device_count()", "RUN_PROFILE =", "def data_parallel_plan",
+            "GRAD_ACCUM = {}", "notebook_launcher(", "def launch(")
+
+
+class _FakePopen:
+    """subprocess.Popen for `launch`: records the command and environment, prints one line, exits 0."""
+    calls: list = []
+
+    def __init__(self, command, stdout=None, stderr=None, text=None, env=None, cwd=None):
+        _FakePopen.calls.append({"command": command, "env": env})
+        self.stdout, self.returncode = iter(["step    1/1 | loss 1.0\n"]), 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def simulate_07(monkeypatch, tmp_path, capsys, *, gpus: int, colab: bool = False, kaggle: bool = False,
+                profile: str = "full") -> dict:
+    import types
+
+    import accelerate.launchers
+    import bitsandbytes  # noqa: F401  (imported for real before torch.cuda is faked: it probes the GPU on import)
+    import nbformat
+    import peft  # noqa: F401
+    import trl  # noqa: F401
+
+    for key in [k for k in os.environ if k.startswith("KAGGLE")]:
+        monkeypatch.delenv(key)
+    if kaggle:
+        monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Interactive")
+    monkeypatch.setenv("COURSE_PROFILE", profile)
+    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path))
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    monkeypatch.setattr(accelerate.launchers, "get_gpu_info", lambda: (["Tesla T4"] * gpus, gpus))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
+    shell = "<google.colab._shell.Shell object>" if colab else "<ipykernel.zmqshell.ZMQInteractiveShell object>"
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
+    monkeypatch.setattr(subprocess, "Popen", _FakePopen)
+    _FakePopen.calls = []
+    cells = [c.source for c in nbformat.read(NOTEBOOK_07, as_version=4).cells if c.cell_type == "code"]
+    namespace: dict = {}
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda i: types.SimpleNamespace(
+        name="Tesla T4", total_memory=15 * 2**30, major=7, minor=5))
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda i=0: "Tesla T4")
+    for marker in CELLS_07:
+        (source,) = [s for s in cells if marker in s]
+        exec(compile(source, f"07:{marker}", "exec"), namespace)
+    ns = namespace
+    for processes in (1, ns["PROCESSES"]):
+        ns["launch"](processes, tmp_path / f"run{processes}", ns["GRAD_ACCUM"][processes], ns["OPTIONS"])
+    return {"ns": ns, "calls": _FakePopen.calls, "printed": capsys.readouterr().out}
+
+
+def _check_cpu_fallback(sim):
+    ns, calls = sim["ns"], sim["calls"]
+    assert not ns["ON_GPUS"] and ns["RUN_PROFILE"] == "quick"
+    assert (ns["MAX_STEPS"], ns["EFFECTIVE_BATCH"], ns["BATCH_SIZE"], ns["MAX_LENGTH"]) == (6, 8, 4, 256)
+    assert "CPU processes (gloo)" in sim["printed"] and "need 2 GPUs" in sim["printed"]
+    assert "run this notebook with COURSE_PROFILE" not in sim["printed"]   # no advice that loops back here
+    assert [c["env"]["CUDA_VISIBLE_DEVICES"] for c in calls] == ["", ""]   # every process on the CPU
+    two = calls[1]["command"]
+    assert "--nproc_per_node=2" in two and two[two.index("--profile") + 1] == "quick"
+
+
+def test_07_on_one_gpu_colab_runs_two_cpu_processes(monkeypatch, tmp_path, capsys):
+    sim = simulate_07(monkeypatch, tmp_path, capsys, gpus=1, colab=True)
+    _check_cpu_fallback(sim)
+    assert sim["ns"]["refused"] is None and sim["ns"]["ran_here"]   # accelerate's Colab branch: ran in-process
+    assert "Launching training on one GPU." in sim["printed"]
+
+
+def test_07_on_colab_cpu_runtime_passes_the_launcher_cell(monkeypatch, tmp_path, capsys):
+    sim = simulate_07(monkeypatch, tmp_path, capsys, gpus=0, colab=True)
+    _check_cpu_fallback(sim)
+    assert sim["ns"]["refused"] is None and sim["ns"]["ran_here"] == ["ran in the notebook's own process"]
+    assert "Launching training on one CPU." in sim["printed"]
+
+
+def test_07_on_a_plain_cpu_in_the_full_profile_falls_back_too(monkeypatch, tmp_path, capsys):
+    sim = simulate_07(monkeypatch, tmp_path, capsys, gpus=0)
+    _check_cpu_fallback(sim)
+    assert sim["ns"]["refused"] is not None and not sim["ns"]["ran_here"]
+
+
+def test_07_on_kaggle_two_t4s_launches_one_process_per_gpu(monkeypatch, tmp_path, capsys):
+    sim = simulate_07(monkeypatch, tmp_path, capsys, gpus=2, kaggle=True)
+    ns, calls = sim["ns"], sim["calls"]
+    assert ns["ON_GPUS"] and ns["RUN_PROFILE"] == "full" and ns["MAX_STEPS"] == 100
+    assert ns["refused"] is not None and "bitsandbytes" in ns["refused"]   # accelerate's multi-GPU branch refuses
+    assert [c["env"]["CUDA_VISIBLE_DEVICES"] for c in calls] == ["0", "0,1"]
+    one, two = (c["command"] for c in calls)
+    assert "torch.distributed.run" not in one and "--nproc_per_node=2" in two
+    assert two[two.index("--profile") + 1] == "full" and two[two.index("--grad-accum") + 1] == "1"
+    assert "train on 2 GPUs" in sim["printed"]

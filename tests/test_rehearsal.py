@@ -85,7 +85,7 @@ def test_every_notebook_has_one_tagged_config_cell_and_the_overrides_apply():
     rehearse = _script("rehearse")
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         cell = rehearse.config_cell(nbformat.read(path, as_version=4), path.name)
-        assert "profile.pick(" in cell.source, path.name
+        assert "profile.pick(" in cell.source.lower(), path.name   # 07: RUN_PROFILE.pick(...)
         assert (path.stem in rehearse.OVERRIDES) != (path.stem in rehearse.NOT_REHEARSED), \
             f"{path.stem}: give it rehearsal overrides or a reason in NOT_REHEARSED"
         overrides = rehearse.OVERRIDES.get(path.stem, {})
@@ -171,3 +171,72 @@ def test_guard_runs_inside_the_notebook_kernels_too(tmp_path):
                            "addopts=--nbval-lax --nbval-current-env", str(path)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1 and "drift guard" in proc.stdout, proc.stdout[-2000:]
+
+
+# --- 05-07 in the rehearsal: every notebook, every model a config cell names -------------------------------
+def test_every_notebook_is_rehearsed_and_06_also_in_a_fresh_runtime():
+    rehearse = _script("rehearse")
+    notebooks = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert rehearse.NOT_REHEARSED == {} and sorted(rehearse.OVERRIDES) == notebooks
+    assert "06_evaluation" in rehearse.FRESH_RUNTIME
+    assert rehearse.OVERRIDES["07_two-gpus"]["RUN_PROFILE"] == "profile"   # the full profile's runs, on 2 CPUs
+
+
+def test_the_hub_gets_every_model_05_to_07_name_with_its_head_and_tokenizer_facts():
+    hub = _script("build_standin_hub")
+    ids = hub.config_cell_model_ids()
+    for model_id in ("HuggingFaceTB/SmolLM2-360M", "Skywork/Skywork-Reward-V2-Qwen3-0.6B", "Qwen/Qwen2.5-1.5B-Instruct",
+                     "distilbert-base-uncased"):
+        assert model_id in ids
+    heads = {m: helpers.models.registered_spec(m).head for m in ids}
+    assert heads["Skywork/Skywork-Reward-V2-Qwen3-0.6B"] == "sequence_classification"
+    assert heads["distilbert-base-uncased"] == "masked_lm" and heads["Qwen/Qwen2.5-1.5B-Instruct"] == "causal_lm"
+    assert hub._full_profile_ids('JUDGE_ID = profile.pick(full="a/b", quick="c/d")\nX_MODEL = "e"\nN = "f/g"\n') == \
+        ["a/b", "e"]
+
+
+@pytest.mark.parametrize("model_id", ["Skywork/Skywork-Reward-V2-Qwen3-0.6B", "distilbert-base-uncased",
+                                      "Qwen/Qwen2.5-1.5B-Instruct"])
+def test_scorer_and_judge_configs_count_as_published(model_id):
+    from helpers.models import registered_config, registered_model_class, registered_spec
+
+    with torch.device("meta"):
+        model = registered_model_class(model_id).from_config(registered_config(model_id))
+    assert sum(p.numel() for p in model.parameters()) == registered_spec(model_id).params
+    shallow = registered_config(model_id, **{"n_layers" if "distil" in model_id else "num_hidden_layers": 2})
+    assert getattr(shallow, "n_layers", None) == 2 or shallow.num_hidden_layers == 2   # depth changes, widths don't
+
+
+def test_qwen_special_tokens_follow_the_bpe_at_their_real_offset():
+    import dataclasses
+
+    from transformers import PreTrainedTokenizerFast
+
+    hub = _script("build_standin_hub")
+    real = helpers.models.registered_spec("Qwen/Qwen2.5-1.5B-Instruct")
+    assert (real.special_ids_from, real.tokenizer_size, real.eos_token, real.pad_token) == \
+        (151_643, 151_665, "<|im_end|>", "<|endoftext|>")
+    small = dataclasses.replace(real, special_ids_from=3_000, tokenizer_size=3_022)   # same rule, fewer merges
+    corpus = [r["chosen"] for part in hub.dataset_rows(0.002)["train"].values() for r in part]
+    tok = PreTrainedTokenizerFast(tokenizer_object=__import__("tokenizers").Tokenizer.from_str(
+        hub.build_tokenizer_json(small, corpus, 3_022)))
+    assert len(tok) == 3_022
+    assert [tok.convert_tokens_to_ids(t) for t in real.special_tokens] == list(range(3_000, 3_022))
+    text = "<|im_start|>user\nHow do I bake bread?<|im_end|>"
+    ids = tok(text)["input_ids"]
+    assert tok.decode(ids) == text and ids[0] == 3_001 and ids[-1] == 3_002
+
+
+def test_bertscore_encoder_gets_bert_s_wordpiece_layout(tmp_path):
+    import transformers
+
+    hub = _script("build_standin_hub")
+    spec = helpers.models.registered_spec("distilbert-base-uncased")
+    corpus = [r["chosen"] for part in hub.dataset_rows(0.002)["train"].values() for r in part]
+    hub.save_tokenizer(spec, tmp_path, hub.build_wordpiece_vocab(corpus, spec.config["vocab_size"]))
+    tok = transformers.AutoTokenizer.from_pretrained(tmp_path)
+    assert type(tok).__name__ == "DistilBertTokenizer" and len(tok) == 30_522 and tok.model_max_length == 512
+    assert (tok.pad_token_id, tok.unk_token_id, tok.cls_token_id, tok.sep_token_id, tok.mask_token_id) == \
+        (0, 100, 101, 102, 103)
+    ids = tok("How do I BAKE bread?")["input_ids"]
+    assert ids[0] == 101 and ids[-1] == 102 and tok.decode(ids[1:-1]) == "how do i bake bread?"

@@ -261,8 +261,8 @@ def expected_numbers() -> dict[str, str]:
     })
 
     # 07
-    c = _config("07_two-gpus.ipynb", "PROCESSES", "EFFECTIVE_BATCH", "BATCH_SIZE", "TRAIN_PAIRS", "MAX_STEPS",
-                "MAX_LENGTH")
+    c = nbcode.definitions("07_two-gpus.ipynb", "PROCESSES", "EFFECTIVE_BATCH", "BATCH_SIZE", "TRAIN_PAIRS",
+                           "MAX_STEPS", "MAX_LENGTH", preamble=PREAMBLE + "RUN_PROFILE = profile\n")  # on 2 GPUs
     ddp = nbcode.definitions("07_two-gpus.ipynb", "data_parallel_plan", "per_gpu_bytes", preamble=PREAMBLE)
     accum_one, epoch = ddp["data_parallel_plan"](c["EFFECTIVE_BATCH"], c["BATCH_SIZE"], 1, c["TRAIN_PAIRS"], 1)
     accum_two, _ = ddp["data_parallel_plan"](c["EFFECTIVE_BATCH"], c["BATCH_SIZE"], c["PROCESSES"], c["TRAIN_PAIRS"], 1)
