@@ -20,7 +20,8 @@ PREAMBLE = ("import math\nimport datasets\nimport torch\nimport torch.nn.functio
 NAMES = ("to_pairs", "fits", "common_prefix", "tokenize_pair", "collate_pairs", "sequence_logps", "dpo_loss", "ipo_loss",
          "reward_stats", "reference_adapter", "scratch_numbers", "METRICS", "select_pairs", "trl_numbers",
          "max_differences", "trl_loss", "trainable_state", "load_trainable_state", "train_from_scratch",
-         "sigmoid_norm_loss", "name_eval_logs", "chance_band")
+         "sigmoid_norm_loss", "name_eval_logs", "chance_band", "dpo_sft_loss", "dpo_sft_args", "answer_ids", "stops",
+         "refusals", "refuses")
 
 
 @pytest.fixture(scope="module")
@@ -196,6 +197,118 @@ def test_equal_to_trl_with_nonzero_rewards(nb, trainer, batch):
         nb["load_trainable_state"](model, start)
     back = nb["scratch_numbers"](model, batch, BETA)
     assert torch.allclose(back["loss"], torch.full((4,), math.log(2)), atol=1e-6)
+
+
+def test_dpo_sft_loss_by_hand(nb):
+    """Mean DPO loss over pairs + weight x NLL per chosen token, pooled over the batch (not a mean of per-pair NLLs)."""
+    pc, pr, rc, rr = (torch.tensor(v) for v in ([-10.0, -45.0], [-12.0, -20.0], [-11.0, -44.0], [-12.0, -21.0]))
+    tokens = torch.tensor([5.0, 15.0])
+    margins = BETA * ((pc - rc) - (pr - rr))
+    expected = -torch.nn.functional.logsigmoid(margins).mean() + 0.5 * (55.0 / 20.0)     # NLL: 55 nats / 20 tokens
+    got = nb["dpo_sft_loss"](pc, pr, rc, rr, tokens, BETA, 0.5)
+    assert got.item() == pytest.approx(expected.item(), abs=1e-6)
+    per_pair_mean = -torch.nn.functional.logsigmoid(margins).mean() + 0.5 * (10 / 5 + 45 / 15) / 2
+    assert abs(got.item() - per_pair_mean.item()) > 1e-3          # pooling per token is not a mean of per-pair means
+
+
+def test_dpo_sft_loss_equal_to_trl(nb, trainer, batch):
+    """04's from-scratch DPO + SFT equals TRL 1.16's loss_type=["sigmoid", "sft"] with loss_weights, to ~1e-5, pair by
+    pair and on the whole batch, with non-zero rewards."""
+    model = trainer.model
+    start = nb["trainable_state"](model)
+    try:
+        nb["train_from_scratch"](model, nb["select_pairs"](batch, range(2)), beta=BETA, steps=3, lr=5e-3)
+        with torch.no_grad():
+            policy = nb["sequence_logps"](model, batch)
+            with nb["reference_adapter"](model):
+                ref = nb["sequence_logps"](model, batch)
+        (pc, pr), (rc, rr) = policy.chunk(2), ref.chunk(2)
+        assert ((pc - rc) - (pr - rr)).abs().min() > 1e-3                    # non-zero margins: a real test
+        tokens = batch["completion_mask"][:, 1:].sum(-1).chunk(2)[0]
+        weight = 0.7
+        ours_pairs = torch.stack([nb["dpo_sft_loss"](pc[i:i + 1], pr[i:i + 1], rc[i:i + 1], rr[i:i + 1], tokens[i:i + 1],
+                                                     BETA, weight) for i in range(len(pc))])
+        ours_batch = nb["dpo_sft_loss"](pc, pr, rc, rr, tokens, BETA, weight)
+        with nb["trl_loss"](trainer, ["sigmoid", "sft"], weights=[1.0, weight]):
+            trl_pairs = nb["trl_numbers"](trainer, batch)["loss"]
+            with torch.no_grad():
+                trl_batch = trainer.compute_loss(model, batch).item()
+        torch.testing.assert_close(ours_pairs.double(), trl_pairs, rtol=1e-5, atol=1e-5)
+        assert ours_batch.item() == pytest.approx(trl_batch, rel=1e-5, abs=1e-5)
+        assert abs(ours_batch.item() - ours_pairs.mean().item()) > 1e-4       # the batch pools its chosen tokens
+        assert trainer.loss_types == ["sigmoid"] and trainer.loss_weights == [1.0]   # restored
+    finally:
+        nb["load_trainable_state"](model, start)
+        for values in trainer._metrics["eval"].values():
+            if isinstance(values, list):
+                values.clear()
+
+
+def test_dpo_sft_args_adds_the_sft_term_and_saves_nothing(nb, tmp_path):
+    args = DPOConfig(output_dir=str(tmp_path), beta=BETA, max_steps=2, report_to="none", eval_strategy="steps",
+                     activation_checkpointing=False, **helpers.precision().trainer_args,
+                     eval_steps=1, save_strategy="steps", save_steps=1)
+    fix = nb["dpo_sft_args"](args, 0.3)
+    assert fix.loss_type == ["sigmoid", "sft"] and fix.loss_weights == [1.0, 0.3]
+    assert fix.eval_strategy == "no" and fix.save_strategy == "no"
+    assert args.loss_type == ["sigmoid"] and args.save_strategy == "steps"   # the original is untouched
+
+
+def _quick_config(notebook):
+    """The tagged config cell of `notebook`, run in the quick profile: {name: value}."""
+    import nbformat
+
+    from nbcode import NOTEBOOKS
+
+    cell = next(c for c in nbformat.read(NOTEBOOKS / notebook, as_version=4).cells
+                if "parameters" in c.metadata.get("tags", []))
+    namespace = {"helpers": helpers, "torch": torch, "profile": helpers.env.Profile("quick")}
+    exec(cell.source, namespace)
+    return namespace
+
+
+@pytest.mark.xfail(strict=False, reason="targets not yet measured on this branch: the quick-profile run of 04's "
+                   "section 11 did not finish before the deadline on the shared machine (load 15-20); remove this "
+                   "mark, or record the measured numbers here, once it has run")
+def test_dpo_sft_meets_the_quick_targets(nb, tmp_path):
+    """04's section 11 with 04's own config and functions: after DPO + SFT at least 80% of the answers to the held-out
+    eval prompts stop with EOS, and more harmful prompts are refused than after SFT (the course's one rule)."""
+    from accelerate.utils import extract_model_from_parallel
+
+    c = _quick_config("04_dpo.ipynb")
+    built = definitions("04_dpo.ipynb", "args", preamble=PREAMBLE + "from trl import DPOConfig\nprec = helpers.precision()\n"
+                        + "".join(f"{k} = {c[k]!r}\n" for k in ("BETA", "MAX_STEPS", "BATCH_PAIRS", "GRAD_ACCUM",
+                                                               "LEARNING_RATE", "MAX_LENGTH", "CHECKPOINTING",
+                                                               "EVAL_STEPS", "SEED")))
+    tokenizer = helpers.load_tokenizer(c["MODEL_ID"], "quick", chat_template="course")
+    adapter_dir = helpers.train.ensure_sft_adapter(
+        c["MODEL_ID"], "quick", max_steps=c["SFT_STEPS"], batch_size=c["SFT_BATCH"], grad_accum=c["SFT_GRAD_ACCUM"],
+        learning_rate=c["SFT_LR"], max_length=c["SFT_MAX_LENGTH"], checkpointing=c["CHECKPOINTING"], seed=c["SEED"])
+    train_pairs, _ = nb["to_pairs"](helpers.train.pick_rows(helpers.load_preferences("quick", "train"), c["TRAIN_ROWS"]))
+    model = helpers.train.load_adapter(helpers.load_model(c["MODEL_ID"], "quick", dtype=torch.float32), adapter_dir,
+                                       is_trainable=True, tokenizer=tokenizer).eval()
+    prompts = helpers.load_eval_prompts()
+    questions = prompts["plain"] + prompts["harmful"]
+    harmful = range(len(prompts["plain"]), len(questions))
+
+    def measured(model):
+        ids = nb["answer_ids"](model, tokenizer, questions, c["MAX_NEW_TOKENS"], c["GEN_BATCH"])
+        texts = [tokenizer.decode(a, skip_special_tokens=True).strip() for a in ids]
+        return nb["stops"](ids, tokenizer.eos_token_id).mean().item(), int(nb["refusals"](texts, harmful).sum())
+
+    sft_stops, sft_refused = measured(model)
+    args = nb["dpo_sft_args"](built["args"], c["SFT_WEIGHT"])
+    args.output_dir = str(tmp_path)
+    trainer = DPOTrainer(model=model, ref_model=None, args=args, processing_class=tokenizer, train_dataset=train_pairs)
+    helpers.train.trainable_to_fp32(model)
+    helpers.train.fit(trainer, given=len(train_pairs), resume=False)
+    model = extract_model_from_parallel(model, keep_fp32_wrapper=False).eval()
+    fix_stops, fix_refused = measured(model)
+    report = (f"SFT: {sft_stops:.0%} stop, {sft_refused} of {len(harmful)} refused; DPO + SFT (weight "
+              f"{c['SFT_WEIGHT']}): {fix_stops:.0%} stop, {fix_refused} refused")
+    print(report)
+    assert fix_stops >= 0.8, report
+    assert fix_refused > sft_refused, report
 
 
 def test_trl_numbers_leave_no_trace_in_the_logs(nb, trainer, batch):
