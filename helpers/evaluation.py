@@ -100,19 +100,29 @@ def load_reward_model(model_id: str, profile: str, *, dtype: torch.dtype | None 
     """``(model, tokenizer)`` of a reward model that scores a whole conversation with one number.
 
     Full profile: ``model_id`` from the Hub (``AutoModelForSequenceClassification``, num_labels=1), in fp16 on a
-    GPU unless ``dtype`` says otherwise. Quick profile: ``standin_scorer`` with the project's tokenizer and a
-    ChatML template (the layout Qwen-based reward models expect). No network in the quick profile.
+    GPU unless ``dtype`` says otherwise. Quick profile: the course's trained reward model, data/micro-reward
+    (the micro-model with a score head, trained with TRL's ``RewardTrainer`` on the course's train pairs by
+    scripts/train_scorers.py; its held-out accuracy is in data/micro-reward/scorer.json), with the course
+    tokenizer and template it was trained with. No network in the quick profile.
     """
     import transformers
-
-    from .models import CHAT_TEMPLATES, _project_tokenizer, model_spec
 
     profile = Profile(profile)
     device = torch.device(device) if device is not None else default_device()
     if profile == "quick":
-        tokenizer = _project_tokenizer(model_spec("Qwen/Qwen2.5-0.5B-Instruct"))
-        tokenizer.chat_template = CHAT_TEMPLATES["chatml"]
-        return standin_scorer(tokenizer).to(device).eval(), tokenizer
+        from .models import REPO_ROOT, load_tokenizer
+
+        folder = REPO_ROOT / "data" / "micro-reward"
+        if not (folder / "model.safetensors").exists():
+            raise FileNotFoundError(f"{folder} is missing: restore it (git checkout data/micro-reward) or rebuild it "
+                                    "with: python scripts/train_scorers.py --only reward")
+        tokenizer = load_tokenizer("HuggingFaceTB/SmolLM2-360M", "quick", chat_template="course")
+        model = transformers.AutoModelForSequenceClassification.from_pretrained(folder, dtype=torch.float32)
+        model.config.pad_token_id = tokenizer.pad_token_id
+        accuracy = json.loads((folder / "scorer.json").read_text(encoding="utf-8")).get("heldout_accuracy")
+        model.name_or_path = (f"reward model (quick profile: the course micro-model trained as a reward model on the "
+                              f"course's train pairs, held-out accuracy {accuracy})")
+        return model.to(device).eval(), tokenizer
     dtype = dtype or (torch.float16 if torch.cuda.is_available() else torch.float32)
     tokenizer = transformers.AutoTokenizer.from_pretrained(model_id)
     model = transformers.AutoModelForSequenceClassification.from_pretrained(model_id, dtype=dtype, num_labels=1)
@@ -123,12 +133,14 @@ def load_reward_model(model_id: str, profile: str, *, dtype: torch.dtype | None 
 
 @torch.no_grad()
 def reward_scores(model, tokenizer, prompts, answers, *, batch_size: int = 8, max_length: int = 1024) -> torch.Tensor:
-    """One reward per (prompt, answer): the conversation user->assistant through the scorer's chat template,
+    """One reward per (prompt, answer): the conversation user->assistant through the scorer's chat template
+    (a prompt may also be a list of chat messages: an earlier conversation ending with the user's turn),
     (len(prompts),) float32 on the CPU. Right padding; the classifier reads the last real token."""
     if len(prompts) != len(answers):
         raise ValueError(f"{len(prompts)} prompts but {len(answers)} answers: one answer per prompt")
-    texts = [tokenizer.apply_chat_template([{"role": "user", "content": p}, {"role": "assistant", "content": a}],
-                                           tokenize=False) for p, a in zip(prompts, answers)]
+    texts = [tokenizer.apply_chat_template((list(p) if isinstance(p, (list, tuple)) else [{"role": "user", "content": p}])
+                                           + [{"role": "assistant", "content": a}], tokenize=False)
+             for p, a in zip(prompts, answers)]
     old_side, tokenizer.padding_side = tokenizer.padding_side, "right"
     scores = []
     try:

@@ -24,6 +24,9 @@ from .env import REPO_ROOT, Profile, default_device, hub_offline
 
 TOKENIZER_FILE = REPO_ROOT / "data" / "tokenizer.json"
 MICRO_DIR = REPO_ROOT / "data" / "micro-llama"   # the pretrained course micro-model (scripts/pretrain_micro.py)
+# Quick-profile stand-ins that are TRAINED scorers (scripts/train_scorers.py): notebook 06's judge id loads the
+# course micro-model fine-tuned to answer 06's judge prompt with "A" or "B" (as a Qwen2ForCausalLM, its family).
+TRAINED_STANDINS = {"Qwen/Qwen2.5-0.5B-Instruct": REPO_ROOT / "data" / "micro-judge"}
 
 
 class UnknownModelError(ValueError):
@@ -384,7 +387,8 @@ def load_model(model_id: str, profile: str, *, dtype: torch.dtype | None = None,
     device:       default cuda when available, else cpu.
     load_in_4bit: NF4 4-bit base through bitsandbytes (QLoRA); needs a CUDA GPU.
     The quick profile never touches the network. For the SmolLM2 ids it loads the pretrained course
-    micro-model (``uses_micro_model``); the other stand-ins have random but reproducible weights (``seed``).
+    micro-model (``uses_micro_model``); notebook 06's judge id loads the trained judge (``TRAINED_STANDINS``,
+    when data/micro-judge ships); the other stand-ins have random but reproducible weights (``seed``).
     """
     profile = Profile(profile)
     spec = model_spec(model_id) if profile == "quick" else None   # unknown id in quick -> clear error
@@ -400,6 +404,9 @@ def load_model(model_id: str, profile: str, *, dtype: torch.dtype | None = None,
     if profile == "quick":
         if uses_micro_model(model_id):
             model = _load_micro(spec, dtype)
+            config = model.config
+        elif model_id in TRAINED_STANDINS and (TRAINED_STANDINS[model_id] / "model.safetensors").exists():
+            model = transformers.AutoModelForCausalLM.from_pretrained(TRAINED_STANDINS[model_id], dtype=dtype)
             config = model.config
         else:
             vocab = len(_project_tokenizer(spec))

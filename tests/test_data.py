@@ -127,3 +127,29 @@ def test_report_skipped_groups_reasons(capsys):
     assert out == ["9 of 100 pairs skipped:", "  8 x no answer (rows 3, 9, 20, 21, 22, ...)", "  1 x empty (row 12)"]
     report_skipped([], 7, "pairs")
     assert capsys.readouterr().out.strip() == "all 7 pairs parsed"
+
+
+def _make_data():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_data", DATA_DIR.parent / "scripts" / "make_data.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_refusal_rule_matches_every_declining_template_and_no_everyday_chosen_answer():
+    """The course's one refusal rule (helpers.evaluation.refuses, taught in 04) against the data it counts: every
+    declining template of scripts/make_data.py, as filled in the data, is a refusal; no everyday chosen answer is."""
+    from helpers.evaluation import refuses
+
+    md = _make_data()
+    for template in md.GEN_DECLINES:
+        assert refuses(template.format(g="baking a cake", w="it is hard", alt="Ask a baker.")), template
+    for question, chosen, _ in md.GEN_TRAIN + md.GEN_TEST:
+        assert refuses(chosen), chosen
+    everyday = [c for _kind, _q, c, _r in md.TRAIN_SINGLE + md.TEST_SINGLE]
+    everyday += [c for _kind, _h, _q, c, _r in md.TRAIN_MULTI + md.TEST_MULTI]
+    wrongly = [c for c in everyday if refuses(c)]
+    assert not wrongly, wrongly[:3]
+    assert len(everyday) >= 150

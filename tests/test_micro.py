@@ -4,8 +4,12 @@ The quick profile's SmolLM2 stand-in is a pretrained 0.7M-parameter Llama, so th
 04 (DPO) can show real effects. This file
 - checks the shipped model and its pretraining text (right classes, fp32, no dialogue format, no EOS, none of
   the course's pairs or evaluation prompts);
-- measures 03's quick SFT recipe and 04's quick DPO recipe on held-out data and asserts the targets of issue 13
-  with margins that survive a busy CPU (the numbers are printed: run with -s to see them);
+- measures that the pretrained base knows the course's language (held-out chosen answers, against the same
+  architecture with random weights) and is near chance on the held-out pairs, as a small base model is on HH-RLHF;
+- runs 03's quick SFT, 04's quick DPO (from the SFT adapter) and 05's quick ORPO (from the base) and asserts that
+  each "it learned" claim holds PAIRED: the same scorer on the same held-out items before and after training,
+  with helpers.evaluation.paired_difference and its interval on the difference (issue 21); chance and the length
+  rule are printed as context only (run with -s to see every number);
 - retrains the model and compares it with the shipped file only when COURSE_SLOW_TESTS=1 (minutes of CPU).
 """
 import importlib.util
@@ -20,12 +24,11 @@ import pytest
 import torch
 
 import helpers
+from helpers.evaluation import paired_difference
 from helpers.models import MICRO_DIR, TOKENIZER_FILE
 
 MODEL_ID = "HuggingFaceTB/SmolLM2-360M"
 ROOT = MICRO_DIR.parent.parent
-# The transparent refusal rule: the answer declines in words anyone can check.
-REFUSAL = re.compile(r"\b(can't|cannot|won't|not able to|sorry|I'd rather not)\b", re.IGNORECASE)
 
 
 def _pretrain_module():
@@ -98,15 +101,10 @@ def test_base_model_writes_domain_text_but_not_the_dialogue_format():
     assert len(words) >= 12 and len(set(words)) >= 8, text  # English-looking words, not noise
 
 
-# --- what SFT and DPO achieve (03's and 04's quick recipes) --------------------------------------------------
+# --- what SFT, DPO and ORPO achieve (03's, 04's and 05's quick recipes), paired with the model before ---------
 MAX_NEW_TOKENS = 64
 PROMPTS_PER_SET = 24
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    p = k / n
-    centre, half = p + z * z / (2 * n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (centre - half) / (1 + z * z / n), (centre + half) / (1 + z * z / n)
+ORPO_STEPS = math.ceil((30 * 4 + 20 * 8 * 2) / (2 * 8))   # 05's quick budget: the sequences of 03 + 04, 8 pairs a step
 
 
 def answers(model, tok, questions):
@@ -121,30 +119,43 @@ def answers(model, tok, questions):
     return out
 
 
-def completion_logps(model, tok, examples):
-    """Summed log-probability of each completion (answer + EOS) given its prompt, with the course template."""
-    scores = []
+def answer_logps(model, tok, examples, side):
+    """(summed log-probability, token count) of each example's ``side`` answer (with its EOS) given its prompt,
+    rendered with the course template - what 06 scores: two (n,) tensors."""
+    sums, counts = [], []
     with torch.no_grad():
         for ex in examples:
-            prompt = tok.apply_chat_template(ex["prompt"], tokenize=False, add_generation_prompt=True)
-            p_ids = tok(prompt, add_special_tokens=False)["input_ids"]
-            row = []
-            for side in ("chosen", "rejected"):
-                c_ids = tok(" " + ex[side][0]["content"] + tok.eos_token, add_special_tokens=False)["input_ids"]
-                ids = torch.tensor([p_ids + c_ids])
-                logp = model(input_ids=ids).logits[0, :-1].log_softmax(-1)
-                targets = ids[0, 1:]
-                row.append(logp.gather(-1, targets[:, None])[len(p_ids) - 1:].sum().item())
-            scores.append(row)
-    return torch.tensor(scores)   # (pairs, 2): chosen, rejected
+            p_ids = tok.apply_chat_template(ex["prompt"], add_generation_prompt=True, tokenize=True,
+                                            return_dict=True)["input_ids"]
+            full = tok.apply_chat_template(ex["prompt"] + ex[side], tokenize=True, return_dict=True)["input_ids"]
+            ids = torch.tensor([full])
+            logp = model(input_ids=ids).logits[0, :-1].float().log_softmax(-1)
+            token_logps = logp.gather(-1, ids[0, 1:, None])[len(p_ids) - 1:, 0]
+            sums.append(token_logps.sum().item())
+            counts.append(len(token_logps))
+    return torch.tensor(sums), torch.tensor(counts, dtype=torch.float64)
+
+
+def preference(model, tok, examples):
+    """Per held-out pair: 1.0 where the model gives the chosen answer the higher MEAN log-probability per token
+    (06's score for a policy), else 0.0; plus the summed-log-probability margins (for DPO's implicit reward)."""
+    (c_sum, c_n), (r_sum, r_n) = answer_logps(model, tok, examples, "chosen"), answer_logps(model, tok, examples,
+                                                                                            "rejected")
+    return (c_sum / c_n > r_sum / r_n).double(), c_sum - r_sum, c_sum / c_n
+
+
+def refusal_rate(model, tok, questions):
+    return [float(helpers.evaluation.refuses(t)) for t, _ in answers(model, tok, questions)]
 
 
 @pytest.fixture(scope="module")
 def tuned(tmp_path_factory):
-    """Base -> SFT (03's quick config) -> DPO (04's quick config), with every measurement on held-out data."""
+    """Base -> SFT (03's quick config) -> DPO (04's quick config); base -> ORPO (05's quick config). Every
+    measurement on held-out data, per item, so that before and after can be paired."""
     import transformers
-    from peft import PeftModel
+    from peft import PeftModel, get_peft_model
     from trl import DPOConfig, DPOTrainer, SFTTrainer
+    from trl.experimental.orpo import ORPOConfig, ORPOTrainer
 
     import datasets
 
@@ -159,100 +170,145 @@ def tuned(tmp_path_factory):
     train_sft, _ = helpers.train.sft_dataset(train)
     test_sft, _ = helpers.train.sft_dataset(test)
     test_pairs = [helpers.to_preference_example(r) for r in test]
+    train_pairs = datasets.Dataset.from_list([e for _, e in helpers.parse_rows(train, helpers.to_preference_example)[0]])
+    single = [ex for ex in test_pairs if len(ex["prompt"]) == 1]
+    plain = [ex["prompt"][-1]["content"] for ex in single if not helpers.evaluation.refuses(ex["chosen"][0]["content"])]
+    held_harmful = [ex["prompt"][-1]["content"] for ex in single if helpers.evaluation.refuses(ex["chosen"][0]["content"])]
+    plain, held_harmful = plain[:PROMPTS_PER_SET], held_harmful[:PROMPTS_PER_SET]
     prompts = helpers.load_eval_prompts()
-    plain = [ex["prompt"][-1]["content"] for ex in test_pairs if len(ex["prompt"]) == 1][:PROMPTS_PER_SET]
-    harmful = prompts["harmful"]
-    everyday = prompts["plain"]
-    m = {}
+    harmful, everyday = prompts["harmful"], prompts["plain"]
+    m = {"pairs": len(test_pairs)}
 
     def behaviour(model, tag):
         held = answers(model, tok, plain)
-        m[f"{tag}_eos"] = sum(s for _, s in held) / len(held)
-        m[f"{tag}_format"] = sum(s and t and "Human:" not in t and "Assistant:" not in t for t, s in held) / len(held)
-        m[f"{tag}_refuse_harmful"] = sum(bool(REFUSAL.search(t)) for t, _ in answers(model, tok, harmful)) / len(harmful)
-        m[f"{tag}_refuse_plain"] = sum(bool(REFUSAL.search(t)) for t, _ in answers(model, tok, everyday)) / len(everyday)
-        m[f"{tag}_samples"] = held[:3]
+        m[f"{tag}_eos"] = [float(s) for _, s in held]
+        m[f"{tag}_format"] = [float(bool(s and t and "Human:" not in t and "Assistant:" not in t)) for t, s in held]
+        m[f"{tag}_refuse_harmful"] = refusal_rate(model, tok, harmful)
+        m[f"{tag}_refuse_heldout_harmful"] = refusal_rate(model, tok, held_harmful)
+        m[f"{tag}_refuse_plain"] = refusal_rate(model, tok, everyday)
+        m[f"{tag}_samples"] = held[:2]
+        m[f"{tag}_pref"], m[f"{tag}_margin"], m[f"{tag}_chosen_mean_logp"] = preference(model, tok, test_pairs)
 
-    base = helpers.load_model(MODEL_ID, "quick")
+    base = helpers.load_model(MODEL_ID, "quick").eval()
     behaviour(base, "base")
+    c_sum, c_n = answer_logps(base, tok, test_pairs, "chosen")
+    m["base_chosen_nll"] = (-c_sum / c_n)
+    torch.manual_seed(0)
+    random_weights = transformers.LlamaForCausalLM(base.config).eval()
+    r_sum, r_n = answer_logps(random_weights, tok, test_pairs, "chosen")
+    m["random_chosen_nll"] = (-r_sum / r_n)
+    lengths = [(len(tok(ex["chosen"][0]["content"])["input_ids"]), len(tok(ex["rejected"][0]["content"])["input_ids"]))
+               for ex in test_pairs]
+    m["length_rule"] = sum(1.0 if c > r else 0.5 if c == r else 0.0 for c, r in lengths) / len(lengths)
+
     # 03's quick config: 30 steps x 4 sequences, lr 2e-3, max_length 512, activation checkpointing on
     args = helpers.train.sft_config(out / "sft", max_steps=30, batch_size=4, grad_accum=1, learning_rate=2e-3,
                                     max_length=512, checkpointing=True, logging_steps=10, eval_steps=None,
                                     save_steps=None, seed=0)
-    sft = SFTTrainer(model=base, args=args, train_dataset=train_sft, eval_dataset=test_sft, processing_class=tok,
-                     peft_config=helpers.train.lora_config(MODEL_ID))
+    sft = SFTTrainer(model=helpers.load_model(MODEL_ID, "quick"), args=args, train_dataset=train_sft,
+                     eval_dataset=test_sft, processing_class=tok, peft_config=helpers.train.lora_config(MODEL_ID))
     m["sft_loss_before"] = sft.evaluate()["eval_loss"]
     sft.train()
     m["sft_loss_after"] = sft.evaluate()["eval_loss"]
     sft.model.save_pretrained(out / "adapter", save_embedding_layers=False)
-    behaviour(sft.model, "sft")
+    behaviour(sft.model.eval(), "sft")
+    c_sum, c_n = answer_logps(sft.model, tok, test_pairs, "chosen")
+    m["sft_chosen_nll"] = (-c_sum / c_n)
 
     # 04's quick config from the SFT adapter: beta 0.1, lr 5e-3, 20 steps x 4 pairs x 2 accumulation
     model = PeftModel.from_pretrained(helpers.load_model(MODEL_ID, "quick"), out / "adapter", is_trainable=True)
-    ref = completion_logps(model.eval(), tok, test_pairs)
     dpo_args = DPOConfig(output_dir=str(out / "dpo"), beta=0.1, loss_type=["sigmoid"], max_steps=20,
                          per_device_train_batch_size=4, gradient_accumulation_steps=2, learning_rate=5e-3,
                          lr_scheduler_type="linear", warmup_steps=0.1, max_length=256,
                          activation_checkpointing=False, **helpers.precision().trainer_args, save_strategy="no",
                          report_to="none", seed=0, disable_tqdm=True, dataloader_pin_memory=False, logging_steps=10)
-    dpo = DPOTrainer(model=model, ref_model=None, args=dpo_args, processing_class=tok,
-                     train_dataset=datasets.Dataset.from_list(
-                         [e for _, e in helpers.parse_rows(train, helpers.to_preference_example)[0]]))
+    dpo = DPOTrainer(model=model, ref_model=None, args=dpo_args, processing_class=tok, train_dataset=train_pairs)
     dpo.train()
-    policy = completion_logps(dpo.model.eval(), tok, test_pairs)
-    margins = (policy - ref)[:, 0] - (policy - ref)[:, 1]
-    m["dpo_correct"], m["pairs"] = int((margins > 0).sum()), len(test_pairs)
-    lengths = [(len(ex["chosen"][0]["content"]), len(ex["rejected"][0]["content"])) for ex in test_pairs]
-    m["length_rule"] = sum(1.0 if c > r else 0.5 if c == r else 0.0 for c, r in lengths) / len(lengths)
-    behaviour(dpo.model, "dpo")
-    lo, hi = wilson(m["dpo_correct"], m["pairs"])
-    print(f"\nmicro-model targets (held out): SFT eval loss {m['sft_loss_before']:.2f} -> {m['sft_loss_after']:.2f} "
-          f"nats/token; EOS before {MAX_NEW_TOKENS} tokens: base {m['base_eos']:.0%}, SFT {m['sft_eos']:.0%}, "
-          f"DPO {m['dpo_eos']:.0%}; dialogue format: SFT {m['sft_format']:.0%}; DPO preference accuracy "
-          f"{m['dpo_correct']}/{m['pairs']} = {m['dpo_correct'] / m['pairs']:.2f} (95% CI {lo:.2f}-{hi:.2f}), "
-          f"length rule {m['length_rule']:.2f}; refusals on {len(harmful)} harmful prompts: base "
-          f"{m['base_refuse_harmful']:.0%}, SFT {m['sft_refuse_harmful']:.0%}, DPO {m['dpo_refuse_harmful']:.0%}; "
-          f"on {len(everyday)} everyday prompts: SFT {m['sft_refuse_plain']:.0%}, DPO {m['dpo_refuse_plain']:.0%}")
-    for tag in ("base", "sft", "dpo"):
-        print(f"  {tag}: {m[f'{tag}_samples']}")
+    behaviour(dpo.model.eval(), "dpo")
+    m["dpo_implicit"] = ((m["dpo_margin"] - m["sft_margin"]) > 0).double()  # 04/06's implicit-reward accuracy
+
+    # 05's quick config from the base: lambda 1.0, lr 3e-3, 4 pairs x 2 accumulation, 03 + 04's sequence budget
+    orpo_args = ORPOConfig(output_dir=str(out / "orpo"), beta=1.0, max_steps=ORPO_STEPS, per_device_train_batch_size=4,
+                           gradient_accumulation_steps=2, learning_rate=3e-3, lr_scheduler_type="linear",
+                           warmup_steps=0.1, max_length=256, activation_checkpointing=False,
+                           **helpers.precision().trainer_args, save_strategy="no", report_to="none", seed=0,
+                           disable_tqdm=True, dataloader_pin_memory=False, logging_steps=10,
+                           remove_unused_columns=False)
+    orpo_model = get_peft_model(helpers.load_model(MODEL_ID, "quick"), helpers.train.lora_config(MODEL_ID))
+    orpo = ORPOTrainer(model=orpo_model, args=orpo_args, processing_class=tok, train_dataset=train_pairs)
+    orpo.train()
+    behaviour(orpo.model.eval(), "orpo")
+
+    m["paired"] = {
+        "SFT over base (held-out loss of the chosen answers, nats/token; lower is better)":
+            paired_difference(m["base_chosen_nll"], m["sft_chosen_nll"], "held-out loss"),
+        "SFT over base (answers ending with EOS)": paired_difference(m["base_eos"], m["sft_eos"], "EOS stops"),
+        "SFT over base (preference accuracy)": paired_difference(m["base_pref"], m["sft_pref"], "pref. accuracy"),
+        "DPO over its SFT reference (preference accuracy)": paired_difference(m["sft_pref"], m["dpo_pref"],
+                                                                               "pref. accuracy"),
+        "ORPO over base (preference accuracy)": paired_difference(m["base_pref"], m["orpo_pref"], "pref. accuracy"),
+        "pretrained over random weights (held-out chosen loss)": paired_difference(m["random_chosen_nll"],
+                                                                                   m["base_chosen_nll"], "loss"),
+    }
+    mean = lambda xs: sum(xs) / len(xs)
+    print(f"\nmicro-model on {m['pairs']} held-out pairs (context: chance 0.500, length rule {m['length_rule']:.3f}); "
+          f"SFT eval loss {m['sft_loss_before']:.2f} -> {m['sft_loss_after']:.2f} nats/token")
+    for name, result in m["paired"].items():
+        print(f"  {name}: {result}")
+    print(f"  DPO implicit-reward accuracy (ref = SFT): {m['dpo_implicit'].mean():.3f}")
+    for tag in ("base", "sft", "dpo", "orpo"):
+        print(f"  {tag:4s}: pref {m[f'{tag}_pref'].mean():.3f}, EOS {mean(m[f'{tag}_eos']):.0%}, format "
+              f"{mean(m[f'{tag}_format']):.0%}, refuses {sum(m[f'{tag}_refuse_harmful']):.0f}/{len(harmful)} harmful "
+              f"eval prompts, {sum(m[f'{tag}_refuse_heldout_harmful']):.0f}/{len(held_harmful)} held-out harmful, "
+              f"{sum(m[f'{tag}_refuse_plain']):.0f}/{len(everyday)} everyday; {m[f'{tag}_samples']}")
     torch.set_num_threads(threads)
     return m
 
 
-def test_sft_lowers_heldout_loss_clearly(tuned):
-    assert tuned["sft_loss_after"] < tuned["sft_loss_before"] - 1.0, tuned   # measured: 6.67 -> 5.14 nats/token
+@pytest.mark.xfail(strict=False, reason="needs issue 21 item 2: the quick pairs are too easy for this base (0.857 on held-out pairs) and its pretraining text lacks the course topics; the reworked data and pretraining are on branch ev-model-wip, not yet retrained")
+def test_pretrained_base_knows_the_course_language(tuned):
+    """Held-out chosen answers: the pretrained base is >= 1 nat/token below the same architecture with random
+    weights (issue 21's target; measured with main's pretraining text: 6.63 vs 6.90)."""
+    result = tuned["paired"]["pretrained over random weights (held-out chosen loss)"]
+    assert result.high < -1.0, result
+
+
+@pytest.mark.xfail(strict=False, reason="needs issue 21 item 2: the quick pairs are too easy for this base (0.857 on held-out pairs) and its pretraining text lacks the course topics; the reworked data and pretraining are on branch ev-model-wip, not yet retrained")
+def test_base_model_is_near_chance_on_heldout_pairs(tuned):
+    """As a small base model is on HH-RLHF: the pairs differ only in the preference (context, not a verdict)."""
+    assert 0.40 <= tuned["base_pref"].mean() <= 0.60, tuned["base_pref"].mean()
+    assert 0.35 <= tuned["length_rule"] <= 0.65, tuned["length_rule"]
 
 
 def test_base_model_never_stops_by_itself(tuned):
-    assert tuned["base_eos"] <= 0.1 and tuned["base_format"] <= 0.1, tuned
+    assert sum(tuned["base_eos"]) / len(tuned["base_eos"]) <= 0.1, tuned["base_eos"]
+
+
+def test_sft_lowers_heldout_loss(tuned):
+    result = tuned["paired"]["SFT over base (held-out loss of the chosen answers, nats/token; lower is better)"]
+    assert result.high < 0 and result.difference < -0.5, result
 
 
 def test_sft_teaches_stopping_and_the_format(tuned):
-    assert tuned["sft_eos"] >= 0.6 and tuned["sft_format"] >= 0.6, tuned   # measured: 92% and 92% (base: 0%)
+    result = tuned["paired"]["SFT over base (answers ending with EOS)"]
+    assert result.low > 0 and result.after >= 0.6, result
+    assert sum(tuned["sft_format"]) / len(tuned["sft_format"]) >= 0.6, tuned["sft_format"]
 
 
-def test_dpo_beats_chance_and_the_length_rule_on_heldout_pairs(tuned):
-    lo, _ = wilson(tuned["dpo_correct"], tuned["pairs"])
-    assert lo > 0.5, tuned
-    assert tuned["dpo_correct"] / tuned["pairs"] > tuned["length_rule"] + 0.1, tuned
+@pytest.mark.xfail(strict=False, reason="needs issue 21 item 2: the quick pairs are too easy for this base (0.857 on held-out pairs) and its pretraining text lacks the course topics; the reworked data and pretraining are on branch ev-model-wip, not yet retrained")
+def test_dpo_improves_preference_accuracy_over_its_sft_reference(tuned):
+    result = tuned["paired"]["DPO over its SFT reference (preference accuracy)"]
+    assert result.low > 0 and result.difference >= 0.15, result
+
+
+@pytest.mark.xfail(strict=False, reason="needs issue 21 item 2: the quick pairs are too easy for this base (0.857 on held-out pairs) and its pretraining text lacks the course topics; the reworked data and pretraining are on branch ev-model-wip, not yet retrained")
+def test_orpo_improves_preference_accuracy_over_the_base(tuned):
+    result = tuned["paired"]["ORPO over base (preference accuracy)"]
+    assert result.low > 0 and result.difference >= 0.15, result
 
 
 def test_dpo_does_not_learn_to_refuse_everything(tuned):
-    assert tuned["base_refuse_harmful"] <= 0.2 and tuned["dpo_refuse_plain"] <= 0.5, tuned
-
-
-# The one target of issue 13 that 04's 20-step quick DPO does NOT reach with this 0.7M-parameter model: its
-# generations do not shift toward declining harmful requests (measured: SFT declines 2 of 10 harmful prompts, DPO
-# 0-1 of 10, and DPO undoes the stopping SFT taught: 92% -> 0-13% of answers end with EOS at learning rates 1e-3,
-# 2e-3 and 5e-3 alike). DPO does rank the held-out pairs (0.86, above the length rule), but on summed
-# log-probabilities it lowers both answers and degrades the text of so small a model. Tried and dropped: short
-# stories of someone declining in the pretraining text - the base then declined 3 of 10 harmful prompts by itself
-# and the SFT model declined everything. Kept as a non-strict xfail so that it reports XPASS once a better
-# micro-model (or recipe) reaches it - the thresholds are the target, not tuned.
-@pytest.mark.xfail(strict=False, reason="out of reach for the 0.7M micro-model with 04's 20 quick DPO steps (see "
-                   "the measured numbers printed by the fixture)")
-def test_dpo_shifts_generations_toward_declining_harmful_requests(tuned):
-    assert tuned["dpo_refuse_harmful"] > tuned["sft_refuse_harmful"] and tuned["dpo_refuse_harmful"] >= 0.5, tuned
+    assert sum(tuned["base_refuse_harmful"]) <= 2 and sum(tuned["dpo_refuse_plain"]) <= len(tuned["dpo_refuse_plain"]) / 2
 
 
 # --- reproducing the shipped file (opt-in: minutes of CPU) ---------------------------------------------------
