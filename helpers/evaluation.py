@@ -201,13 +201,16 @@ class PairedResult:
     low: float
     high: float
     confidence: float
+    lower_is_better: bool = False
 
     @property
     def verdict(self) -> str:
-        """"improved" when the whole interval of (after - before) is above 0, "worse" when below, else "not shown"."""
-        if self.low > 0:
+        """"improved" when the whole interval of (after - before) is on the better side of 0 (above it, or below it
+        for a loss: lower_is_better), "worse" when on the other side, else "not shown"."""
+        sign = -1 if self.lower_is_better else 1
+        if min(sign * self.low, sign * self.high) > 0:
             return "improved"
-        if self.high < 0:
+        if max(sign * self.low, sign * self.high) < 0:
             return "worse"
         return "not shown"
 
@@ -216,11 +219,12 @@ class PairedResult:
                 f"[{self.low:+.3f}, {self.high:+.3f}] ({self.confidence:.0%}, {self.n} paired items): {self.verdict}")
 
 
-def paired_difference(before, after, what: str = "score", *, resamples: int = 2_000, confidence: float = 0.95,
-                      seed: int = 0) -> PairedResult:
+def paired_difference(before, after, what: str = "score", *, lower_is_better: bool = False, resamples: int = 2_000,
+                      confidence: float = 0.95, seed: int = 0) -> PairedResult:
     """Compare one scorer's per-item values before and after training, on the same held-out items.
 
-    before, after: (n,) per-item scores in the same item order (1.0/0.0 for a hit, or any number: a loss, a length).
+    before, after: (n,) per-item scores in the same item order (1.0/0.0 for a hit, or any number: a loss, a length);
+    lower_is_better=True for a loss, so that a fall reads "improved".
     The interval is a paired percentile bootstrap of mean(after - before): items are resampled, and each keeps its
     before and after together, so the item-to-item spread that both models share cancels. Taught in 06, used from 03.
     """
@@ -236,7 +240,7 @@ def paired_difference(before, after, what: str = "score", *, resamples: int = 2_
     tail = (1 - confidence) / 2
     low, high = torch.quantile(means, torch.tensor([tail, 1 - tail], dtype=torch.float64)).tolist()
     return PairedResult(what, diff.numel(), b.mean().item(), a.mean().item(), diff.mean().item(), low, high,
-                        confidence)
+                        confidence, lower_is_better)
 
 
 # --- The course's one refusal rule (taught in 04, used by 04, 06 and the tests) ---

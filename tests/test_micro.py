@@ -241,14 +241,16 @@ def tuned(tmp_path_factory):
 
     m["paired"] = {
         "SFT over base (held-out loss of the chosen answers, nats/token; lower is better)":
-            paired_difference(m["base_chosen_nll"], m["sft_chosen_nll"], "held-out loss"),
+            paired_difference(m["base_chosen_nll"], m["sft_chosen_nll"], "held-out loss",
+                              lower_is_better=True),
         "SFT over base (answers ending with EOS)": paired_difference(m["base_eos"], m["sft_eos"], "EOS stops"),
         "SFT over base (preference accuracy)": paired_difference(m["base_pref"], m["sft_pref"], "pref. accuracy"),
         "DPO over its SFT reference (preference accuracy)": paired_difference(m["sft_pref"], m["dpo_pref"],
                                                                                "pref. accuracy"),
         "ORPO over base (preference accuracy)": paired_difference(m["base_pref"], m["orpo_pref"], "pref. accuracy"),
         "pretrained over random weights (held-out chosen loss)": paired_difference(m["random_chosen_nll"],
-                                                                                   m["base_chosen_nll"], "loss"),
+                                                                                   m["base_chosen_nll"], "loss",
+                                                                                   lower_is_better=True),
     }
     mean = lambda xs: sum(xs) / len(xs)
     print(f"\nmicro-model on {m['pairs']} held-out pairs (context: chance 0.500, length rule {m['length_rule']:.3f}); "
