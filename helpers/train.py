@@ -21,6 +21,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from . import track
 from .env import Profile, native_bf16, output_dir, precision
 
 LORA_R, LORA_ALPHA, LORA_DROPOUT = 16, 32, 0.05  # the course's LoRA recipe for SFT (03) and DPO (04)
@@ -169,11 +170,17 @@ def run_config(args, **identity) -> dict:
     return {**identity, "args": fields}
 
 
-def use_run_dir(args, notebook: str, **identity) -> Path:
+def use_run_dir(args, notebook: str, *, tracker=None, **identity) -> Path:
     """Point ``args.output_dir`` at the run folder for this configuration (``run_dir``, keyed by
-    ``run_config(args, **identity)``) and return it. Call it after the config is complete, before the trainer."""
+    ``run_config(args, **identity)``) and return it. Call it after the config is complete, before the trainer.
+
+    ``tracker`` (``helpers.tracker()``, optional): the trainer reports to it, under a run name made of the
+    notebook, the method and this folder's name (model and config hash), so a resumed run continues its curve.
+    It changes nothing that is trained: the run's key (and folder) is the same with or without it."""
     folder = run_dir(notebook, run_config(args, **identity), name=str(identity.get("model_id", notebook)).split("/")[-1])
     args.output_dir = str(folder)
+    if tracker is not None:
+        tracker.configure(args, notebook, folder)
     return folder
 
 
@@ -646,6 +653,8 @@ def fit(trainer, given: int | None = None, *, resume: bool = True):
       before (reading the data loader, generating) cannot shift the data order, so a resumed run replays the
       steps it lost exactly.
     - Out of GPU memory in a step: the kit's advice instead of a bare ``torch.OutOfMemoryError``.
+    - A tracker in ``args.report_to`` (``use_run_dir(..., tracker=...)``) logs to the run named by
+      ``args.run_name``, the same run when it resumes (``helpers.track.attached``).
     Returns ``trainer.train``'s result.
     """
     import torch
@@ -655,7 +664,7 @@ def fit(trainer, given: int | None = None, *, resume: bool = True):
 
     args, folder = trainer.args, Path(trainer.args.output_dir)
     preflight(trainer, given)
-    with RunLock(folder) as lock:
+    with RunLock(folder) as lock, track.attached(trainer):
         heartbeat = _heartbeat(lock)
         trainer.add_callback(heartbeat)
         try:
