@@ -256,6 +256,13 @@ class _LocalTrackio:
         with _trackio_quiet():
             return self._module.finish()
 
+    def log(self, metrics, step=None):
+        """At the Trainer's global step (not trackio's own counter): a resumed run's replayed steps land on the
+        steps they replay, and the x-axis is the same as TensorBoard's."""
+        if step is None and "train/global_step" in metrics:
+            step = int(metrics["train/global_step"])
+        return self._module.log(metrics, step=step)
+
 
 def _report_to(args) -> list[str]:
     value = getattr(args, "report_to", None) or []
@@ -263,21 +270,25 @@ def _report_to(args) -> list[str]:
 
 
 @contextmanager
-def attached(trainer):
+def attached(trainer, from_step: int = 0):
     """While training (``helpers.train.fit``): point the trainer's tracker callbacks at its run.
 
     tensorboard: the event files go to ``output_dir("tensorboard")/<run_name>`` (the same folder when a run
-    resumes: one curve). trackio: local only, resumed by run name. wandb: one run id per run name, resumed
-    ("allow"), online when logged in, else offline; finished afterwards so the next trainer gets its own run."""
+    resumes: one curve); resumed at ``from_step``, the points a dead runtime logged after that step are hidden
+    (SummaryWriter's ``purge_step``), so the replayed steps replace them. trackio: local only, resumed by run
+    name, at the Trainer's global step. wandb: one run id per run name, resumed ("allow"), online when logged
+    in, else offline; finished afterwards so the next trainer gets its own run."""
     names, args = _report_to(trainer.args), trainer.args
     wandb_run = None
     for callback in trainer.callback_handler.callbacks:
         kind = type(callback).__name__
         if kind == "TensorBoardCallback" and getattr(callback, "tb_writer", None) is None and args.run_name:
             callback.logging_dir = str(output_dir("tensorboard") / args.run_name)
+            if from_step and trainer.is_world_process_zero():
+                callback.tb_writer = callback._SummaryWriter(log_dir=callback.logging_dir, purge_step=from_step + 1)
         elif kind == "TrackioCallback" and not isinstance(callback._trackio, _LocalTrackio):
             callback._trackio = _LocalTrackio(callback._trackio)
-    if "wandb" in names and args.run_name:
+    if "wandb" in names and args.run_name and trainer.is_world_process_zero():  # DDP: one run, from rank 0
         import wandb
 
         if wandb.run is None:

@@ -664,7 +664,7 @@ def fit(trainer, given: int | None = None, *, resume: bool = True):
 
     args, folder = trainer.args, Path(trainer.args.output_dir)
     preflight(trainer, given)
-    with RunLock(folder) as lock, track.attached(trainer):
+    with RunLock(folder) as lock:
         heartbeat = _heartbeat(lock)
         trainer.add_callback(heartbeat)
         try:
@@ -683,7 +683,8 @@ def fit(trainer, given: int | None = None, *, resume: bool = True):
                 print(f"run {folder.name}: starting a fresh run of {args.max_steps} steps")
             transformers.set_seed(args.seed)
             try:
-                result = trainer.train(resume_from_checkpoint=checkpoint)
+                with track.attached(trainer, from_step=step):  # a tracker (if any) continues the run's curve
+                    result = trainer.train(resume_from_checkpoint=checkpoint)
             except torch.OutOfMemoryError:
                 raise MemoryError(out_of_memory_advice(f"training (step {trainer.state.global_step + 1})")) from None
             if trainer.state.global_step >= args.max_steps:
