@@ -9,7 +9,7 @@ notebook's stored outputs say which kit made them; `scripts/grade.py` flags outp
 when a notebook or a self-check changes what students hand in, then run `python scripts/sync_notebooks.py`.
 """
 __version__ = "1.0"   # read (not imported) by scripts/sync_notebooks.py and scripts/grade.py: keep it a plain string
-from . import check, evaluation, prefs, rating
+from . import check, evaluation, prefs, rating, track
 from .budget import T4_SUSTAINED_TFLOPS, flops_per_token, t4_assumption, t4_minutes
 from .data import (DataFormatError, load_eval_prompts, load_preferences, parse_rows, report_skipped, require_columns,
                    to_messages, to_preference_example)
@@ -24,5 +24,6 @@ from .models import (CHAT_TEMPLATES, COURSE_CHAT_TEMPLATE, FAMILIES, MODELS, Mod
 from .plot import history_series, plot_history
 from .text import chat_prompt, generate, generate_ids, side_by_side
 from .train import latest_checkpoint, sft_adapter_dir
+from .track import Tracker, TrackerError, tracker
 
 __all__ = [n for n in dir() if not n.startswith("_")]

@@ -21,6 +21,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from . import track
 from .env import Profile, native_bf16, output_dir, precision
 from .files import DamagedFileError, adapter_problem, file_problem, json_problem, writer_of
 
@@ -183,11 +184,17 @@ def run_config(args, **identity) -> dict:
     return {**identity, "args": fields}
 
 
-def use_run_dir(args, notebook: str, **identity) -> Path:
+def use_run_dir(args, notebook: str, *, tracker=None, **identity) -> Path:
     """Point ``args.output_dir`` at the run folder for this configuration (``run_dir``, keyed by
-    ``run_config(args, **identity)``) and return it. Call it after the config is complete, before the trainer."""
+    ``run_config(args, **identity)``) and return it. Call it after the config is complete, before the trainer.
+
+    ``tracker`` (``helpers.tracker()``, optional): the trainer reports to it, under a run name made of the
+    notebook, the method and this folder's name (model and config hash), so a resumed run continues its curve.
+    It changes nothing that is trained: the run's key (and folder) is the same with or without it."""
     folder = run_dir(notebook, run_config(args, **identity), name=str(identity.get("model_id", notebook)).split("/")[-1])
     args.output_dir = str(folder)
+    if tracker is not None:
+        tracker.configure(args, notebook, folder)
     return folder
 
 
@@ -726,6 +733,8 @@ def fit(trainer, given: int | None = None, *, resume: bool = True):
       before (reading the data loader, generating) cannot shift the data order, so a resumed run replays the
       steps it lost exactly.
     - Out of GPU memory in a step: the kit's advice instead of a bare ``torch.OutOfMemoryError``.
+    - A tracker in ``args.report_to`` (``use_run_dir(..., tracker=...)``) logs to the run named by
+      ``args.run_name``, the same run when it resumes (``helpers.track.attached``).
     Returns ``trainer.train``'s result.
     """
     import torch
@@ -754,7 +763,8 @@ def fit(trainer, given: int | None = None, *, resume: bool = True):
                 print(f"run {folder.name}: starting a fresh run of {args.max_steps} steps")
             transformers.set_seed(args.seed)
             try:
-                result = trainer.train(resume_from_checkpoint=checkpoint)
+                with track.attached(trainer, from_step=step):  # a tracker (if any) continues the run's curve
+                    result = trainer.train(resume_from_checkpoint=checkpoint)
             except torch.OutOfMemoryError:
                 raise MemoryError(out_of_memory_advice(f"training (step {trainer.state.global_step + 1})")) from None
             if trainer.state.global_step >= args.max_steps:

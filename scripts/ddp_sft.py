@@ -110,6 +110,7 @@ def main(argv=None) -> int:
         use_cpu=device == "cpu",           # without it, CPU processes do not join DDP: each trains alone as "rank 0"
         ddp_backend="gloo" if device == "cpu" and world > 1 else None,  # CPUs talk through gloo, GPUs nccl
     )
+    helpers.tracker().configure(config, "07_two-gpus", out)  # COURSE_TRACKER from the notebook: run 07_two-gpus-sft-<out>
     with helpers.train._quiet_datasets():
         trainer = SFTTrainer(model=helpers.load_model(args.model_id, profile, device=device), args=config,
                              train_dataset=train_sft, processing_class=tokenizer,
@@ -156,7 +157,8 @@ def main(argv=None) -> int:
     trainer.add_callback(Recorder())
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
-    result = trainer.train()
+    with helpers.track.attached(trainer):  # the tracker's files go where helpers.tracker() says (none: nothing)
+        result = trainer.train()
     trainer.save_model(str(out / "adapter"))  # every rank calls it; the Trainer writes on rank 0 only
 
     import torch.distributed as dist
