@@ -117,6 +117,7 @@ def load_reward_model(model_id: str, profile: str, *, dtype: torch.dtype | None 
             raise FileNotFoundError(f"{folder} is missing: restore it (git checkout data/micro-reward) or rebuild it "
                                     "with: python scripts/train_scorers.py --only reward")
         tokenizer = load_tokenizer("HuggingFaceTB/SmolLM2-360M", "quick", chat_template="course")
+        transformers.utils.logging.disable_progress_bar()   # no "Loading weights" bar for a 3 MB local file
         model = transformers.AutoModelForSequenceClassification.from_pretrained(folder, dtype=torch.float32)
         model.config.pad_token_id = tokenizer.pad_token_id
         accuracy = json.loads((folder / "scorer.json").read_text(encoding="utf-8")).get("heldout_accuracy")
