@@ -161,6 +161,11 @@ def simulate_07(monkeypatch, tmp_path, capsys, *, gpus: int, colab: bool = False
     shell = "<google.colab._shell.Shell object>" if colab else "<ipykernel.zmqshell.ZMQInteractiveShell object>"
     monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
     monkeypatch.setattr(subprocess, "Popen", _FakePopen)
+    # A fresh kernel, as a student's 07 is: no Accelerator yet (earlier tests that trained in this process leave
+    # accelerate's shared state set, and notebook_launcher would refuse for that reason instead)
+    from accelerate.state import AcceleratorState, GradientState, PartialState
+    for state in (AcceleratorState, PartialState, GradientState):
+        monkeypatch.setattr(state, "_shared_state", {})
     _FakePopen.calls = []
     cells = [c.source for c in nbformat.read(NOTEBOOK_07, as_version=4).cells if c.cell_type == "code"]
     namespace: dict = {}
