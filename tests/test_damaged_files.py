@@ -20,6 +20,8 @@ import helpers
 from helpers.files import DamagedFileError
 from helpers.train import RunError, RunLock
 
+pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
+
 MODEL_ID = "HuggingFaceTB/SmolLM2-360M"
 
 
@@ -53,20 +55,6 @@ def one_line(message: str, path: Path, damage: str, *fix: str):
         assert words in message, message
     for bare in ("SafetensorError", "JSONDecodeError", "Traceback", "UnicodeDecodeError", "BadZipFile"):
         assert bare not in message, message
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture()
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path))
-    return tmp_path
 
 
 def save_adapter(folder: Path) -> Path:

@@ -22,15 +22,6 @@ NOTEBOOK = ROOT / "notebooks" / "00_setup.ipynb"
 WIDTH, HEIGHT = 1280, 800
 
 
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    if os.environ.get("CI") == "true":
-        pytest.fail("chromium is missing in CI: .ci/run installs it (apt-get install -y chromium)")
-    pytest.skip("chromium not installed here (Debian/Ubuntu: sudo apt-get install -y chromium); CI runs this test")
-
-
 def jupyterlab():
     """JupyterLab and websocket-client (jupyter_server's dependency): scripts/install.sh installs both."""
     try:
@@ -133,11 +124,11 @@ class Page:
 
 
 @pytest.fixture
-def browser(tmp_path):
+def browser(tmp_path, chromium):
     """A headless Chromium with no network but localhost; yields a Page on about:blank."""
     debug_port = free_port()
     process = subprocess.Popen(
-        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
          "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",   # badge images on a CDN would fail here
          f"--window-size={WIDTH},{HEIGHT}", f"--remote-debugging-port={debug_port}", "--remote-allow-origins=*",

@@ -16,24 +16,11 @@ import helpers
 from helpers.data import DataFormatError
 from helpers.train import PrecisionError, RunError, RunLock
 
+pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
+
 MODEL_ID = "HuggingFaceTB/SmolLM2-360M"
 SIZES = dict(batch_size=2, grad_accum=1, learning_rate=2e-3, max_length=96, checkpointing=False, logging_steps=1,
              save_steps=2, seed=0)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models on a shared CPU: one thread is many times faster than two fighting over busy cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture()
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path))
-    return tmp_path
 
 
 @pytest.fixture(scope="module")

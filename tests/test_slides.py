@@ -2,9 +2,7 @@
 (executed in the quick profile) that builds, has the slides its metadata promises, loads nothing from a CDN, and
 renders in a headless browser with no network (screenshots land in pytest's tmp dir, not in git)."""
 import copy
-import os
 import re
-import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -166,18 +164,9 @@ def test_deck_loads_nothing_from_the_network(built):
     assert size < 20 * 2**20, f"vendor/ is {size / 2**20:.1f} MiB: more than the decks load"
 
 
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    if os.environ.get("CI") == "true":
-        pytest.fail("chromium is missing in CI: .ci/run installs it (apt-get install -y chromium)")
-    pytest.skip("chromium not installed here (Debian/Ubuntu: sudo apt-get install -y chromium); CI runs this test")
-
-
-def browse(url: str, profile: Path, *action: str) -> str:
+def browse(chromium: str, url: str, profile: Path, *action: str) -> str:
     """Run headless chromium on a URL with a fresh profile and no network; returns what it printed."""
-    command = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
                "--host-resolver-rules=MAP * ~NOTFOUND",                     # no network, even if the machine has it
                "--window-size=1280,800", "--virtual-time-budget=8000", *action, url]
@@ -186,12 +175,12 @@ def browse(url: str, profile: Path, *action: str) -> str:
     return done.stdout
 
 
-def test_a_headless_browser_renders_the_first_slides(built, tmp_path):
+def test_a_headless_browser_renders_the_first_slides(built, tmp_path, chromium):
     import matplotlib.image
 
     out, record, _ = built
     url = (out / record["deck"]).as_uri()
-    dom = browse(url, tmp_path / "profile-dom", "--dump-dom")
+    dom = browse(chromium, url, tmp_path / "profile-dom", "--dump-dom")
     assert re.search(r'class="reveal slide[^"]*\bready\b', dom), "reveal.js did not start (a library not loaded?)"
     assert "MathJax_Main" in dom, "MathJax did not load"
     title = next(l for l in nbformat.read(SETUP, as_version=4).cells[0].source.splitlines() if l.startswith("# "))[2:]
@@ -199,7 +188,7 @@ def test_a_headless_browser_renders_the_first_slides(built, tmp_path):
     shots = []
     for i, where in enumerate(["", "#/1"]):                            # the title slide, then the first section
         png = tmp_path / f"slide-{i}.png"
-        browse(url + where, tmp_path / f"profile-{i}", f"--screenshot={png}")
+        browse(chromium, url + where, tmp_path / f"profile-{i}", f"--screenshot={png}")
         image = matplotlib.image.imread(png)[..., :3]
         assert image.shape[:2] == (800, 1280)
         assert image.std() > 0.05, f"{png} is blank"
@@ -209,10 +198,10 @@ def test_a_headless_browser_renders_the_first_slides(built, tmp_path):
     print(f"screenshots: {tmp_path}")
 
 
-def test_formulas_render_once_offline(built, tmp_path):
+def test_formulas_render_once_offline(built, tmp_path, chromium):
     out, _, record = built
     assert not record["executed"]                                    # a notebook with outputs is used as it is
-    dom = browse((out / record["deck"]).as_uri() + "#/1", tmp_path / "profile", "--dump-dom")
+    dom = browse(chromium, (out / record["deck"]).as_uri() + "#/1", tmp_path / "profile", "--dump-dom")
     assert dom.count('class="mjx-math"') >= 2, "the formulas were not typeset"
     ids = re.findall(r' id="([^"]+)"', dom)
     twice = sorted({i for i in ids if ids.count(i) > 1})
