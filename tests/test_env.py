@@ -54,8 +54,8 @@ def test_environment_report_facts(capsys):
     facts = helpers.environment_report("quick")
     out = capsys.readouterr().out
     assert facts["profile"] == "quick" and facts["platform"] in ("colab", "kaggle", "local")
-    assert facts["versions"]["transformers"] == "5.23.0" and facts["versions"]["trl"] == "1.16.0"
-    assert "Precision:" in out and "transformers 5.23.0" in out
+    assert facts["versions"]["transformers"] == "5.25.0" and facts["versions"]["trl"] == "1.16.0"
+    assert "Precision:" in out and "transformers 5.25.0" in out
 
 
 def test_output_dir_locally(monkeypatch, tmp_path):

@@ -23,8 +23,8 @@ def test_requirements_and_environment_yml_agree():
     env_reqs = [re.sub(r"\s+", "", l.strip()[2:]) for l in pip_block.splitlines() if l.strip().startswith("- ")]
     assert reqs == env_reqs
     pins = dict(r.split("==") for r in reqs if "==" in r)
-    assert pins == {"transformers": "5.23.0", "peft": "0.21.2", "trl": "1.16.0", "datasets": "5.2.0",
-                    "accelerate": "1.15.0", "bitsandbytes": "0.50.2", "nbval": "0.11.0"}
+    assert pins == {"transformers": "5.25.0", "peft": "0.21.2", "trl": "1.16.0", "datasets": "5.2.0",
+                    "accelerate": "1.16.0", "bitsandbytes": "0.50.2", "nbval": "0.11.0"}
     assert not any(r.startswith("torch==") for r in reqs)  # a range: never force a reinstall on Colab
 
 
