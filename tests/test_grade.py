@@ -477,19 +477,6 @@ def test_every_setup_cell_prints_this_kits_version(capsys, monkeypatch):
         assert capsys.readouterr().out.startswith(f"course kit {helpers.__version__} - files: {ROOT}"), path.name
 
 
-
-
-def test_every_setup_cell_prints_this_kits_version(capsys, monkeypatch):
-    import helpers
-
-    assert grade.kit_version() == helpers.__version__
-    monkeypatch.chdir(ROOT / "notebooks")
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        exec(solution(path).cells[1].source, {})
-        assert capsys.readouterr().out.startswith(f"course kit {helpers.__version__} - files: {ROOT}"), path.name
-
-
 def test_stopping_the_grader_stops_its_runs(tmp_path):
     """SIGTERM (or Ctrl+C) to grade.py kills the sandbox of the notebook in progress, and all it started."""
     marker = "86423"
