@@ -36,6 +36,7 @@ suite does, so their code has run before it meets a GPU.
 """
 from __future__ import annotations
 
+import ast
 import gc
 import json
 import os
@@ -271,6 +272,19 @@ def _notebook_setting(notebook: str, name: str) -> tuple[str, str]:
     return picks["full"], picks["quick"]
 
 
+def _notebook_literal(notebook: str, name: str):
+    """The value of ``NAME = <literal>`` in a notebook's code cells (the last such assignment)."""
+    value = None
+    for cell in json.loads((ROOT / "notebooks" / notebook).read_text())["cells"]:
+        if cell["cell_type"] == "code":
+            for node in ast.parse("".join(cell["source"])).body:
+                if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [name]:
+                    value = ast.literal_eval(node.value)
+    if value is None:
+        raise LookupError(f"no {name} = <literal> in notebooks/{notebook}")
+    return value
+
+
 def _hub_or_standin(what: str, load_full, load_quick):
     """The real model from the Hub (or its cache); without a network the quick profile's random stand-in, said so."""
     if not REHEARSAL:
@@ -289,6 +303,18 @@ def _agreement(full: torch.Tensor, half: torch.Tensor, tol: float) -> tuple[int,
     return int(clear.sum()), int(same.sum()), float((full - half).abs().max())
 
 
+def _fp32_then_half(model, run, tol: float, what: str, margin: str) -> tuple[int, int, float, float]:
+    """Run ``run()`` -> (verdict margins, every score, seconds) in fp32, cast the model to HALF, run again: every score
+    finite and every clear verdict (|fp32 margin| > tol) kept. Returns (clear, kept, max |difference|, half seconds)."""
+    full, _, _ = run()
+    model.to(HALF)
+    half, scores, seconds = run()
+    assert torch.isfinite(scores).all(), f"{int((~torch.isfinite(scores)).sum())} {HALF} {what} not finite"
+    clear, same, diff = _agreement(full, half, tol)
+    assert same == clear, f"{clear - same} of {clear} clear verdicts ({margin} > {tol}) flip in {HALF}"
+    return clear, same, diff, seconds
+
+
 def check_reward_fp16():
     """06's reward model in fp32 and fp16 on the same held-out pairs: finite, same verdicts within REWARD_TOL."""
     model_id, quick_id = _notebook_setting("06_evaluation.ipynb", "REWARD_MODEL_ID")
@@ -304,15 +330,10 @@ def check_reward_fp16():
         start = time.perf_counter()
         good = helpers.evaluation.reward_scores(model, tokenizer, prompts, chosen, batch_size=8)
         bad = helpers.evaluation.reward_scores(model, tokenizer, prompts, rejected, batch_size=8)
-        return good - bad, torch.cat([good, bad]), time.perf_counter() - start
+        return good - bad, torch.cat([good, bad]), time.perf_counter() - start  # verdicts, every score, seconds
 
-    full, full_scores, _ = margins()
-    model.to(HALF)
-    half, half_scores, seconds = margins()
-    assert torch.isfinite(half_scores).all(), f"{int((~torch.isfinite(half_scores)).sum())} {HALF} scores not finite"
-    clear, same, diff = _agreement(full, half, REWARD_TOL)
-    assert same == clear, f"{clear - same} of {clear} clear verdicts (fp32 margin > {REWARD_TOL}) flip in {HALF}"
     name = getattr(model, "name_or_path", model_id)
+    clear, same, diff, seconds = _fp32_then_half(model, margins, REWARD_TOL, "scores", "fp32 margin")
     del model
     return (f"{name}: {len(pairs)} pairs, scores finite; {same} of {clear} clear verdicts (|fp32 margin| > "
             f"{REWARD_TOL}) kept, max |fp32 - {str(HALF)[6:]}| {diff:.3f}; {seconds:.2f} s for {2 * len(pairs)} answers")
@@ -329,12 +350,11 @@ def check_judge_fp16():
     options = [tokenizer.encode(letter, add_special_tokens=False) for letter in ("A", "B")]
     assert all(len(ids) == 1 for ids in options), f"'A' and 'B' are not single tokens: {options}"
     options = [ids[0] for ids in options]
-    template = ("Compare the two answers to the question and decide which is more helpful.\n\n[Question]\n{q}\n\n"
-                "[Answer A]\n{a}\n\n[Answer B]\n{b}\n\nWhich answer is better? Reply with one letter: A or B.")
+    template = _notebook_literal("06_evaluation.ipynb", "JUDGE_TEMPLATE")   # the judging prompt 06 uses
     pairs = _pairs(8)
     rows = [(p["prompt"][-1]["content"], p["chosen"][0]["content"], p["rejected"][0]["content"]) for p in pairs]
-    texts = [helpers.chat_prompt(tokenizer, template.format(q=q, a=a, b=b)) for q, a, b in rows] + \
-            [helpers.chat_prompt(tokenizer, template.format(q=q, a=b, b=a)) for q, a, b in rows]
+    texts = [helpers.chat_prompt(tokenizer, template.format(question=q, a=a, b=b)) for q, a, b in rows] + \
+            [helpers.chat_prompt(tokenizer, template.format(question=q, a=b, b=a)) for q, a, b in rows]
 
     @torch.no_grad()
     def log_odds():
@@ -345,15 +365,11 @@ def check_judge_fp16():
             logits = model(**batch, logits_to_keep=1).logits[:, -1].float().log_softmax(-1)
         finally:
             tokenizer.padding_side = old
-        return (logits[:, options[0]] - logits[:, options[1]]).cpu(), time.perf_counter() - start
+        log_odds = (logits[:, options[0]] - logits[:, options[1]]).cpu()
+        return log_odds, log_odds, time.perf_counter() - start                  # verdicts, every score, seconds
 
-    full, _ = log_odds()
-    model.to(HALF)
-    half, seconds = log_odds()
-    assert torch.isfinite(half).all(), f"{int((~torch.isfinite(half)).sum())} {HALF} judgments not finite"
-    clear, same, diff = _agreement(full, half, JUDGE_TOL)
-    assert same == clear, f"{clear - same} of {clear} clear verdicts (|fp32 log-odds| > {JUDGE_TOL}) flip in {HALF}"
     name = getattr(model, "name_or_path", judge_id)
+    clear, same, diff, seconds = _fp32_then_half(model, log_odds, JUDGE_TOL, "judgments", "|fp32 log-odds|")
     del model
     return (f"{name}: {len(texts)} judgments (both orders), finite; {same} of {clear} clear verdicts kept, max "
             f"|fp32 - {str(HALF)[6:]}| {diff:.3f} nats; {seconds:.2f} s for one batch of {len(texts)}")
