@@ -77,7 +77,9 @@ want = os.environ["CHOICE"]
 cuda = torch.version.cuda
 print(f">>> installed torch {torch.__version__} (CUDA {cuda or 'none'}; a GPU visible: {torch.cuda.is_available()})")
 if want == "cpu" and cuda is not None and os.environ["FELL_BACK"] == "1":
-    pass   # the default index's Linux wheel: a CUDA build, larger, and it runs on the CPU all the same
+    # the default index's Linux wheel: a CUDA build, larger, and it runs on the CPU all the same - said, not refused
+    print(f">>> note: the CPU index did not answer, so this is the default index's CUDA {cuda} build of torch; it runs on "
+          "the CPU too. For the small CPU build later: set TORCH_INDEX_URL to a reachable CPU index and run again.")
 elif want == "cpu" and cuda is not None:
     sys.exit(f"Expected the CPU build of torch, got a CUDA {cuda} build. Remove {os.environ.get('VIRTUAL_ENV', '.venv')} "
              "and run again, or set TORCH_INDEX_URL to PyTorch's CPU index.")
