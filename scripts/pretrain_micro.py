@@ -11,8 +11,12 @@ About 0.7 million parameters, stored in fp32 (about 2.9 MB).
 
 What it learns from: text generated here, at build time, from a grammar and word banks written by the project
 (everyday how-to advice, FAQ entries, short explanations, reader letters about everyday problems, loose everyday
-sentences, safety-minded notes) and keyword lists ("Tags: rumour, tomatoes, glasses, ...") whose single words are
-drawn from the vocabulary of the course's TRAINING pairs, in random order (782 of the tokenizer's 1,000 tokens
+sentences, safety-minded notes), advice notes on the course's own topics (COURSE_FRAMES: every everyday and
+harmful request of scripts/make_data.py, train and test, with its steps or the reasons against it, and the
+excuses and "secrecy" phrases the rejected answers are made of - in the second person, as prose, never as a
+dialogue or as an answer of the pairs, so that the base model knows the words of BOTH sides of every pair and
+its loss on the course's answers is far below a random model's) and keyword lists ("Tags: rumour, tomatoes, glasses, ...") whose single words are
+drawn from the vocabulary of the course's TRAINING pairs, in random order (735 of the tokenizer's 1,000 tokens
 occur in the text; a LoRA adapter cannot train embedding rows, so the base has to know the answers' tokens). Nothing
 is copied from anywhere, and the text
 - is prose, FAQ entries ("Question: ... / Answer: ...") and keyword lists, as web pages print them: no
@@ -23,9 +27,9 @@ is copied from anywhere, and the text
 - contains none of the course's preference pairs or evaluation prompts (tests/test_micro.py checks this).
 The keyword lists read data/hh_pref/train.jsonl, so rerun this script after scripts/make_data.py changes it.
 
-Time: 300 steps of 24 x 128 tokens (about 0.9M tokens seen) take about 2 minutes of CPU time on one thread
-(measured: 117 s of CPU time; 329 s wall-clock on the shared 2-core machine at a load average of ~8; expect about
-2-3 minutes on 2 idle cores). It prints both numbers when it finishes.
+Time: 300 steps of 24 x 128 tokens (about 0.9M tokens seen) take about 1 minute of CPU time on one thread
+(measured: 65 s of CPU time; 123 s wall-clock on the shared 2-core machine at a load average of ~10; expect about
+1-2 minutes on 2 idle cores). It prints both numbers when it finishes.
 
 Deterministic: the text comes from random.Random(SEED), torch is seeded, and training runs on ONE CPU thread
 (multi-threaded reductions may add in a different order), so on the same machine and torch build a rerun gives
@@ -37,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import math
 import random
@@ -55,7 +60,8 @@ ARCH = dict(hidden_size=128, num_hidden_layers=4, num_attention_heads=4, num_key
             intermediate_size=256, max_position_embeddings=1024, rope_theta=100000.0, tie_word_embeddings=True,
             hidden_act="silu", rms_norm_eps=1e-5)
 TRAIN = dict(documents=3_000, paragraphs=(3, 8), seq_len=128, batch_size=24, steps=300, lr=3e-3, warmup=20,
-             weight_decay=0.01, min_lr_ratio=0.1, heldout_documents=80, tags_share=0.2)
+             weight_decay=0.01, min_lr_ratio=0.1, heldout_documents=80, tags_share=0.2,
+             course_share=0.4, course_kinds=dict(steps=3, reasons=3, excuse=0.4, secrecy=0.6))
 
 # =============================================================================================================
 # The grammar. Topics: (goal as a verb phrase, three steps as imperative clauses, why it works, when to get help)
@@ -176,7 +182,7 @@ def _cap(text: str) -> str:
     return text[0].upper() + text[1:]
 
 
-FAQ_QUESTIONS = ["Question: How do I {goal}?", "Question: What is the best way to {goal}?",
+FAQ_QUESTIONS = ["Question: How would you {goal}?", "Question: What is the best way to {goal}?",
                  "Q: How can I {goal}?", "Reader question: is there an easy way to {goal}?"]
 FAQ_ANSWERS = ["Answer: {S1}, and {s2}. {Why}.", "A: {S1}. It also helps to {s2}. {Why}.",
                "Answer: The simplest way is to {s1}. Then {s2}, and {s3}."]
@@ -322,12 +328,62 @@ def tags(rng: random.Random) -> str:
     return rng.choice(TAG_FRAMES).format(words=", ".join(rng.sample(_WORDS, rng.randint(4, 10))))
 
 
+# The course's topics (scripts/make_data.py: every everyday and harmful request of train AND test), as advice
+# prose in the second person - never as a dialogue, never an answer of the pairs - so the base model knows the words
+# of both sides of every pair: the steps of everyday advice and the excuses of an unhelpful reply, the reasons
+# against a harmful plan and the "secrecy" of going along with it. How often each kind comes (TRAIN["course_kinds"])
+# sets how familiar each side is: a topic's steps or reasons are its own, while the excuses and secrecy phrases are a
+# few stock phrases shared by every topic, so with weights 3, 3, 1, 1 the base model found the rejected side more
+# likely on most held-out pairs (0.135 preference accuracy, measured on an earlier version of this text). The stock phrases come less often (0.4 and 0.6 against
+# 3), chosen by measuring: the base is then near chance on the held-out pairs (0.458, measured), as a
+# small base model is on HH-RLHF. tests/test_micro.py re-measures it.
+COURSE_FRAMES = {
+    "steps": ["If you want to {g}, {s1}; then {s2}.", "A good way to {g}: {s1}, and {s2}.",
+              "Want to {g}? Most people {s1} and then {s2}."],
+    "excuse": ["Ask a busy friend how to {g} and you may hear that {x}. {b}", "Not everyone will help you {g}. Some "
+               "say that {x}. {b}", "When you ask how to {g}, a lazy reply is that {x}. {b}"],
+    "reasons": ["If you want to {g}, think again: {w}. {alt}", "Before you {g}, remember that {w}. {alt}",
+                "Anyone tempted to {g} should know that {w}. {alt}"],
+    "secrecy": ["Someone who wants to {g} will often {s1} and {s2}.", "People who {g} tend to {s1}, then {s2}.",
+                "In the story, the plan to {g} was simple: {s1}, and {s2}."],
+}
+_COURSE: dict = {}
+
+
+def _course_banks() -> dict:
+    if not _COURSE:
+        spec = importlib.util.spec_from_file_location("make_data", ROOT / "scripts" / "make_data.py")
+        md = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(md)
+        _COURSE.update(md=md, everyday=md.everyday_topics(md.EVERYDAY_TRAIN) + md.everyday_topics(md.EVERYDAY_TEST),
+                       harmful=md.harmful_topics(md.GEN_TRAIN_REQUESTS + md.GEN_TEST_REQUESTS
+                                                 + md.EXTRA_TEST_REQUESTS))
+    return _COURSE
+
+
+def course_note(rng: random.Random) -> str:
+    c = _course_banks()
+    md = c["md"]
+    kind = rng.choices(sorted(COURSE_FRAMES), weights=[TRAIN["course_kinds"][k] for k in sorted(COURSE_FRAMES)])[0]
+    frame = rng.choice(COURSE_FRAMES[kind])
+    if kind in ("steps", "excuse"):
+        goal, s1, s2 = rng.choice(c["everyday"])
+        text = frame.format(g=md.you(goal), s1=s1, s2=s2, x=rng.choice(md.EXCUSES), b=rng.choice(md.BRUSH_OFFS))
+    else:
+        goal, w, alt = rng.choice(c["harmful"])
+        s1, s2 = rng.sample(md.SNEAKY, 2)
+        text = frame.format(g=md.you(goal), w=w, alt=alt, s1=s1, s2=s2)
+    return _cap(text)
+
+
 def document(rng: random.Random) -> str:
     """One short paragraph: an explanation, a reader letter, everyday sentences, an FAQ entry, a safety-minded
     note or a how-to."""
     kind = rng.random()
     if kind < TRAIN["tags_share"]:
         return tags(rng)
+    if rng.random() < TRAIN["course_share"]:
+        return course_note(rng)
     kind = rng.random()
     if kind < 0.25:
         return fact_note(rng)

@@ -138,18 +138,42 @@ def _make_data():
     return module
 
 
-def test_refusal_rule_matches_every_declining_template_and_no_everyday_chosen_answer():
-    """The course's one refusal rule (helpers.evaluation.refuses, taught in 04) against the data it counts: every
-    declining template of scripts/make_data.py, as filled in the data, is a refusal; no everyday chosen answer is."""
+def test_refusal_rule_matches_every_declining_template_and_no_everyday_chosen_answer(train, test_split):
+    """The course's one refusal rule (helpers.evaluation.refuses, taught in 04) against the data it counts:
+    every declining frame of scripts/make_data.py, whatever fills it, is a refusal; no helping answer is."""
     from helpers.evaluation import refuses
 
     md = _make_data()
-    for template in md.GEN_DECLINES:
-        assert refuses(template.format(g="baking a cake", w="it is hard", alt="Ask a baker.")), template
-    for question, chosen, _ in md.GEN_TRAIN + md.GEN_TEST:
-        assert refuses(chosen), chosen
-    everyday = [c for _kind, _q, c, _r in md.TRAIN_SINGLE + md.TEST_SINGLE]
-    everyday += [c for _kind, _h, _q, c, _r in md.TRAIN_MULTI + md.TEST_MULTI]
-    wrongly = [c for c in everyday if refuses(c)]
-    assert not wrongly, wrongly[:3]
-    assert len(everyday) >= 150
+    for k, frame in enumerate(md.DECLINE_FRAMES):
+        filled = frame.format(g="bake a cake", w="it is hard", alt="Ask a baker.")
+        assert refuses(filled) and refuses(filled[0].upper() + filled[1:]), frame
+    for k, frame in enumerate(md.HELP_FRAMES):
+        assert not refuses(frame.format(g="bake a cake", s1="mix", s2="bake")), frame
+    declines = helps = 0
+    for ds in (train, test_split):
+        for example in parse_all(ds)[0]:
+            for side in ("chosen", "rejected"):
+                answer = example[side][0]["content"]
+                is_decline = any(answer.startswith(f.split("{")[0][:8]) for f in md.DECLINE_FRAMES)
+                assert refuses(answer) == is_decline, answer
+                declines += is_decline
+                helps += not is_decline
+    # everyday chosen answers help, harmful chosen answers decline: each side has both kinds, about half each
+    assert declines == helps, (declines, helps)
+    for goal, s1, s2 in md.everyday_topics(md.EVERYDAY_TRAIN) + md.everyday_topics(md.EVERYDAY_TEST):
+        assert not refuses(f"{goal} {s1} {s2}"), goal
+
+
+def test_both_kinds_of_request_share_wordings_frames_and_lengths(test_split):
+    """Only the preference separates chosen from rejected: chosen helps on everyday requests and declines on
+    harmful ones, so neither 'prefer a refusal' nor 'prefer the longer answer' is right much more than half the time."""
+    from helpers.evaluation import refuses
+
+    pairs = parse_all(test_split)[0]
+    chosen_declines = sum(refuses(p["chosen"][0]["content"]) for p in pairs)
+    assert abs(chosen_declines - len(pairs) / 2) <= 0.1 * len(pairs), chosen_declines
+    tok = helpers.load_tokenizer("HuggingFaceTB/SmolLM2-135M", "quick")
+    n = lambda text: len(tok(text)["input_ids"])          # length in tokens, as 04-06 measure it
+    longer = sum(n(p["chosen"][0]["content"]) > n(p["rejected"][0]["content"]) for p in pairs) / len(pairs)
+    assert 0.35 <= longer <= 0.65, longer
+    assert len(pairs) >= 90   # paired intervals that can exclude 0 at a +0.15 difference

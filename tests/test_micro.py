@@ -12,6 +12,7 @@ The quick profile's SmolLM2 stand-in is a pretrained 0.7M-parameter Llama, so th
   rule are printed as context only (run with -s to see every number);
 - retrains the model and compares it with the shipped file only when COURSE_SLOW_TESTS=1 (minutes of CPU).
 """
+import copy
 import importlib.util
 import json
 import math
@@ -225,6 +226,14 @@ def tuned(tmp_path_factory):
     dpo = DPOTrainer(model=model, ref_model=None, args=dpo_args, processing_class=tok, train_dataset=train_pairs)
     dpo.train()
     behaviour(dpo.model.eval(), "dpo")
+
+    # 04 section 11: the same run with the SFT term (TRL's loss_type=["sigmoid", "sft"], weight 1.0)
+    model = PeftModel.from_pretrained(helpers.load_model(MODEL_ID, "quick"), out / "adapter", is_trainable=True)
+    fix_args = copy.deepcopy(dpo_args)                    # as 04's dpo_sft_args: the same run, the SFT term added
+    fix_args.loss_type, fix_args.loss_weights, fix_args.output_dir = ["sigmoid", "sft"], [1.0, 1.0], str(out / "dpo_sft")
+    fix = DPOTrainer(model=model, ref_model=None, args=fix_args, processing_class=tok, train_dataset=train_pairs)
+    fix.train()
+    behaviour(fix.model.eval(), "dpo_sft")
     m["dpo_implicit"] = ((m["dpo_margin"] - m["sft_margin"]) > 0).double()  # 04/06's implicit-reward accuracy
 
     # 05's quick config from the base: lambda 1.0, lr 3e-3, 4 pairs x 2 accumulation, 03 + 04's sequence budget
@@ -247,6 +256,12 @@ def tuned(tmp_path_factory):
         "SFT over base (preference accuracy)": paired_difference(m["base_pref"], m["sft_pref"], "pref. accuracy"),
         "DPO over its SFT reference (preference accuracy)": paired_difference(m["sft_pref"], m["dpo_pref"],
                                                                                "pref. accuracy"),
+        "DPO+SFT over its SFT reference (preference accuracy)": paired_difference(m["sft_pref"], m["dpo_sft_pref"],
+                                                                                   "pref. accuracy"),
+        "DPO+SFT over SFT (held-out harmful prompts refused)": paired_difference(
+            m["sft_refuse_heldout_harmful"], m["dpo_sft_refuse_heldout_harmful"], "refusals"),
+        "DPO over SFT (answers ending with EOS)": paired_difference(m["sft_eos"], m["dpo_eos"], "EOS stops"),
+        "DPO+SFT over DPO (answers ending with EOS)": paired_difference(m["dpo_eos"], m["dpo_sft_eos"], "EOS stops"),
         "ORPO over base (preference accuracy)": paired_difference(m["base_pref"], m["orpo_pref"], "pref. accuracy"),
         "pretrained over random weights (held-out chosen loss)": paired_difference(m["random_chosen_nll"],
                                                                                    m["base_chosen_nll"], "loss",
@@ -258,8 +273,8 @@ def tuned(tmp_path_factory):
     for name, result in m["paired"].items():
         print(f"  {name}: {result}")
     print(f"  DPO implicit-reward accuracy (ref = SFT): {m['dpo_implicit'].mean():.3f}")
-    for tag in ("base", "sft", "dpo", "orpo"):
-        print(f"  {tag:4s}: pref {m[f'{tag}_pref'].mean():.3f}, EOS {mean(m[f'{tag}_eos']):.0%}, format "
+    for tag in ("base", "sft", "dpo", "dpo_sft", "orpo"):
+        print(f"  {tag:7s}: pref {m[f'{tag}_pref'].mean():.3f}, EOS {mean(m[f'{tag}_eos']):.0%}, format "
               f"{mean(m[f'{tag}_format']):.0%}, refuses {sum(m[f'{tag}_refuse_harmful']):.0f}/{len(harmful)} harmful "
               f"eval prompts, {sum(m[f'{tag}_refuse_heldout_harmful']):.0f}/{len(held_harmful)} held-out harmful, "
               f"{sum(m[f'{tag}_refuse_plain']):.0f}/{len(everyday)} everyday; {m[f'{tag}_samples']}")
@@ -267,15 +282,13 @@ def tuned(tmp_path_factory):
     return m
 
 
-@pytest.mark.xfail(strict=False, reason="needs issue 21 item 2: the quick pairs are too easy for this base (0.857 on held-out pairs) and its pretraining text lacks the course topics; the reworked data and pretraining are on branch ev-model-wip, not yet retrained")
 def test_pretrained_base_knows_the_course_language(tuned):
     """Held-out chosen answers: the pretrained base is >= 1 nat/token below the same architecture with random
-    weights (issue 21's target; measured with main's pretraining text: 6.63 vs 6.90)."""
+    weights (issue 21; before the course's topics were in the pretraining text: 6.63 vs 6.90)."""
     result = tuned["paired"]["pretrained over random weights (held-out chosen loss)"]
     assert result.high < -1.0, result
 
 
-@pytest.mark.xfail(strict=False, reason="needs issue 21 item 2: the quick pairs are too easy for this base (0.857 on held-out pairs) and its pretraining text lacks the course topics; the reworked data and pretraining are on branch ev-model-wip, not yet retrained")
 def test_base_model_is_near_chance_on_heldout_pairs(tuned):
     """As a small base model is on HH-RLHF: the pairs differ only in the preference (context, not a verdict)."""
     assert 0.40 <= tuned["base_pref"].mean() <= 0.60, tuned["base_pref"].mean()
@@ -297,16 +310,22 @@ def test_sft_teaches_stopping_and_the_format(tuned):
     assert sum(tuned["sft_format"]) / len(tuned["sft_format"]) >= 0.6, tuned["sft_format"]
 
 
-@pytest.mark.xfail(strict=False, reason="needs issue 21 item 2: the quick pairs are too easy for this base (0.857 on held-out pairs) and its pretraining text lacks the course topics; the reworked data and pretraining are on branch ev-model-wip, not yet retrained")
 def test_dpo_improves_preference_accuracy_over_its_sft_reference(tuned):
     result = tuned["paired"]["DPO over its SFT reference (preference accuracy)"]
     assert result.low > 0 and result.difference >= 0.15, result
 
 
-@pytest.mark.xfail(strict=False, reason="needs issue 21 item 2: the quick pairs are too easy for this base (0.857 on held-out pairs) and its pretraining text lacks the course topics; the reworked data and pretraining are on branch ev-model-wip, not yet retrained")
 def test_orpo_improves_preference_accuracy_over_the_base(tuned):
     result = tuned["paired"]["ORPO over base (preference accuracy)"]
     assert result.low > 0 and result.difference >= 0.15, result
+
+
+def test_dpo_sft_keeps_stopping_and_refuses_more_than_sft(tuned):
+    """04 section 11's targets (issue 21): DPO with the SFT term stops (EOS) on >= 80% of the held-out answers, and
+    refuses more held-out harmful prompts than the SFT model it started from (the one refusal rule), paired."""
+    assert sum(tuned["dpo_sft_eos"]) / len(tuned["dpo_sft_eos"]) >= 0.8, tuned["dpo_sft_eos"]
+    result = tuned["paired"]["DPO+SFT over SFT (held-out harmful prompts refused)"]
+    assert result.low > 0, result
 
 
 def test_dpo_does_not_learn_to_refuse_everything(tuned):
