@@ -15,9 +15,13 @@ Why a wrong answer cannot pass (the design note; README "Grading handed-in noteb
 - This worker marks itself non-dumpable, so a process of the same user (the student's) cannot ptrace it or read its
   memory; the answers module comes to it on stdin and is absent from the kit copy the sandbox shows; each verdict is
   written to RESULT_FD, a pipe the student's process never holds (it is started with close_fds).
-- Exception, said in the README: 01's class exercises (``lora_forward``, ``lora_merge``, ``dora_forward``) and
-  ``inject_lora`` inspect and mutate the student's live object, so their check runs in the student's process and
-  their verdict is as trustworthy as that code; top-level tampering still never runs there.
+- Class exercises and checks that change the student's object (01's ``lora_forward``, ``lora_merge``,
+  ``dora_forward``, ``inject_lora``) are split in three in ``helpers/check`` (``cases``, ``probe``, ``judge``): the
+  worker draws the inputs (a fresh seed per hand-in), the student's process runs only the probe - build the
+  student's object, run it on those inputs, send back outputs, gradients, weights, dtypes, names and counts as data -
+  and the judge compares that data with PEFT here. A probe the student's code patched, a method that patches the
+  check, a crafted return value (an ``__eq__`` that says yes, a tensor subclass) can only change the data sent,
+  never the comparison; a FAIL the student's process reports is taken (it can only cost the student), a PASS never.
 """
 from __future__ import annotations
 
@@ -26,12 +30,12 @@ import ctypes
 import json
 import os
 import pickle
+import random
 import subprocess
 import sys
 import time
 import types
 
-IN_PROCESS = {"lora_forward", "lora_merge", "dora_forward", "inject_lora"}
 ALLOWED_ERRORS = {"ValueError", "TypeError", "KeyError", "IndexError", "AttributeError", "NameError", "RuntimeError",
                   "AssertionError", "ZeroDivisionError", "NotImplementedError", "ImportError", "ModuleNotFoundError",
                   "ArithmeticError", "LookupError", "OverflowError", "RecursionError", "UnboundLocalError",
@@ -140,6 +144,25 @@ def main() -> int:
     import helpers.check
     from helpers.check import SelfCheckError
 
+    def probe_and_judge(check_name, name, check):
+        """A split check: inputs drawn here, the probe run in the student's process, the verdict judged here."""
+        inputs = check.cases(random.SystemRandom().randrange(2**31))
+        reply = student.ask(("probe", check_name, name, inputs))
+        if reply[0] == "fail" and len(reply) == 2:
+            return "fail", str(reply[1])
+        if reply[0] == "raise" and len(reply) == 3:
+            return "fail", f"{check_name}: your code raised {reply[1]}: {reply[2]}"
+        if reply[0] != "ok" or len(reply) != 2:
+            return "fail", f"{check_name}: the student's process answered out of protocol"
+        try:
+            check.judge(inputs, reply[1])
+        except SelfCheckError as err:
+            return "fail", str(err)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError, RuntimeError) as err:
+            return "fail", (f"{check_name}: the student's process sent data the check cannot read "
+                            f"({type(err).__name__}: {str(err)[:200]})")
+        return "pass", ""
+
     def judge(check_name, original):
         def run(yours, *args, **kwargs):
             name = getattr(yours, "__name__", str(yours))
@@ -150,10 +173,8 @@ def main() -> int:
                      message=f"the hand-in defines no {name} (its definition is missing or could not be loaded)")
                 return yours
             try:
-                if check_name in IN_PROCESS:
-                    reply = student.ask(("check", check_name, name, args, kwargs, job["reference"]))
-                    status, message = (reply[0], reply[1]) if reply[0] in ("pass", "fail") else (
-                        "fail", f"{reply[1]}: {reply[2]}" if len(reply) > 2 else str(reply))
+                if getattr(original, "probe", None) is not None:
+                    status, message = probe_and_judge(check_name, name, original)
                 else:
                     status, message = "pass", ""
                     for kind, check in [("", original.__wrapped__)] + [

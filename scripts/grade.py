@@ -16,8 +16,9 @@ How a grade is made (the design; README "Grading handed-in notebooks" says the s
   private scratch folder), ``grading/worker.py`` runs the kit's own cells that the checks need and every check
   itself; the student's definitions live in a separate fresh process (``grading/student.py``) that receives the
   check's inputs and sends back plain data (``weights_only`` loading). The verdicts come back on a pipe (fd 3) only
-  the worker holds; nothing printed is parsed. The one way to pass is to return the right values. (01's class
-  exercises are checked inside the student's process, see ``grading/worker.py``.)
+  the worker holds; nothing printed is parsed. The one way to pass is to return the right values. Class
+  exercises (01) are split: the student's process only runs the kit's probe on the worker's inputs and sends back
+  what the object did (outputs, gradients, weights...) as data; the worker judges it (``grading/worker.py``).
 - Hidden checks (``grading/hidden/NN.py``, teacher only) run after the visible ones.
 - A timeout (``--timeout``, default 300 s per notebook) is blamed only on the checks that had not run; the sandbox
   (a PID namespace) dies with every process it started. The kit is hashed before and after each hand-in; a change
