@@ -7,11 +7,16 @@ Why a wrong answer cannot pass (the design note; README "Grading handed-in noteb
   grader takes its DEFINITIONS (imports, the final ``def``/``class`` of each name, constant assignments) and sends
   them to a separate, freshly started process (``grading/student.py``). Top-level statements - printing PASS,
   assigning ``helpers.check.<name>``, patching ``builtins.print``, calling or deleting the self-check - never run.
-- This worker runs the kit's own cells (trusted code, up to the last exercise) so each self-check gets the inputs the
-  lesson gives it, with ``helpers.check.<name>`` replaced by a judge: it runs the check function HERE, where no student
-  code has ever run, with a stand-in for the student's function that sends the inputs to the student's process and
-  gets the result back as plain data (``weights_only`` loading: tensors, numbers, strings, containers). The student's
-  process can return any value - the only way to pass is to return the right values.
+- Each check gets the inputs the lesson gives it. The kit's own cells compute them (trusted code, up to the last
+  exercise), ONCE per kit notebook and batch: a "record" run of this worker, with no hand-in and no student process,
+  runs the cells with ``helpers.check.<name>`` replaced by a recorder that pickles each call's arguments (before
+  later cells change them) and hands the lesson the kit's own definition back. Every hand-in's "grade" run then loads
+  those calls (a read-only file of its sandbox's kit copy, read before any student code starts) and runs each check
+  HERE, where no student code has ever run, with a stand-in for the student's function that sends the inputs to the
+  student's process and gets the result back as plain data (``weights_only`` loading: tensors, numbers, strings,
+  containers). Safe because the kit's cells never see the student's code: per hand-in they would compute the same
+  inputs; each hand-in unpickles its own copy, so a check that changes its inputs (a model it trains) cannot reach
+  the next hand-in. The student's process can return any value - the only way to pass is to return the right values.
 - This worker marks itself non-dumpable, so a process of the same user (the student's) cannot ptrace it or read its
   memory; the answers module comes to it on stdin and is absent from the kit copy the sandbox shows; each verdict is
   written to RESULT_FD, a pipe the student's process never holds (it is started with close_fds).
@@ -137,7 +142,11 @@ def main() -> int:
     answers.__file__ = "helpers/check/_reference.py"
     exec(compile(job["reference"], answers.__file__, "exec"), answers.__dict__)
     sys.modules["helpers.check._reference"] = answers
-    student = Student(kit, job["statements"])
+    mode = job.get("mode", "grade")
+    if mode == "grade":                 # the recorded calls, read before any student code starts
+        with open(os.path.join(kit, job["inputs"]), "rb") as f:
+            calls = pickle.load(f)
+        student = Student(kit, job["statements"])
     hidden = types.ModuleType("hidden_checks")
     if job.get("hidden"):
         exec(compile(job["hidden"], job.get("hidden_name", "hidden.py"), "exec"), hidden.__dict__)
@@ -147,7 +156,10 @@ def main() -> int:
     def probe_and_judge(check_name, name, check):
         """A split check: inputs drawn here, the probe run in the student's process, the verdict judged here."""
         inputs = check.cases(random.SystemRandom().randrange(2**31))
-        reply = student.ask(("probe", check_name, name, inputs))
+        try:
+            reply = student.ask(("probe", check_name, name, inputs))
+        except RuntimeError as err:     # the student's code ended its process or sent something that is not data
+            return "fail", f"{check_name}: {err}"
         if reply[0] == "fail" and len(reply) == 2:
             return "fail", str(reply[1])
         if reply[0] == "raise" and len(reply) == 3:
@@ -162,6 +174,16 @@ def main() -> int:
             return "fail", (f"{check_name}: the student's process sent data the check cannot read "
                             f"({type(err).__name__}: {str(err)[:200]})")
         return "pass", ""
+
+    recorded: list[bytes] = []
+
+    def recorder(check_name):
+        def run(yours, *args, **kwargs):
+            name = getattr(yours, "__name__", str(yours))
+            recorded.append(pickle.dumps((check_name, name, args, kwargs)))   # now: later cells may change them
+            emit(check=check_name, name=name, recorded=True)
+            return yours                    # the kit's own definition: the lesson goes on with trusted code
+        return run
 
     def judge(check_name, original):
         def run(yours, *args, **kwargs):
@@ -194,19 +216,30 @@ def main() -> int:
         run.__wrapped__ = original.__wrapped__
         return run
 
-    for check_name in job["checks"]:
-        setattr(helpers.check, check_name, judge(check_name, getattr(helpers.check, check_name)))
-    from IPython.core.interactiveshell import InteractiveShell
+    if mode == "grade":
+        for call in calls:
+            check_name, name, args, kwargs = pickle.loads(call)
+            judge(check_name, getattr(helpers.check, check_name))(name, *args, **kwargs)
+    else:                               # "record": the kit's cells, no hand-in
+        for check_name in job["checks"]:
+            setattr(helpers.check, check_name, recorder(check_name))
+        from IPython.core.interactiveshell import InteractiveShell
 
-    shell = InteractiveShell.instance()
-    for index, source in job["cells"]:
-        emit(cell=index)
-        result = shell.run_cell(source, store_history=False, silent=False)
-        err = result.error_before_exec or result.error_in_exec
-        if err is not None:
-            emit(cell=index, error=f"{type(err).__name__}: {err}"[:400])
+        shell = InteractiveShell.instance()
+        saved = 0
+        for index, source in job["cells"]:
+            emit(cell=index)
+            result = shell.run_cell(source, store_history=False, silent=False)
+            err = result.error_before_exec or result.error_in_exec
+            if err is not None:
+                emit(cell=index, error=f"{type(err).__name__}: {err}"[:400])
+            if len(recorded) > saved:     # what is recorded so far survives a timeout
+                with open(job["inputs"] + ".part", "wb") as f:
+                    pickle.dump(recorded, f)
+                os.replace(job["inputs"] + ".part", job["inputs"])
+                saved = len(recorded)
     emit(done=True)
-    if student.proc.poll() is None:
+    if mode == "grade" and student.proc.poll() is None:
         student.proc.stdin.close()
         student.proc.kill()
     return 0

@@ -495,3 +495,174 @@ def test_stopping_the_grader_stops_its_runs(tmp_path):
     time.sleep(1)
     left = [p for p in processes_with(f"sleep {marker}") if "zombie" not in Path(f"/proc/{p}/status").read_text()]
     assert left == [], "the hand-in's process still runs"
+
+
+# ---------------------------------------------------------------- 01: class exercises judged in the grader's process
+
+LORA = ROOT / "notebooks" / "01_lora-from-scratch.ipynb"
+LORA_IDS = ["01.1", "01.2", "01.3", "01.4", "01.5"]
+
+# class-body code that, in the student's process, patches every piece of the checks it can reach and tries to write
+# PASS verdicts into the worker's result pipe
+PATCH_CHECKS = '''
+    import os as _os
+    import helpers.check as _hc
+    import helpers.check.lora as _hl
+    for _n in ("lora_forward", "lora_merge", "inject_lora", "dora_forward"):
+        getattr(_hc, _n).judge = lambda inputs, data: None
+    _hl.close = _hl.equal = lambda *a, **k: 0.0
+    _hl.failed = lambda *a, **k: None
+    _hl.attempt = lambda name, fn, *a, hint="", **k: None
+    print("PASS lora_forward: forged")
+    for _path in ("/proc/%d/fd/3" % _os.getppid(), "/proc/self/fd/3"):
+        try:
+            _fd = _os.open(_path, _os.O_WRONLY)
+            for _n in ("lora_scaling", "lora_forward", "lora_merge", "inject_lora", "dora_forward"):
+                _os.write(_fd, ('{"check": "%s", "name": "x", "status": "pass", "message": ""}\\n' % _n).encode())
+        except OSError:
+            pass
+'''
+# a function, called from a class body, that replaces each probe by one that sends plausible data: the frozen
+# layer's outputs, zero gradients, the right names and counts, logits of an untouched model
+FORGE_PROBES = '''
+def forge_probes():
+    import helpers.check as hc
+    import torch as t
+
+    def lin(s, x):
+        return x.float() @ s["weight"].T + (s["bias"] if s["bias"] is not None else 0)
+
+    def forward(cls, inputs):
+        return {"layers": [{"out": lin(s, s["x"]), "requires_grad": True,
+                            "grads": {"A": t.zeros_like(s["A"]), "B": t.zeros_like(s["B"])}} for s in inputs["layers"]],
+                "dropout": lin(inputs["dropout"], inputs["dropout"]["x"]),
+                "half": [{"factors": ("torch.float32", "torch.float32"),
+                          "out": lin(s, s["x"].float()).to(getattr(t, s["dtype"]))} for s in inputs["half"]]}
+
+    def merge(cls, inputs):
+        return {"layers": [{"delta": t.zeros_like(s["weight"]), "merged": s["weight"], "after": lin(s, s["x"]),
+                            "restored": s["weight"]} for s in inputs["layers"]]}
+
+    def dora(cls, inputs):
+        return {"layers": [{"initial": s["weight"].norm(dim=1), "start": lin(s, s["x"]), "out": lin(s, s["x"]),
+                            "grads": {"A": t.zeros_like(s["A"]), "B": t.zeros_like(s["B"]),
+                                      "magnitude": t.zeros_like(s["magnitude"])}} for s in inputs["layers"]]}
+
+    def inject(fn, inputs):
+        from helpers.models import load_model
+        cases = []
+        for case in inputs["cases"]:
+            model = load_model(case["model_id"], "quick", device="cpu")
+            params = [(n, p.numel(), False) for n, p in model.named_parameters()]
+            for layer, (A, B) in case["factors"].items():
+                params += [(layer + ".A", A.numel(), True), (layer + ".B", B.numel(), True)]
+            with t.no_grad():
+                logits = model(input_ids=inputs["ids"]).logits
+            cases.append({"names": sorted(case["factors"]), "params": params, "logits": logits, "trained": logits})
+        return {"cases": cases, "wrong_name": "ValueError"}
+
+    hc.lora_forward.probe, hc.lora_merge.probe, hc.dora_forward.probe, hc.inject_lora.probe = forward, merge, dora, inject
+'''
+# answers that lie: an object equal to everything, a tensor subclass equal to everything, a list equal to any list
+CRAFTED = '''
+class Yes:
+    """Equal to everything, close to everything."""
+    shape = dtype = requires_grad = None
+
+    def __eq__(self, other):
+        return True
+
+    def __getattr__(self, name):
+        return lambda *a, **k: Yes()
+
+
+class YesTensor(torch.Tensor):
+    def __eq__(self, other):
+        return torch.ones_like(other, dtype=torch.bool) if isinstance(other, torch.Tensor) else True
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func.__name__ in ("allclose", "equal", "isclose"):
+            return True
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+
+class AnyNames(list):
+    def __eq__(self, other):
+        return True
+'''
+
+
+def in_class(nb, cls, code):
+    """``code`` (class-level lines) put first in the body of the LAST definition of class ``cls``."""
+    cell = cell_of(nb, cls)
+    cell.source = re.sub(rf"^(class {cls}\b.*:\n)", lambda m: m.group(1) + code.strip("\n") + "\n", cell.source,
+                         count=1, flags=re.M)
+    return nb
+
+
+def lora_unsolved():
+    import build_student
+
+    return build_student.student_notebook(solution(LORA), LORA.stem)
+
+
+def lora_batch_handins(handins: Path) -> None:
+    hand_in(handins / "honest", "01_lora-from-scratch.ipynb", solution(LORA))
+    hand_in(handins / "unsolved", "01_lora-from-scratch.ipynb", lora_unsolved())
+    nb = in_class(lora_unsolved(), "LoRALinear", PATCH_CHECKS)
+    cell = cell_of(nb, "inject_lora")           # a function that, when called, patches the counting and freezes
+    cell.source = re.sub(r"raise NotImplementedError\(.*\)", "import helpers.measure\n    helpers.measure.count_parameters"
+                         " = lambda m: (7168, 134522496)\n    model.requires_grad_(False)", cell.source, count=1)
+    hand_in(handins / "patcher", "01_lora-from-scratch.ipynb", nb)
+    nb = in_class(lora_unsolved(), "LoRALinear", "    forge_probes()")
+    add_cell(nb, FORGE_PROBES, after=nb.cells[5])
+    hand_in(handins / "prober", "01_lora-from-scratch.ipynb", nb)
+    nb = lora_unsolved()
+    add_cell(nb, CRAFTED, after=nb.cells[5])
+    cell = cell_of(nb, "LoRALinear")
+    cell.source = re.sub(r'raise NotImplementedError\("Exercise [23][^\n]*', "return Yes()", cell.source)
+    cell = cell_of(nb, "DoRALinear")
+    cell.source = re.sub(r'raise NotImplementedError\("Exercise 5[^\n]*',
+                         "self.magnitude = nn.Parameter(self.base.weight.detach().float().norm(dim=1))",
+                         cell.source, count=1)
+    cell.source = re.sub(r'raise NotImplementedError\("Exercise 5[^\n]*', "return self.base(x).as_subclass(YesTensor)",
+                         cell.source, count=1)
+    cell = cell_of(nb, "inject_lora")
+    cell.source = re.sub(r"raise NotImplementedError\(.*\)", "return AnyNames(names)", cell.source, count=1)
+    hand_in(handins / "crafty", "01_lora-from-scratch.ipynb", nb)
+
+
+@pytest.fixture(scope="module")
+def lora_batch(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("grading01")
+    lora_batch_handins(tmp / "handins")
+    start = time.perf_counter()
+    grade.grade(tmp / "handins", tmp / "graded", timeout=600, jobs=2)
+    return dict(rows=read_csv(tmp / "graded"), seconds=time.perf_counter() - start)
+
+
+def test_01s_class_exercises_cannot_be_forged_from_the_students_process(lora_batch):
+    rows = lora_batch["rows"]
+    print(f"\n01 batch graded in {lora_batch['seconds']:.0f} s")
+    for row in rows:
+        print(",".join(row.values()))
+    assert statuses(rows, "honest") == dict.fromkeys(LORA_IDS, "pass")
+    for student in ("unsolved", "patcher", "prober", "crafty"):
+        assert statuses(rows, student) == dict.fromkeys(LORA_IDS, "fail"), student
+    msg = {(r["student"], r["exercise"]): r["message"] for r in rows if r["exercise"] != "notebook"}
+    assert msg[("unsolved", "01.2")].startswith("FAIL lora_forward: your code raised NotImplementedError")
+    assert msg[("unsolved", "01.4")].startswith("FAIL inject_lora: not implemented yet")
+    # the patched checks, comparison helpers and verdict pipe are the student's process's own: the worker judges
+    assert "FAIL lora_forward: the output of a 12 -> 7, r=4 layer is None" in msg[("patcher", "01.2")]
+    assert msg[("patcher", "01.4")].startswith("FAIL inject_lora: the trainable count for HuggingFaceTB/SmolLM2-135M")
+    # forged probes: every structural answer right, the behaviour (outputs, gradients, trained logits) not
+    assert msg[("prober", "01.2")].startswith("FAIL lora_forward: the output of a 12 -> 7, r=4 layer is off by")
+    assert msg[("prober", "01.3")].startswith("FAIL lora_merge: the delta_weight() is off by")
+    assert msg[("prober", "01.4")].startswith("FAIL inject_lora: the logits with trained A and B")
+    assert msg[("prober", "01.5")].startswith("FAIL dora_forward: the output with trained A, B, magnitude is off by")
+    # crafted return values never reach a comparison as anything but data
+    assert "not plain data" in msg[("crafty", "01.2")] and "not plain data" in msg[("crafty", "01.3")]
+    assert msg[("crafty", "01.4")].startswith("FAIL inject_lora: the trainable count")
+    assert msg[("crafty", "01.5")].startswith("FAIL dora_forward: the output with trained A, B, magnitude is off by")
+    assert not [r for r in rows if r["status"] in ("error", "timeout")], "a check could not run"
