@@ -81,6 +81,15 @@ def main() -> int:
                     reply = ("ok", wire.as_data(getattr(helpers.check, check).probe(ns[name], inputs)))
                 except helpers.check.SelfCheckError as err:
                     reply = ("fail", str(err))
+            elif kind == "fallback":    # after a FAIL: this one answer of the kit, as the notebook hands it back
+                _, name, source, func, how = request
+                scope = {"__name__": "fallback"}
+                exec(compile(source, "<the kit's answer>", "exec"), scope)
+                if how == "reference":
+                    ns[name] = scope[func]
+                elif name in ns:
+                    ns[name] = scope[func](ns[name])
+                reply = ("ok", None)
             else:
                 reply = ("raise", "RuntimeError", f"unknown request {kind!r}")
         except BaseException as err:  # noqa: BLE001 - the student's error goes back as data

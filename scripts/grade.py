@@ -13,14 +13,16 @@ How a grade is made (the design; README "Grading handed-in notebooks" says the s
   deleted self-check call changes nothing (the row says it was removed).
 - In a bubblewrap sandbox (``sandbox_command``: own user/PID/network namespaces, no capabilities, cleared
   environment, read-only system and a read-only COPY of the kit without the answers module or the hidden checks, a
-  private scratch folder), ``grading/worker.py`` runs the kit's own cells that the checks need and every check
-  itself; the student's definitions live in a separate fresh process (``grading/student.py``) that receives the
+  private scratch folder), ``grading/worker.py`` runs every check itself, on inputs the kit's own cells computed
+  ONCE per kit notebook and batch (``record``: a sandboxed run with no hand-in that records each check call's
+  arguments; every hand-in replays them, so no lesson training runs per hand-in); the student's definitions live in a separate fresh process (``grading/student.py``) that receives the
   check's inputs and sends back plain data (``weights_only`` loading). The verdicts come back on a pipe (fd 3) only
   the worker holds; nothing printed is parsed. The one way to pass is to return the right values. Class
   exercises (01) are split: the student's process only runs the kit's probe on the worker's inputs and sends back
   what the object did (outputs, gradients, weights...) as data; the worker judges it (``grading/worker.py``).
 - Hidden checks (``grading/hidden/NN.py``, teacher only) run after the visible ones.
-- A timeout (``--timeout``, default 300 s per notebook) is blamed only on the checks that had not run; the sandbox
+- A timeout (``--timeout``, default 300 s per notebook; ``--record-timeout``, default 900 s, for the once-per-notebook
+  recording) is blamed only on the checks that had not run; the sandbox
   (a PID namespace) dies with every process it started. The kit is hashed before and after each hand-in; a change
   stops the batch. Without a working ``bwrap`` the grader warns loudly and runs the same worker unconfined.
 

@@ -229,7 +229,7 @@ def batch(tmp_path_factory):
         return time.perf_counter() - start
 
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        main = pool.submit(timed, handins, out, timeout=900, jobs=2)   # generous: what is tested is not the time
+        main = pool.submit(timed, handins, out, timeout=300, jobs=2)   # the default limit
         loop = pool.submit(timed, loops, tmp / "loops-graded", timeout=40, jobs=1)
         seconds, loop_seconds = main.result(), loop.result()
     connections = []
@@ -241,6 +241,21 @@ def batch(tmp_path_factory):
     listener.close()
     return dict(out=out, rows=read_csv(out), seconds=seconds, loop_rows=read_csv(tmp / "loops-graded"),
                 loop_seconds=loop_seconds, connections=connections, kit_unchanged=grade.kit_hash(grade.ROOT) == sft_before)
+
+
+def graded_seconds(out: Path, student: str) -> float:
+    """Seconds the grading of a student's notebook took (its report's heading says), the lesson's cells excluded."""
+    text = (out / "reports" / f"{student}.md").read_text(encoding="utf-8")
+    return max((float(s) for s in re.findall(r"^## \S+ \((\d+) s\)$", text, re.M)), default=0.0)
+
+
+def test_the_default_limit_holds_with_margin(batch, lora_batch):
+    """Each hand-in replays the checks on inputs the lesson's cells computed once: no training per hand-in, so even
+    on a loaded machine a notebook takes well under half the default 300 s (01 is the slowest kit notebook to grade)."""
+    slowest = {out.name: max(graded_seconds(out, s.stem) for s in (out / "reports").glob("*.md"))
+               for out in (batch["out"], lora_batch["out"])}
+    print(f"\nslowest hand-in: {slowest} s; load average {os.getloadavg()}")
+    assert max(slowest.values()) < 300 / 2, slowest
 
 
 def rows_of(rows, student):
@@ -316,7 +331,7 @@ def test_an_endless_loop_times_out_and_nothing_is_left(batch):
         ("erin", "03_sft", "notebook", "", "", "timeout", "timed out after 40 s"),
         ("erin", "03_sft", "03.1", "split a dialogue", "⭐⭐", "timeout", "timed out after 40 s before its check ran"),
     ]
-    assert batch["loop_seconds"] < 40 + 30, "the time limit was not enforced"
+    assert graded_seconds(batch["out"].parent / "loops-graded", "erin") < 40 + 30, "the time limit was not enforced"
 
 
 def test_a_timeout_is_blamed_only_on_the_checks_that_never_ran():
@@ -514,13 +529,12 @@ PATCH_CHECKS = '''
     _hl.failed = lambda *a, **k: None
     _hl.attempt = lambda name, fn, *a, hint="", **k: None
     print("PASS lora_forward: forged")
-    for _path in ("/proc/%d/fd/3" % _os.getppid(), "/proc/self/fd/3"):
-        try:
-            _fd = _os.open(_path, _os.O_WRONLY)
-            for _n in ("lora_scaling", "lora_forward", "lora_merge", "inject_lora", "dora_forward"):
-                _os.write(_fd, ('{"check": "%s", "name": "x", "status": "pass", "message": ""}\\n' % _n).encode())
-        except OSError:
-            pass
+    try:                             # the worker's verdict pipe
+        _fd = _os.open("/proc/%d/fd/3" % _os.getppid(), _os.O_WRONLY)
+        for _n in ("lora_scaling", "lora_forward", "lora_merge", "inject_lora", "dora_forward"):
+            _os.write(_fd, ('{"check": "%s", "name": "x", "status": "pass", "message": ""}\\n' % _n).encode())
+    except OSError:
+        pass
 '''
 # a function, called from a class body, that replaces each probe by one that sends plausible data: the frozen
 # layer's outputs, zero gradients, the right names and counts, logits of an untouched model
@@ -610,6 +624,8 @@ def lora_unsolved():
 def lora_batch_handins(handins: Path) -> None:
     hand_in(handins / "honest", "01_lora-from-scratch.ipynb", solution(LORA))
     hand_in(handins / "unsolved", "01_lora-from-scratch.ipynb", lora_unsolved())
+    # everything solved but the scaling: the class is judged on the reference scaling, as the notebook runs it
+    hand_in(handins / "no_scaling", "01_lora-from-scratch.ipynb", stub(solution(LORA), "lora_scaling"))
     nb = in_class(lora_unsolved(), "LoRALinear", PATCH_CHECKS)
     cell = cell_of(nb, "inject_lora")           # a function that, when called, patches the counting and freezes
     cell.source = re.sub(r"raise NotImplementedError\(.*\)", "import helpers.measure\n    helpers.measure.count_parameters"
@@ -639,7 +655,7 @@ def lora_batch(tmp_path_factory):
     lora_batch_handins(tmp / "handins")
     start = time.perf_counter()
     grade.grade(tmp / "handins", tmp / "graded", timeout=600, jobs=2)
-    return dict(rows=read_csv(tmp / "graded"), seconds=time.perf_counter() - start)
+    return dict(rows=read_csv(tmp / "graded"), seconds=time.perf_counter() - start, out=tmp / "graded")
 
 
 def test_01s_class_exercises_cannot_be_forged_from_the_students_process(lora_batch):
@@ -650,11 +666,12 @@ def test_01s_class_exercises_cannot_be_forged_from_the_students_process(lora_bat
     assert statuses(rows, "honest") == dict.fromkeys(LORA_IDS, "pass")
     for student in ("unsolved", "patcher", "prober", "crafty"):
         assert statuses(rows, student) == dict.fromkeys(LORA_IDS, "fail"), student
+    assert statuses(rows, "no_scaling") == dict(dict.fromkeys(LORA_IDS, "pass"), **{"01.1": "fail"})
     msg = {(r["student"], r["exercise"]): r["message"] for r in rows if r["exercise"] != "notebook"}
-    assert msg[("unsolved", "01.2")].startswith("FAIL lora_forward: your code raised NotImplementedError")
-    assert msg[("unsolved", "01.4")].startswith("FAIL inject_lora: not implemented yet")
+    for ex, check in zip(LORA_IDS, ["lora_scaling", "lora_forward", "lora_merge", "inject_lora", "dora_forward"]):
+        assert msg[("unsolved", ex)].startswith(f"FAIL {check}: not implemented yet"), ex
     # the patched checks, comparison helpers and verdict pipe are the student's process's own: the worker judges
-    assert "FAIL lora_forward: the output of a 12 -> 7, r=4 layer is None" in msg[("patcher", "01.2")]
+    assert msg[("patcher", "01.2")].startswith("FAIL lora_forward: your code raised AttributeError")
     assert msg[("patcher", "01.4")].startswith("FAIL inject_lora: the trainable count for HuggingFaceTB/SmolLM2-135M")
     # forged probes: every structural answer right, the behaviour (outputs, gradients, trained logits) not
     assert msg[("prober", "01.2")].startswith("FAIL lora_forward: the output of a 12 -> 7, r=4 layer is off by")
@@ -662,7 +679,7 @@ def test_01s_class_exercises_cannot_be_forged_from_the_students_process(lora_bat
     assert msg[("prober", "01.4")].startswith("FAIL inject_lora: the logits with trained A and B")
     assert msg[("prober", "01.5")].startswith("FAIL dora_forward: the output with trained A, B, magnitude is off by")
     # crafted return values never reach a comparison as anything but data
-    assert "not plain data" in msg[("crafty", "01.2")] and "not plain data" in msg[("crafty", "01.3")]
-    assert msg[("crafty", "01.4")].startswith("FAIL inject_lora: the trainable count")
+    assert msg[("crafty", "01.2")].startswith("FAIL lora_forward: your code raised TypeError")
+    assert msg[("crafty", "01.4")].startswith("FAIL inject_lora: the layer (Linear) has no parameter 'A'")
     assert msg[("crafty", "01.5")].startswith("FAIL dora_forward: the output with trained A, B, magnitude is off by")
     assert not [r for r in rows if r["status"] in ("error", "timeout")], "a check could not run"

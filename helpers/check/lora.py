@@ -104,6 +104,8 @@ def _base(spec) -> nn.Linear:
 def _set_factors(name, layer, spec, hint) -> None:
     """Put the check's A and B into the student's layer (shapes (r, d_in) and (d_out, r))."""
     for attr in ("A", "B"):
+        if not isinstance(getattr(layer, attr, None), torch.Tensor):
+            failed(name, f"the layer ({type(layer).__name__}) has no parameter {attr!r}", hint)
         have, want = tuple(getattr(layer, attr).shape), tuple(spec[attr].shape)
         if have != want:
             failed(name, f"{attr} has shape {have}, expected {want}", hint)
