@@ -27,6 +27,9 @@ Why a wrong answer cannot pass (the design note; README "Grading handed-in noteb
   and the judge compares that data with PEFT here. A probe the student's code patched, a method that patches the
   check, a crafted return value (an ``__eq__`` that says yes, a tensor subclass) can only change the data sent,
   never the comparison; a FAIL the student's process reports is taken (it can only cost the student), a PASS never.
+- After a FAIL, as the notebook hands back the reference, the student's process is sent that ONE answer (the
+  answers module's function and the top-level names it uses, ``fallback_source``) in place of the student's: later
+  exercises are judged on their own, not on an earlier mistake. The exercise it replaces is already judged.
 """
 from __future__ import annotations
 

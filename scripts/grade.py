@@ -844,6 +844,9 @@ def grade(handins: Path, out: Path, timeout: float = 300, jobs: int = 1, record_
         if changed:
             return None
         graded = grade_one(student, path, kit, out, timeout, jobs, version, distinctive, recorded)
+        count = {s: sum(r["status"] == s for r in graded.rows if r["exercise"] != "notebook") for s in ("pass", "fail")}
+        print(f"graded {student}/{path.name} ({graded.notebook}) in {graded.seconds:.1f} s: {count['pass']} pass, "
+              f"{count['fail']} fail", file=sys.stderr, flush=True)
         if kit_hash(ROOT) != reference:
             changed.append(f"{student}/{path.name}")
         return graded

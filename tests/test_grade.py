@@ -219,9 +219,9 @@ def batch(tmp_path_factory):
     handins, out = tmp / "handins", tmp / "graded"
     forged_batch(handins, out, listener.getsockname()[1])
     sft_before = grade.kit_hash(grade.ROOT)
-    # erin: an endless loop in her first exercise, graded alongside with a short limit
+    # erin: an endless loop in her second exercise, graded alongside with a short limit
     loops = tmp / "loops"
-    hand_in(loops / "erin", "03_sft.ipynb", stub(solution(SFT), "split_dialogue", "while True:\n        pass"))
+    hand_in(loops / "erin", "03_sft.ipynb", stub(solution(SFT), "masked_labels", "while True:\n        pass"))
 
     def timed(*args, **kwargs):
         start = time.perf_counter()
@@ -326,10 +326,12 @@ def test_every_escape_fails_and_the_grade_stands(batch):
     assert batch["connections"] == [], "a hand-in opened a socket to this machine"
 
 
-def test_an_endless_loop_times_out_and_nothing_is_left(batch):
-    assert [key(r) + (r["message"],) for r in batch["loop_rows"] if r["status"] != "flag"][:2] == [
+def test_an_endless_loop_times_out_and_only_the_checks_that_never_ran_are_blamed(batch):
+    assert [key(r) + (r["message"],) for r in batch["loop_rows"] if r["status"] != "flag"] == [
         ("erin", "03_sft", "notebook", "", "", "timeout", "timed out after 40 s"),
-        ("erin", "03_sft", "03.1", "split a dialogue", "⭐⭐", "timeout", "timed out after 40 s before its check ran"),
+        ("erin", "03_sft", "03.1", "split a dialogue", "⭐⭐", "pass", ""),     # judged before the loop
+        ("erin", "03_sft", "03.2", "the masked labels", "⭐⭐", "timeout", "timed out after 40 s before its check ran"),
+        ("erin", "03_sft", "03.3", "the real-token share", "⭐⭐", "timeout", "timed out after 40 s before its check ran"),
     ]
     assert graded_seconds(batch["out"].parent / "loops-graded", "erin") < 40 + 30, "the time limit was not enforced"
 
