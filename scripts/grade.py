@@ -742,7 +742,8 @@ def grade_one(student: str, path: Path, kit: dict[str, KitNotebook], out: Path, 
             f"the kit's cells that give the checks their inputs failed: {rec.message or 'nothing recorded'}"), 0.0
     else:
         events, status, message, seconds = run_sandboxed(make_job(stem, ref, statements), timeout, threads, rec.inputs)
-    events = [e for e in rec.events if e.get("error")] + events    # a kit cell's error: why a check never ran
+    # a kit cell's error (why a check never ran), a check whose inputs could not be recorded
+    events = [e for e in rec.events if e.get("error") or e.get("status")] + events
     if status != "ok":
         rows.append(_row(student, stem, status=status, message=message))
     elif rec.status != "ok":
