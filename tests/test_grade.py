@@ -685,3 +685,47 @@ def test_01s_class_exercises_cannot_be_forged_from_the_students_process(lora_bat
     assert msg[("crafty", "01.4")].startswith("FAIL inject_lora: the layer (Linear) has no parameter 'A'")
     assert msg[("crafty", "01.5")].startswith("FAIL dora_forward: the output with trained A, B, magnitude is off by")
     assert not [r for r in rows if r["status"] in ("error", "timeout")], "a check could not run"
+
+
+def test_a_class_check_is_judged_from_data_alone():
+    """The judge half of a split check never touches the student's object: right data passes, crafted data fails."""
+    import copy
+
+    from helpers import check
+    from helpers.check import SelfCheckError
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    import check_cases_lora as cases
+
+    for name, solved in [("lora_forward", cases.LoRALinear), ("lora_merge", cases.LoRALinear),
+                         ("dora_forward", cases.DoRALinear)]:
+        split = getattr(check, name)
+        inputs = split.cases(7)                 # the grader's own seed, not the notebook's
+        data = split.probe(solved, inputs)
+        split.judge(inputs, data)
+        forged = copy.deepcopy(data)
+        first = forged["layers"][0]
+        key = "out" if "out" in first else "delta"
+        first[key] = type("Yes", (), {"__eq__": lambda self, other: True})()
+        with pytest.raises(SelfCheckError, match="not a tensor"):
+            split.judge(inputs, forged)
+        first[key] = data["layers"][0][key] + 1e-3
+        with pytest.raises(SelfCheckError, match="off by up to 0.001"):
+            split.judge(inputs, forged)
+
+
+def test_after_a_fail_the_students_process_gets_that_answer_alone():
+    import helpers.check
+
+    sys.path.insert(0, str(ROOT / "grading"))
+    import worker
+
+    source = (ROOT / "helpers" / "check" / "_reference.py").read_text()
+    for func, absent in [("build_lora_forward", {"lora_scaling", "build_lora_merge", "dpo_loss"}),
+                         ("dpo_loss", {"sequence_logps", "build_beta_sweep", "lora_scaling"})]:
+        scope = {}
+        exec(worker.fallback_source(source, func), scope)
+        assert callable(scope[func]) and not absent & set(scope), func
+    assert worker.fallback_of(helpers.check.lora_forward) == ("build", "build_lora_forward")
+    assert worker.fallback_of(helpers.check.lora_scaling) == ("reference", "lora_scaling")
+    assert worker.fallback_of(helpers.check.dora_forward) is None        # the lesson does not use DoRALinear again
