@@ -8,7 +8,9 @@ back as data (``grading/wire.py``); the verdict is computed by the worker, which
 
 Checks that need the student's live object (01's classes and ``inject_lora``) send a "probe" request instead: the
 kit's probe (``helpers.check.<name>.probe``) builds the student's object here, runs it on the worker's inputs and
-returns what it did as data; the verdict on that data is the worker's. Nothing here decides a grade.
+returns what it did as data; the verdict on that data is the worker's. Nothing here decides a grade. After a FAIL
+the worker sends that one exercise's reference ("fallback"), which replaces the student's definition here, as the
+notebook hands it back, so later exercises are judged on their own.
 """
 from __future__ import annotations
 
