@@ -6,8 +6,11 @@ the kit copy it can read has no answers module). It executes the hand-in's defin
 then answers requests on its stdin/stdout channel: "call your function ``name`` on these inputs". Each answer goes
 back as data (``grading/wire.py``); the verdict is computed by the worker, which never runs student code.
 
-Exercises whose check needs the student's live object (01's classes and ``inject_lora``) are the exception: the
-check runs here, next to the student's code, and its verdict is only as trustworthy as that code (see the README).
+Checks that need the student's live object (01's classes and ``inject_lora``) send a "probe" request instead: the
+kit's probe (``helpers.check.<name>.probe``) builds the student's object here, runs it on the worker's inputs and
+returns what it did as data; the verdict on that data is the worker's. Nothing here decides a grade. After a FAIL
+the worker sends that one exercise's reference ("fallback"), which replaces the student's definition here, as the
+notebook hands it back, so later exercises are judged on their own.
 """
 from __future__ import annotations
 
@@ -72,19 +75,23 @@ def main() -> int:
             if kind == "call":
                 _, name, args, kwargs = request
                 reply = ("ok", wire.as_data(ns[name](*args, **kwargs)))
-            elif kind == "check":       # the in-process exception: the kit's check, run next to the student's object
-                _, check, name, args, kwargs, reference = request
-                answers = sys.modules["helpers.check._reference"]
-                if "__getattr__" in vars(answers):    # the check needs the real answers here: no more recording
-                    del answers.__getattr__
-                    exec(compile(reference, "helpers/check/_reference.py", "exec"), vars(answers))
+            elif kind == "probe":       # a split check: the kit's probe runs the student's object, data goes back
+                _, check, name, inputs = request
                 import helpers.check
 
                 try:
-                    getattr(helpers.check, check).__wrapped__(ns[name], *args, **kwargs)
-                    reply = ("pass", "")
+                    reply = ("ok", wire.as_data(getattr(helpers.check, check).probe(ns[name], inputs)))
                 except helpers.check.SelfCheckError as err:
                     reply = ("fail", str(err))
+            elif kind == "fallback":    # after a FAIL: this one answer of the kit, as the notebook hands it back
+                _, name, source, func, how = request
+                scope = {"__name__": "fallback"}
+                exec(compile(source, "<the kit's answer>", "exec"), scope)
+                if how == "reference":
+                    ns[name] = scope[func]
+                elif name in ns:
+                    ns[name] = scope[func](ns[name])
+                reply = ("ok", None)
             else:
                 reply = ("raise", "RuntimeError", f"unknown request {kind!r}")
         except BaseException as err:  # noqa: BLE001 - the student's error goes back as data

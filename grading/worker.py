@@ -7,17 +7,29 @@ Why a wrong answer cannot pass (the design note; README "Grading handed-in noteb
   grader takes its DEFINITIONS (imports, the final ``def``/``class`` of each name, constant assignments) and sends
   them to a separate, freshly started process (``grading/student.py``). Top-level statements - printing PASS,
   assigning ``helpers.check.<name>``, patching ``builtins.print``, calling or deleting the self-check - never run.
-- This worker runs the kit's own cells (trusted code, up to the last exercise) so each self-check gets the inputs the
-  lesson gives it, with ``helpers.check.<name>`` replaced by a judge: it runs the check function HERE, where no student
-  code has ever run, with a stand-in for the student's function that sends the inputs to the student's process and
-  gets the result back as plain data (``weights_only`` loading: tensors, numbers, strings, containers). The student's
-  process can return any value - the only way to pass is to return the right values.
+- Each check gets the inputs the lesson gives it. The kit's own cells compute them (trusted code, up to the last
+  exercise), ONCE per kit notebook and batch: a "record" run of this worker, with no hand-in and no student process,
+  runs the cells with ``helpers.check.<name>`` replaced by a recorder that pickles each call's arguments (before
+  later cells change them) and hands the lesson the kit's own definition back. Every hand-in's "grade" run then loads
+  those calls (a read-only file of its sandbox's kit copy, read before any student code starts) and runs each check
+  HERE, where no student code has ever run, with a stand-in for the student's function that sends the inputs to the
+  student's process and gets the result back as plain data (``weights_only`` loading: tensors, numbers, strings,
+  containers). Safe because the kit's cells never see the student's code: per hand-in they would compute the same
+  inputs; each hand-in unpickles its own copy, so a check that changes its inputs (a model it trains) cannot reach
+  the next hand-in. The student's process can return any value - the only way to pass is to return the right values.
 - This worker marks itself non-dumpable, so a process of the same user (the student's) cannot ptrace it or read its
   memory; the answers module comes to it on stdin and is absent from the kit copy the sandbox shows; each verdict is
   written to RESULT_FD, a pipe the student's process never holds (it is started with close_fds).
-- Exception, said in the README: 01's class exercises (``lora_forward``, ``lora_merge``, ``dora_forward``) and
-  ``inject_lora`` inspect and mutate the student's live object, so their check runs in the student's process and
-  their verdict is as trustworthy as that code; top-level tampering still never runs there.
+- Class exercises and checks that change the student's object (01's ``lora_forward``, ``lora_merge``,
+  ``dora_forward``, ``inject_lora``) are split in three in ``helpers/check`` (``cases``, ``probe``, ``judge``): the
+  worker draws the inputs (a fresh seed per hand-in), the student's process runs only the probe - build the
+  student's object, run it on those inputs, send back outputs, gradients, weights, dtypes, names and counts as data -
+  and the judge compares that data with PEFT here. A probe the student's code patched, a method that patches the
+  check, a crafted return value (an ``__eq__`` that says yes, a tensor subclass) can only change the data sent,
+  never the comparison; a FAIL the student's process reports is taken (it can only cost the student), a PASS never.
+- After a FAIL, as the notebook hands back the reference, the student's process is sent that ONE answer (the
+  answers module's function and the top-level names it uses, ``fallback_source``) in place of the student's: later
+  exercises are judged on their own, not on an earlier mistake. The exercise it replaces is already judged.
 """
 from __future__ import annotations
 
@@ -26,12 +38,12 @@ import ctypes
 import json
 import os
 import pickle
+import random
 import subprocess
 import sys
 import time
 import types
 
-IN_PROCESS = {"lora_forward", "lora_merge", "dora_forward", "inject_lora"}
 ALLOWED_ERRORS = {"ValueError", "TypeError", "KeyError", "IndexError", "AttributeError", "NameError", "RuntimeError",
                   "AssertionError", "ZeroDivisionError", "NotImplementedError", "ImportError", "ModuleNotFoundError",
                   "ArithmeticError", "LookupError", "OverflowError", "RecursionError", "UnboundLocalError",
@@ -108,6 +120,43 @@ class Student:
         return remote
 
 
+def fallback_source(reference_source: str, func: str) -> str:
+    """The answers module's ``func`` alone: its imports, the function and the top-level names it uses - what the
+    student's process gets after a FAIL, as the notebook does (never the rest of the answers)."""
+    import ast
+
+    tree = ast.parse(reference_source)
+    defs = {node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    assigns = {t.id: node for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
+               if isinstance(t, ast.Name)}
+    keep, todo = [], [func]
+    while todo:
+        name = todo.pop()
+        node = defs.get(name) or assigns.get(name)
+        if node is None or node in keep:
+            continue
+        keep.append(node)
+        todo += [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
+    imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom)) and
+               not (isinstance(node, ast.ImportFrom) and node.module == "__future__")]
+    ordered = [node for node in tree.body if node in keep]
+    return "\n\n".join(ast.unparse(node) for node in imports + ordered)
+
+
+def fallback_of(check) -> tuple[str, str] | None:
+    """("reference" | "build", the answers module's function name) a self-check hands back on FAIL, if any."""
+    import inspect
+
+    try:
+        found = inspect.getclosurevars(check).nonlocals
+    except (TypeError, ValueError):
+        return None
+    for kind in ("build", "reference"):
+        if callable(found.get(kind)):
+            return kind, found[kind].__name__
+    return None
+
+
 def _non_dumpable() -> None:
     """PR_SET_DUMPABLE 0: no ptrace, no /proc/<pid>/mem for a process of the same user."""
     try:
@@ -133,12 +182,52 @@ def main() -> int:
     answers.__file__ = "helpers/check/_reference.py"
     exec(compile(job["reference"], answers.__file__, "exec"), answers.__dict__)
     sys.modules["helpers.check._reference"] = answers
-    student = Student(kit, job["statements"])
+    mode = job.get("mode", "grade")
+    if mode == "grade":                 # the recorded calls, read before any student code starts
+        with open(os.path.join(kit, job["inputs"]), "rb") as f:
+            calls = pickle.load(f)
+        student = Student(kit, job["statements"])
     hidden = types.ModuleType("hidden_checks")
     if job.get("hidden"):
         exec(compile(job["hidden"], job.get("hidden_name", "hidden.py"), "exec"), hidden.__dict__)
     import helpers.check
     from helpers.check import SelfCheckError
+
+    def probe_and_judge(check_name, name, check):
+        """A split check: inputs drawn here, the probe run in the student's process, the verdict judged here."""
+        inputs = check.cases(random.SystemRandom().randrange(2**31))
+        try:
+            reply = student.ask(("probe", check_name, name, inputs))
+        except RuntimeError as err:     # the student's code ended its process or sent something that is not data
+            return "fail", f"{check_name}: {err}"
+        if reply[0] == "fail" and len(reply) == 2:
+            return "fail", str(reply[1])
+        if reply[0] == "raise" and len(reply) == 3:
+            return "fail", f"{check_name}: your code raised {reply[1]}: {reply[2]}"
+        if reply[0] != "ok" or len(reply) != 2:
+            return "fail", f"{check_name}: the student's process answered out of protocol"
+        try:
+            check.judge(inputs, reply[1])
+        except SelfCheckError as err:
+            return "fail", str(err)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError, RuntimeError) as err:
+            return "fail", (f"{check_name}: the student's process sent data the check cannot read "
+                            f"({type(err).__name__}: {str(err)[:200]})")
+        return "pass", ""
+
+    recorded: list[bytes] = []
+
+    def recorder(check_name):
+        def run(yours, *args, **kwargs):
+            name = getattr(yours, "__name__", str(yours))
+            try:
+                recorded.append(pickle.dumps((check_name, name, args, kwargs)))   # now: later cells may change them
+                emit(check=check_name, name=name, recorded=True)
+            except Exception as err:  # noqa: BLE001 - an input the grader cannot keep: its problem, said so
+                emit(check=check_name, name=name, status="error",
+                     message=f"the grader cannot record this check's inputs: {type(err).__name__}: {err}"[:400])
+            return yours                    # the kit's own definition: the lesson goes on with trusted code
+        return run
 
     def judge(check_name, original):
         def run(yours, *args, **kwargs):
@@ -150,10 +239,8 @@ def main() -> int:
                      message=f"the hand-in defines no {name} (its definition is missing or could not be loaded)")
                 return yours
             try:
-                if check_name in IN_PROCESS:
-                    reply = student.ask(("check", check_name, name, args, kwargs, job["reference"]))
-                    status, message = (reply[0], reply[1]) if reply[0] in ("pass", "fail") else (
-                        "fail", f"{reply[1]}: {reply[2]}" if len(reply) > 2 else str(reply))
+                if getattr(original, "probe", None) is not None:
+                    status, message = probe_and_judge(check_name, name, original)
                 else:
                     status, message = "pass", ""
                     for kind, check in [("", original.__wrapped__)] + [
@@ -169,23 +256,42 @@ def main() -> int:
                 status, message = "error", f"the check raised {type(err).__name__}: {err}"
             emit(check=check_name, name=name, status=status, message=message,
                  seconds=round(time.perf_counter() - start, 2), answers_used=sorted(set(student.answers_used)))
+            if status != "pass" and fallback_of(original) is not None:
+                # as in the notebook: after a FAIL the rest runs on the reference (a class is patched in place),
+                # so a later exercise is judged on its own, not on this one's mistake
+                kind, func = fallback_of(original)
+                try:
+                    student.ask(("fallback", name, fallback_source(job["reference"], func), func, kind))
+                except (RuntimeError, GraderError):
+                    pass
             return yours                    # the kit's own solution: the lesson goes on with trusted code
         run.__wrapped__ = original.__wrapped__
         return run
 
-    for check_name in job["checks"]:
-        setattr(helpers.check, check_name, judge(check_name, getattr(helpers.check, check_name)))
-    from IPython.core.interactiveshell import InteractiveShell
+    if mode == "grade":
+        for call in calls:
+            check_name, name, args, kwargs = pickle.loads(call)
+            judge(check_name, getattr(helpers.check, check_name))(name, *args, **kwargs)
+    else:                               # "record": the kit's cells, no hand-in
+        for check_name in job["checks"]:
+            setattr(helpers.check, check_name, recorder(check_name))
+        from IPython.core.interactiveshell import InteractiveShell
 
-    shell = InteractiveShell.instance()
-    for index, source in job["cells"]:
-        emit(cell=index)
-        result = shell.run_cell(source, store_history=False, silent=False)
-        err = result.error_before_exec or result.error_in_exec
-        if err is not None:
-            emit(cell=index, error=f"{type(err).__name__}: {err}"[:400])
+        shell = InteractiveShell.instance()
+        saved = 0
+        for index, source in job["cells"]:
+            emit(cell=index)
+            result = shell.run_cell(source, store_history=False, silent=False)
+            err = result.error_before_exec or result.error_in_exec
+            if err is not None:
+                emit(cell=index, error=f"{type(err).__name__}: {err}"[:400])
+            if len(recorded) > saved:     # what is recorded so far survives a timeout
+                with open(job["inputs"] + ".part", "wb") as f:
+                    pickle.dump(recorded, f)
+                os.replace(job["inputs"] + ".part", job["inputs"])
+                saved = len(recorded)
     emit(done=True)
-    if student.proc.poll() is None:
+    if mode == "grade" and student.proc.poll() is None:
         student.proc.stdin.close()
         student.proc.kill()
     return 0

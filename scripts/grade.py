@@ -13,13 +13,16 @@ How a grade is made (the design; README "Grading handed-in notebooks" says the s
   deleted self-check call changes nothing (the row says it was removed).
 - In a bubblewrap sandbox (``sandbox_command``: own user/PID/network namespaces, no capabilities, cleared
   environment, read-only system and a read-only COPY of the kit without the answers module or the hidden checks, a
-  private scratch folder), ``grading/worker.py`` runs the kit's own cells that the checks need and every check
-  itself; the student's definitions live in a separate fresh process (``grading/student.py``) that receives the
+  private scratch folder), ``grading/worker.py`` runs every check itself, on inputs the kit's own cells computed
+  ONCE per kit notebook and batch (``record``: a sandboxed run with no hand-in that records each check call's
+  arguments; every hand-in replays them, so no lesson training runs per hand-in); the student's definitions live in a separate fresh process (``grading/student.py``) that receives the
   check's inputs and sends back plain data (``weights_only`` loading). The verdicts come back on a pipe (fd 3) only
-  the worker holds; nothing printed is parsed. The one way to pass is to return the right values. (01's class
-  exercises are checked inside the student's process, see ``grading/worker.py``.)
+  the worker holds; nothing printed is parsed. The one way to pass is to return the right values. Class
+  exercises (01) are split: the student's process only runs the kit's probe on the worker's inputs and sends back
+  what the object did (outputs, gradients, weights...) as data; the worker judges it (``grading/worker.py``).
 - Hidden checks (``grading/hidden/NN.py``, teacher only) run after the visible ones.
-- A timeout (``--timeout``, default 300 s per notebook) is blamed only on the checks that had not run; the sandbox
+- A timeout (``--timeout``, default 300 s per notebook; ``--record-timeout``, default 900 s, for the once-per-notebook
+  recording) is blamed only on the checks that had not run; the sandbox
   (a PID namespace) dies with every process it started. The kit is hashed before and after each hand-in; a change
   stops the batch. Without a working ``bwrap`` the grader warns loudly and runs the same worker unconfined.
 
@@ -406,6 +409,7 @@ SANDBOX_ENV = dict(COURSE_PROFILE="quick", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLI
 KIT_PARTS = ("helpers", "data", "grading/__init__.py", "grading/worker.py", "grading/student.py", "grading/wire.py",
              "course.toml", "requirements.txt")
 _WARNED = []
+INPUTS = "inputs.pkl"    # the checks' inputs, recorded once per kit notebook (grading/worker.py "record")
 
 
 def bwrap() -> str | None:
@@ -441,8 +445,9 @@ def kit_hash(root: Path) -> str:
     return digest.hexdigest()
 
 
-def make_kit_copy(dest: Path) -> Path:
-    """A read-only copy (never a link) of what a hand-in's run needs, WITHOUT the answers module and the hidden checks."""
+def make_kit_copy(dest: Path, inputs: bytes | None = None) -> Path:
+    """A read-only copy (never a link) of what a hand-in's run needs, WITHOUT the answers module and the hidden checks;
+    ``inputs``: the checks' recorded inputs (``INPUTS``), for a grading run."""
     for part in KIT_PARTS:
         src = ROOT / part
         if src.is_dir():
@@ -451,6 +456,8 @@ def make_kit_copy(dest: Path) -> Path:
             (dest / part).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / part)
     (dest / "scratch").mkdir()
+    if inputs is not None:
+        (dest / INPUTS).write_bytes(inputs)
     for path in sorted(dest.rglob("*"), reverse=True):
         if path != dest / "scratch":
             path.chmod(0o555 if path.is_dir() else 0o444)
@@ -503,8 +510,10 @@ def _kill(pid: int) -> None:
         pass
 
 
-def run_sandboxed(job: dict, timeout: float, threads: int = 1) -> tuple[list[dict], str, str, float]:
+def run_sandboxed(job: dict, timeout: float, threads: int = 1, inputs: bytes | None = None,
+                  fetched: dict | None = None) -> tuple[list[dict], str, str, float]:
     """Run the worker on one job in a fresh sandbox: (its events, "ok"|"timeout"|"error", message, seconds).
+    ``inputs`` go into the kit copy (read-only); ``fetched`` receives the recorded inputs a "record" job left.
 
     The events come on a pipe (fd 3) that only the worker holds; what the worker and the student's code print
     goes to a log nobody grades from. At the end or at the limit the whole sandbox is killed: with bwrap it is a
@@ -515,7 +524,7 @@ def run_sandboxed(job: dict, timeout: float, threads: int = 1) -> tuple[list[dic
     events, status, message = [], "ok", ""
     start = time.perf_counter()
     try:
-        kit = make_kit_copy(tmp / "kit")
+        kit = make_kit_copy(tmp / "kit", inputs)
         cmd, kit_seen = sandbox_command(box, kit, python, threads)
         payload = json.dumps(dict(job, kit=kit_seen)).encode()
         read_end, write_end = os.pipe()
@@ -547,6 +556,8 @@ def run_sandboxed(job: dict, timeout: float, threads: int = 1) -> tuple[list[dic
         elif not any(e.get("done") for e in events):
             tail = [l for l in (tmp / "worker.log").read_text(errors="replace").splitlines() if l.strip()][-1:]
             status, message = "error", f"the grading worker stopped early (exit {rc}): {(tail or ['no output'])[0][:300]}"
+        if fetched is not None and (kit / "scratch" / INPUTS).is_file():
+            fetched["inputs"] = (kit / "scratch" / INPUTS).read_bytes()
     finally:
         if os.environ.get("GRADE_KEEP_LOGS") and (tmp / "worker.log").exists():   # debugging the grader itself
             shutil.copy(tmp / "worker.log", Path(os.environ["GRADE_KEEP_LOGS"]) / f"{tmp.name}.log")
@@ -641,12 +652,33 @@ def needed_cells(ref: "KitNotebook") -> list[int]:
     return sorted(keep)
 
 
-def make_job(stem: str, nb, ref: "KitNotebook", statements) -> dict:
+def make_job(stem: str, ref: "KitNotebook", statements, mode: str = "grade") -> dict:
+    """A worker's job: "record" runs the kit's cells once and records the checks' inputs; "grade" runs the checks
+    on a hand-in's definitions with those inputs (grading/worker.py)."""
     hidden = ROOT / "grading" / "hidden" / f"{stem[:2]}.py"
-    return dict(statements=statements, reference=(ROOT / "helpers" / "check" / "_reference.py").read_text(),
+    return dict(mode=mode, statements=statements, inputs=INPUTS,
+                reference=(ROOT / "helpers" / "check" / "_reference.py").read_text(),
                 hidden=hidden.read_text() if hidden.exists() else "", hidden_name=f"grading/hidden/{hidden.name}",
                 checks=sorted({c for ex in ref.exercises for c in ex.checks}),
-                cells=[(i, ref.nb.cells[i].source) for i in needed_cells(ref)])
+                cells=[(i, ref.nb.cells[i].source) for i in needed_cells(ref)] if mode == "record" else [])
+
+
+@dataclass
+class Recording:
+    """The checks' inputs of one kit notebook, computed once by its own cells (no hand-in involved)."""
+    inputs: bytes | None
+    events: list[dict]
+    status: str
+    message: str
+    seconds: float
+
+
+def record(stem: str, ref: "KitNotebook", timeout: float, threads: int) -> Recording:
+    """Run the kit's cells that the checks need, once, in the sandbox; keep every check call's inputs."""
+    fetched: dict = {}
+    events, status, message, seconds = run_sandboxed(make_job(stem, ref, [], "record"), timeout, threads,
+                                                     fetched=fetched)
+    return Recording(fetched.get("inputs"), events, status, message, seconds)
 
 
 def grade_exercise(ex: Exercise, events: list[dict], run_status: str, run_message: str) -> tuple[str, str]:
@@ -688,7 +720,8 @@ class Graded:
 
 
 def grade_one(student: str, path: Path, kit: dict[str, KitNotebook], out: Path, timeout: float, jobs: int,
-              version: str, distinctive: set[str] = frozenset()) -> Graded:
+              version: str, distinctive: set[str] = frozenset(), recorded=None) -> Graded:
+    """Grade one hand-in; ``recorded(stem)`` gives its kit notebook's Recording (made on first use)."""
     name = _kit_name(path.name, kit) or path.stem
     try:
         nb = nbformat.read(path, as_version=4)
@@ -703,8 +736,18 @@ def grade_one(student: str, path: Path, kit: dict[str, KitNotebook], out: Path, 
     rows += [_row(student, stem, status="flag", message=flag) for flag in answer_flags(nb, distinctive)]
     statements, final, syntax = definitions(nb, {n for ex in ref.exercises for n in ex.names})
     threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
-    events, status, message, seconds = run_sandboxed(make_job(stem, nb, ref, statements), timeout, threads)
+    rec = recorded(stem) if recorded is not None else record(stem, ref, timeout, threads)
+    if rec.inputs is None:
+        events, status, message, seconds = [], rec.status if rec.status != "ok" else "error", (
+            f"the kit's cells that give the checks their inputs failed: {rec.message or 'nothing recorded'}"), 0.0
+    else:
+        events, status, message, seconds = run_sandboxed(make_job(stem, ref, statements), timeout, threads, rec.inputs)
+    # a kit cell's error (why a check never ran), a check whose inputs could not be recorded
+    events = [e for e in rec.events if e.get("error") or e.get("status")] + events
     if status != "ok":
+        rows.append(_row(student, stem, status=status, message=message))
+    elif rec.status != "ok":
+        status, message = rec.status, f"the kit's cells (run once for this notebook's hand-ins) {rec.message}"
         rows.append(_row(student, stem, status=status, message=message))
     used = sorted({x for e in events for x in e.get("answers_used", [])})
     if used:
@@ -771,7 +814,7 @@ def report(student: str, graded: list[Graded], timeout: float) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def grade(handins: Path, out: Path, timeout: float = 300, jobs: int = 1) -> list[dict]:
+def grade(handins: Path, out: Path, timeout: float = 300, jobs: int = 1, record_timeout: float = 900) -> list[dict]:
     """Grade every hand-in under ``handins``; write grades.csv and reports/ into ``out``; return the rows.
 
     The kit is hashed before and after each hand-in: if it changed, the batch stops (nothing is written)."""
@@ -787,12 +830,24 @@ def grade(handins: Path, out: Path, timeout: float = 300, jobs: int = 1) -> list
     bwrap()                                   # the warning, once, before the first hand-in
     reference = kit_hash(ROOT)
     changed: list[str] = []
+    recordings: dict[str, Recording] = {}
+    locks = {stem: threading.Lock() for stem in kit}
+
+    def recorded(stem: str) -> Recording:
+        """The kit notebook's recording: made by the first hand-in that needs it, shared by the others."""
+        with locks[stem]:
+            if stem not in recordings:
+                recordings[stem] = record(stem, kit[stem], record_timeout, max(1, (os.cpu_count() or 1) // max(1, jobs)))
+            return recordings[stem]
 
     def one(item):
         student, path = item
         if changed:
             return None
-        graded = grade_one(student, path, kit, out, timeout, jobs, version, distinctive)
+        graded = grade_one(student, path, kit, out, timeout, jobs, version, distinctive, recorded)
+        count = {s: sum(r["status"] == s for r in graded.rows if r["exercise"] != "notebook") for s in ("pass", "fail")}
+        print(f"graded {student}/{path.name} ({graded.notebook}) in {graded.seconds:.1f} s: {count['pass']} pass, "
+              f"{count['fail']} fail", file=sys.stderr, flush=True)
         if kit_hash(ROOT) != reference:
             changed.append(f"{student}/{path.name}")
         return graded
@@ -818,6 +873,9 @@ def grade(handins: Path, out: Path, timeout: float = 300, jobs: int = 1) -> list
     for student in dict.fromkeys(g.student for g in graded):
         mine = [g for g in graded if g.student == student]
         (out / "reports" / f"{_safe(student)}.md").write_text(report(student, mine, timeout), encoding="utf-8")
+    for stem, rec in sorted(recordings.items()):
+        print(f"{stem}: the kit's cells run once for the checks' inputs in {rec.seconds:.1f} s ({rec.status})",
+              file=sys.stderr)
     per = [g.seconds for g in graded if g.seconds]
     if per:
         print(f"{len(per)} notebooks graded, {sum(per) / len(per):.1f} s per notebook on average "
@@ -850,6 +908,8 @@ def main(argv=None) -> int:
                                                  "(default: HANDINS_DIR-graded next to it)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds per notebook (default 300)")
     parser.add_argument("--jobs", type=int, default=1, help="notebooks run at once (default 1)")
+    parser.add_argument("--record-timeout", type=float, default=900,
+                        help="seconds for the kit's own cells, run once per kit notebook (default 900)")
     args = parser.parse_args(argv)
     handins = args.handins.resolve()
     out = (args.out or handins.with_name(handins.name + "-graded")).resolve()
@@ -858,7 +918,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)   # a SIGTERM stops the runs like Ctrl+C does
     start = time.perf_counter()
     try:
-        rows = grade(handins, out, args.timeout, args.jobs)
+        rows = grade(handins, out, args.timeout, args.jobs, args.record_timeout)
     except KeyboardInterrupt:
         print("interrupted: the runs in progress were stopped; no grades were written", file=sys.stderr)
         return 130

@@ -219,9 +219,9 @@ def batch(tmp_path_factory):
     handins, out = tmp / "handins", tmp / "graded"
     forged_batch(handins, out, listener.getsockname()[1])
     sft_before = grade.kit_hash(grade.ROOT)
-    # erin: an endless loop in her first exercise, graded alongside with a short limit
+    # erin: an endless loop in her second exercise, graded alongside with a short limit
     loops = tmp / "loops"
-    hand_in(loops / "erin", "03_sft.ipynb", stub(solution(SFT), "split_dialogue", "while True:\n        pass"))
+    hand_in(loops / "erin", "03_sft.ipynb", stub(solution(SFT), "masked_labels", "while True:\n        pass"))
 
     def timed(*args, **kwargs):
         start = time.perf_counter()
@@ -229,7 +229,7 @@ def batch(tmp_path_factory):
         return time.perf_counter() - start
 
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        main = pool.submit(timed, handins, out, timeout=900, jobs=2)   # generous: what is tested is not the time
+        main = pool.submit(timed, handins, out, timeout=300, jobs=2)   # the default limit
         loop = pool.submit(timed, loops, tmp / "loops-graded", timeout=40, jobs=1)
         seconds, loop_seconds = main.result(), loop.result()
     connections = []
@@ -241,6 +241,21 @@ def batch(tmp_path_factory):
     listener.close()
     return dict(out=out, rows=read_csv(out), seconds=seconds, loop_rows=read_csv(tmp / "loops-graded"),
                 loop_seconds=loop_seconds, connections=connections, kit_unchanged=grade.kit_hash(grade.ROOT) == sft_before)
+
+
+def graded_seconds(out: Path, student: str) -> float:
+    """Seconds the grading of a student's notebook took (its report's heading says), the lesson's cells excluded."""
+    text = (out / "reports" / f"{student}.md").read_text(encoding="utf-8")
+    return max((float(s) for s in re.findall(r"^## \S+ \((\d+) s\)$", text, re.M)), default=0.0)
+
+
+def test_the_default_limit_holds_with_margin(batch, lora_batch):
+    """Each hand-in replays the checks on inputs the lesson's cells computed once: no training per hand-in, so even
+    on a loaded machine a notebook takes well under half the default 300 s (01 is the slowest kit notebook to grade)."""
+    slowest = {out.name: max(graded_seconds(out, s.stem) for s in (out / "reports").glob("*.md"))
+               for out in (batch["out"], lora_batch["out"])}
+    print(f"\nslowest hand-in: {slowest} s; load average {os.getloadavg()}")
+    assert max(slowest.values()) < 300 / 2, slowest
 
 
 def rows_of(rows, student):
@@ -311,12 +326,14 @@ def test_every_escape_fails_and_the_grade_stands(batch):
     assert batch["connections"] == [], "a hand-in opened a socket to this machine"
 
 
-def test_an_endless_loop_times_out_and_nothing_is_left(batch):
-    assert [key(r) + (r["message"],) for r in batch["loop_rows"] if r["status"] != "flag"][:2] == [
+def test_an_endless_loop_times_out_and_only_the_checks_that_never_ran_are_blamed(batch):
+    assert [key(r) + (r["message"],) for r in batch["loop_rows"] if r["status"] != "flag"] == [
         ("erin", "03_sft", "notebook", "", "", "timeout", "timed out after 40 s"),
-        ("erin", "03_sft", "03.1", "split a dialogue", "⭐⭐", "timeout", "timed out after 40 s before its check ran"),
+        ("erin", "03_sft", "03.1", "split a dialogue", "⭐⭐", "pass", ""),     # judged before the loop
+        ("erin", "03_sft", "03.2", "the masked labels", "⭐⭐", "timeout", "timed out after 40 s before its check ran"),
+        ("erin", "03_sft", "03.3", "the real-token share", "⭐⭐", "timeout", "timed out after 40 s before its check ran"),
     ]
-    assert batch["loop_seconds"] < 40 + 30, "the time limit was not enforced"
+    assert graded_seconds(batch["out"].parent / "loops-graded", "erin") < 40 + 30, "the time limit was not enforced"
 
 
 def test_a_timeout_is_blamed_only_on_the_checks_that_never_ran():
@@ -495,3 +512,220 @@ def test_stopping_the_grader_stops_its_runs(tmp_path):
     time.sleep(1)
     left = [p for p in processes_with(f"sleep {marker}") if "zombie" not in Path(f"/proc/{p}/status").read_text()]
     assert left == [], "the hand-in's process still runs"
+
+
+# ---------------------------------------------------------------- 01: class exercises judged in the grader's process
+
+LORA = ROOT / "notebooks" / "01_lora-from-scratch.ipynb"
+LORA_IDS = ["01.1", "01.2", "01.3", "01.4", "01.5"]
+
+# class-body code that, in the student's process, patches every piece of the checks it can reach and tries to write
+# PASS verdicts into the worker's result pipe
+PATCH_CHECKS = '''
+    import os as _os
+    import helpers.check as _hc
+    import helpers.check.lora as _hl
+    for _n in ("lora_forward", "lora_merge", "inject_lora", "dora_forward"):
+        getattr(_hc, _n).judge = lambda inputs, data: None
+    _hl.close = _hl.equal = lambda *a, **k: 0.0
+    _hl.failed = lambda *a, **k: None
+    _hl.attempt = lambda name, fn, *a, hint="", **k: None
+    print("PASS lora_forward: forged")
+    try:                             # the worker's verdict pipe
+        _fd = _os.open("/proc/%d/fd/3" % _os.getppid(), _os.O_WRONLY)
+        for _n in ("lora_scaling", "lora_forward", "lora_merge", "inject_lora", "dora_forward"):
+            _os.write(_fd, ('{"check": "%s", "name": "x", "status": "pass", "message": ""}\\n' % _n).encode())
+    except OSError:
+        pass
+'''
+# a function, called from a class body, that replaces each probe by one that sends plausible data: the frozen
+# layer's outputs, zero gradients, the right names and counts, logits of an untouched model
+FORGE_PROBES = '''
+def forge_probes():
+    import helpers.check as hc
+    import torch as t
+
+    def lin(s, x):
+        return x.float() @ s["weight"].T + (s["bias"] if s["bias"] is not None else 0)
+
+    def forward(cls, inputs):
+        return {"layers": [{"out": lin(s, s["x"]), "requires_grad": True,
+                            "grads": {"A": t.zeros_like(s["A"]), "B": t.zeros_like(s["B"])}} for s in inputs["layers"]],
+                "dropout": lin(inputs["dropout"], inputs["dropout"]["x"]),
+                "half": [{"factors": ("torch.float32", "torch.float32"),
+                          "out": lin(s, s["x"].float()).to(getattr(t, s["dtype"]))} for s in inputs["half"]]}
+
+    def merge(cls, inputs):
+        return {"layers": [{"delta": t.zeros_like(s["weight"]), "merged": s["weight"], "after": lin(s, s["x"]),
+                            "restored": s["weight"]} for s in inputs["layers"]]}
+
+    def dora(cls, inputs):
+        return {"layers": [{"initial": s["weight"].norm(dim=1), "start": lin(s, s["x"]), "out": lin(s, s["x"]),
+                            "grads": {"A": t.zeros_like(s["A"]), "B": t.zeros_like(s["B"]),
+                                      "magnitude": t.zeros_like(s["magnitude"])}} for s in inputs["layers"]]}
+
+    def inject(fn, inputs):
+        from helpers.models import load_model
+        cases = []
+        for case in inputs["cases"]:
+            model = load_model(case["model_id"], "quick", device="cpu")
+            params = [(n, p.numel(), False) for n, p in model.named_parameters()]
+            for layer, (A, B) in case["factors"].items():
+                params += [(layer + ".A", A.numel(), True), (layer + ".B", B.numel(), True)]
+            with t.no_grad():
+                logits = model(input_ids=inputs["ids"]).logits
+            cases.append({"names": sorted(case["factors"]), "params": params, "logits": logits, "trained": logits})
+        return {"cases": cases, "wrong_name": "ValueError"}
+
+    hc.lora_forward.probe, hc.lora_merge.probe, hc.dora_forward.probe, hc.inject_lora.probe = forward, merge, dora, inject
+'''
+# answers that lie: an object equal to everything, a tensor subclass equal to everything, a list equal to any list
+CRAFTED = '''
+class Yes:
+    """Equal to everything, close to everything."""
+    shape = dtype = requires_grad = None
+
+    def __eq__(self, other):
+        return True
+
+    def __getattr__(self, name):
+        return lambda *a, **k: Yes()
+
+
+class YesTensor(torch.Tensor):
+    def __eq__(self, other):
+        return torch.ones_like(other, dtype=torch.bool) if isinstance(other, torch.Tensor) else True
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func.__name__ in ("allclose", "equal", "isclose"):
+            return True
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+
+class AnyNames(list):
+    def __eq__(self, other):
+        return True
+'''
+
+
+def in_class(nb, cls, code):
+    """``code`` (class-level lines) put first in the body of the LAST definition of class ``cls``."""
+    cell = cell_of(nb, cls)
+    cell.source = re.sub(rf"^(class {cls}\b.*:\n)", lambda m: m.group(1) + code.strip("\n") + "\n", cell.source,
+                         count=1, flags=re.M)
+    return nb
+
+
+def lora_unsolved():
+    import build_student
+
+    return build_student.student_notebook(solution(LORA), LORA.stem)
+
+
+def lora_batch_handins(handins: Path) -> None:
+    hand_in(handins / "honest", "01_lora-from-scratch.ipynb", solution(LORA))
+    hand_in(handins / "unsolved", "01_lora-from-scratch.ipynb", lora_unsolved())
+    # everything solved but the scaling: the class is judged on the reference scaling, as the notebook runs it
+    hand_in(handins / "no_scaling", "01_lora-from-scratch.ipynb", stub(solution(LORA), "lora_scaling"))
+    nb = in_class(lora_unsolved(), "LoRALinear", PATCH_CHECKS)
+    cell = cell_of(nb, "inject_lora")           # a function that, when called, patches the counting and freezes
+    cell.source = re.sub(r"raise NotImplementedError\(.*\)", "import helpers.measure\n    helpers.measure.count_parameters"
+                         " = lambda m: (7168, 134522496)\n    model.requires_grad_(False)", cell.source, count=1)
+    hand_in(handins / "patcher", "01_lora-from-scratch.ipynb", nb)
+    nb = in_class(lora_unsolved(), "LoRALinear", "    forge_probes()")
+    add_cell(nb, FORGE_PROBES, after=nb.cells[5])
+    hand_in(handins / "prober", "01_lora-from-scratch.ipynb", nb)
+    nb = lora_unsolved()
+    add_cell(nb, CRAFTED, after=nb.cells[5])
+    cell = cell_of(nb, "LoRALinear")
+    cell.source = re.sub(r'raise NotImplementedError\("Exercise [23][^\n]*', "return Yes()", cell.source)
+    cell = cell_of(nb, "DoRALinear")
+    cell.source = re.sub(r'raise NotImplementedError\("Exercise 5[^\n]*',
+                         "self.magnitude = nn.Parameter(self.base.weight.detach().float().norm(dim=1))",
+                         cell.source, count=1)
+    cell.source = re.sub(r'raise NotImplementedError\("Exercise 5[^\n]*', "return self.base(x).as_subclass(YesTensor)",
+                         cell.source, count=1)
+    cell = cell_of(nb, "inject_lora")
+    cell.source = re.sub(r"raise NotImplementedError\(.*\)", "return AnyNames(names)", cell.source, count=1)
+    hand_in(handins / "crafty", "01_lora-from-scratch.ipynb", nb)
+
+
+@pytest.fixture(scope="module")
+def lora_batch(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("grading01")
+    lora_batch_handins(tmp / "handins")
+    start = time.perf_counter()
+    grade.grade(tmp / "handins", tmp / "graded", timeout=600, jobs=2)
+    return dict(rows=read_csv(tmp / "graded"), seconds=time.perf_counter() - start, out=tmp / "graded")
+
+
+def test_01s_class_exercises_cannot_be_forged_from_the_students_process(lora_batch):
+    rows = lora_batch["rows"]
+    print(f"\n01 batch graded in {lora_batch['seconds']:.0f} s")
+    for row in rows:
+        print(",".join(row.values()))
+    assert statuses(rows, "honest") == dict.fromkeys(LORA_IDS, "pass")
+    for student in ("unsolved", "patcher", "prober", "crafty"):
+        assert statuses(rows, student) == dict.fromkeys(LORA_IDS, "fail"), student
+    assert statuses(rows, "no_scaling") == dict(dict.fromkeys(LORA_IDS, "pass"), **{"01.1": "fail"})
+    msg = {(r["student"], r["exercise"]): r["message"] for r in rows if r["exercise"] != "notebook"}
+    for ex, check in zip(LORA_IDS, ["lora_scaling", "lora_forward", "lora_merge", "inject_lora", "dora_forward"]):
+        assert msg[("unsolved", ex)].startswith(f"FAIL {check}: not implemented yet"), ex
+    # the patched checks, comparison helpers and verdict pipe are the student's process's own: the worker judges
+    assert msg[("patcher", "01.2")].startswith("FAIL lora_forward: your code raised AttributeError")
+    assert msg[("patcher", "01.4")].startswith("FAIL inject_lora: the trainable count for HuggingFaceTB/SmolLM2-135M")
+    # forged probes: every structural answer right, the behaviour (outputs, gradients, trained logits) not
+    assert msg[("prober", "01.2")].startswith("FAIL lora_forward: the output of a 12 -> 7, r=4 layer is off by")
+    assert msg[("prober", "01.3")].startswith("FAIL lora_merge: the delta_weight() is off by")
+    assert msg[("prober", "01.4")].startswith("FAIL inject_lora: the logits with trained A and B")
+    assert msg[("prober", "01.5")].startswith("FAIL dora_forward: the output with trained A, B, magnitude is off by")
+    # crafted return values never reach a comparison as anything but data
+    assert msg[("crafty", "01.2")].startswith("FAIL lora_forward: your code raised TypeError")
+    assert msg[("crafty", "01.4")].startswith("FAIL inject_lora: the layer (Linear) has no parameter 'A'")
+    assert msg[("crafty", "01.5")].startswith("FAIL dora_forward: the output with trained A, B, magnitude is off by")
+    assert not [r for r in rows if r["status"] in ("error", "timeout")], "a check could not run"
+
+
+def test_a_class_check_is_judged_from_data_alone():
+    """The judge half of a split check never touches the student's object: right data passes, crafted data fails."""
+    import copy
+
+    from helpers import check
+    from helpers.check import SelfCheckError
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    import check_cases_lora as cases
+
+    for name, solved in [("lora_forward", cases.LoRALinear), ("lora_merge", cases.LoRALinear),
+                         ("dora_forward", cases.DoRALinear)]:
+        split = getattr(check, name)
+        inputs = split.cases(7)                 # the grader's own seed, not the notebook's
+        data = split.probe(solved, inputs)
+        split.judge(inputs, data)
+        forged = copy.deepcopy(data)
+        first = forged["layers"][0]
+        key = "out" if "out" in first else "delta"
+        first[key] = type("Yes", (), {"__eq__": lambda self, other: True})()
+        with pytest.raises(SelfCheckError, match="not a tensor"):
+            split.judge(inputs, forged)
+        first[key] = data["layers"][0][key] + 1e-3
+        with pytest.raises(SelfCheckError, match="off by up to 0.001"):
+            split.judge(inputs, forged)
+
+
+def test_after_a_fail_the_students_process_gets_that_answer_alone():
+    import helpers.check
+
+    sys.path.insert(0, str(ROOT / "grading"))
+    import worker
+
+    source = (ROOT / "helpers" / "check" / "_reference.py").read_text()
+    for func, absent in [("build_lora_forward", {"lora_scaling", "build_lora_merge", "dpo_loss"}),
+                         ("dpo_loss", {"sequence_logps", "build_beta_sweep", "lora_scaling"})]:
+        scope = {}
+        exec(worker.fallback_source(source, func), scope)
+        assert callable(scope[func]) and not absent & set(scope), func
+    assert worker.fallback_of(helpers.check.lora_forward) == ("build", "build_lora_forward")
+    assert worker.fallback_of(helpers.check.lora_scaling) == ("reference", "lora_scaling")
+    assert worker.fallback_of(helpers.check.dora_forward) is None        # the lesson does not use DoRALinear again

@@ -45,17 +45,6 @@ def _build(name, cls, base, r, alpha, dropout=0.0, hint=""):
     return layer
 
 
-def _randomise_B(layer, gen):
-    with torch.no_grad():
-        layer.B.copy_(torch.randn(layer.B.shape, generator=gen))
-
-
-def _copy_into(ours, theirs):
-    with torch.no_grad():
-        theirs.lora_A["default"].weight.copy_(ours.A)
-        theirs.lora_B["default"].weight.copy_(ours.B)
-
-
 @self_check(reference=_ref.lora_scaling)
 def lora_scaling(fn) -> None:
     """Check ``fn(alpha, r, rslora=False)`` against the scaling PEFT computes, with and without rsLoRA."""
@@ -70,88 +59,232 @@ def lora_scaling(fn) -> None:
     return passed(name, f"{len(cases)} settings equal PEFT's scaling")
 
 
+# ---------------------------------------------------------------- the class exercises: probe + judge
+# Exercises 2, 3, 5 (a class) and 4 (a function that changes a model) are each split in three, so the grader can
+# run them apart (grading/worker.py) while the notebook's self-check runs them in one go:
+#   <check>.cases(seed) -> inputs   what the check chooses: base weights, A, B, inputs, upstream gradients (data)
+#   <check>.probe(yours, inputs)    builds the student's object, runs it on the inputs, returns what it did as data
+#                                   (outputs, gradients, weights, dtypes, names, counts) - the only part that
+#                                   touches the student's object
+#   <check>.judge(inputs, data)     compares that data with PEFT run on the same inputs: PASS, or FAIL with a hint
+# The self-check is judge(inputs, probe(yours, inputs)). When graded, the probe runs in the student's process and
+# the judge in the grader's: a probe the student's code patched can only send other data, judged the same way.
+
+_FORWARD_LAYERS = [(12, 7, 4, 8, True), (16, 24, 2, 16, False)]       # d_in, d_out, r, alpha, bias
+_MERGE_LAYERS = [(12, 7, 3, 6, "float32"), (6, 10, 2, 8, "float32"), (16, 8, 4, 8, "float16")]
+_DORA_LAYERS = [(12, 7, 4, 8, True), (10, 16, 2, 4, False)]
+_INJECT_CASES = [("HuggingFaceTB/SmolLM2-135M", ["q_proj", "v_proj"]), ("HuggingFaceTB/SmolLM2-135M", None),
+                 ("EleutherAI/pythia-160m", None)]
+_FORWARD_HINT = ("the output is the frozen layer's output plus the scaled low-rank branch; the branch runs in the "
+                 "trainable weights' dtype and its result joins h in h's dtype")
+_DORA_HINT = ("reread DoRA's formula above: a direction (the adapted weight, each row normalised) times a trained "
+              "length; the norm is treated as a constant in backward")
+_INJECT_HINT = ("two steps: nothing of the original model may train, and every targeted layer is swapped for a LoRA "
+                "layer built around it - find_targets and replace_module above do the finding and the swapping")
+
+
+def _spec(gen, d_in, d_out, r, alpha, bias=True, dtype="float32"):
+    """One layer's inputs: a base layer's weights, A and B, as the check chooses them."""
+    return {"d_in": d_in, "d_out": d_out, "r": r, "alpha": alpha, "dtype": dtype,
+            "weight": torch.randn(d_out, d_in, generator=gen) / d_in ** 0.5,
+            "bias": torch.randn(d_out, generator=gen) if bias else None,
+            "A": torch.randn(r, d_in, generator=gen) / d_in ** 0.5, "B": torch.randn(d_out, r, generator=gen)}
+
+
+def _base(spec) -> nn.Linear:
+    """The frozen base layer of ``spec``, in its dtype."""
+    base = nn.Linear(spec["d_in"], spec["d_out"], bias=spec["bias"] is not None)
+    with torch.no_grad():
+        base.weight.copy_(spec["weight"])
+        if spec["bias"] is not None:
+            base.bias.copy_(spec["bias"])
+    return base.to(getattr(torch, spec["dtype"]))
+
+
+def _set_factors(name, layer, spec, hint) -> None:
+    """Put the check's A and B into the student's layer (shapes (r, d_in) and (d_out, r))."""
+    for attr in ("A", "B"):
+        if not isinstance(getattr(layer, attr, None), torch.Tensor):
+            failed(name, f"the layer ({type(layer).__name__}) has no parameter {attr!r}", hint)
+        have, want = tuple(getattr(layer, attr).shape), tuple(spec[attr].shape)
+        if have != want:
+            failed(name, f"{attr} has shape {have}, expected {want}", hint)
+        with torch.no_grad():
+            getattr(layer, attr).copy_(spec[attr])
+
+
+def _data(value):
+    """What the student's object gave, as the judge may receive it: a plain tensor (detached), else the value."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().as_subclass(torch.Tensor).clone()
+    return value
+
+
+def _grads(layer, attrs) -> dict:
+    return {a: _data(getattr(layer, a).grad) for a in attrs}
+
+
+def _tensor(name, got, what, hint):
+    """The tensor the judge compares: a crafted object (an __eq__ that says yes, a subclass) is a FAIL."""
+    if got is None:
+        failed(name, f"the {what} is None - did you forget to return it?", hint)
+    if type(got) is not torch.Tensor:
+        failed(name, f"the {what} is a {type(got).__name__}, not a tensor", hint)
+    return got
+
+
+def _peft_with(spec, **options):
+    """PEFT's LoRA layer around ``spec``'s base (fp32), holding ``spec``'s A and B."""
+    theirs = _peft_layer(_base(dict(spec, dtype="float32")), spec["r"], spec["alpha"], **options)
+    with torch.no_grad():
+        theirs.lora_A["default"].weight.copy_(spec["A"])
+        theirs.lora_B["default"].weight.copy_(spec["B"])
+    return theirs
+
+
+def _forward_cases(seed: int = 0) -> dict:
+    gen = torch.Generator().manual_seed(seed)
+    layers = []
+    for d_in, d_out, r, alpha, bias in _FORWARD_LAYERS:
+        spec = _spec(gen, d_in, d_out, r, alpha, bias)
+        layers.append(dict(spec, x=torch.randn(3, 5, d_in, generator=gen), grad_out=torch.randn(3, 5, d_out, generator=gen)))
+    dropout = dict(_spec(gen, 8, 6, 2, 4), x=torch.randn(4, 8, generator=gen))
+    half = [dict(_spec(gen, 8, 6, 2, 4, dtype=dtype), x=torch.randn(4, 8, generator=gen)) for dtype in ("float16", "bfloat16")]
+    return {"layers": layers, "dropout": dropout, "half": half}
+
+
+def _probe_forward(cls, inputs) -> dict:
+    """Run the student's LoRA layer on the check's inputs: outputs, gradients, dtypes."""
+    name, data = "lora_forward", {"layers": [], "half": []}
+    for spec in inputs["layers"]:
+        ours = _build(name, cls, _base(spec), spec["r"], spec["alpha"]).eval()
+        _set_factors(name, ours, spec, _FORWARD_HINT)
+        got = attempt(name, ours, spec["x"], hint=_FORWARD_HINT)
+        grads = None
+        if isinstance(got, torch.Tensor) and got.requires_grad and got.shape == spec["grad_out"].shape:
+            attempt(name, lambda: (got * spec["grad_out"]).sum().backward(), hint=_FORWARD_HINT)
+            grads = _grads(ours, ("A", "B"))
+        data["layers"].append({"out": _data(got), "requires_grad": bool(getattr(got, "requires_grad", False)),
+                               "grads": grads})
+    spec = inputs["dropout"]
+    ours = _build(name, cls, _base(spec), spec["r"], spec["alpha"], dropout=1.0).train()
+    _set_factors(name, ours, spec, _FORWARD_HINT)
+    with torch.no_grad():
+        data["dropout"] = _data(attempt(name, ours, spec["x"], hint=_FORWARD_HINT))
+    for spec in inputs["half"]:
+        ours = _build(name, cls, _base(spec), spec["r"], spec["alpha"]).eval()
+        factors = (str(ours.A.dtype), str(ours.B.dtype))
+        _set_factors(name, ours, spec, _FORWARD_HINT)
+        with torch.no_grad():
+            got = attempt(name, ours, spec["x"].to(getattr(torch, spec["dtype"])),
+                          hint="the branch's input must have the trainable weights' dtype")
+        data["half"].append({"factors": factors, "out": _data(got)})
+    return data
+
+
+def _judge_forward(inputs, data) -> None:
+    name, hint, worst = "lora_forward", _FORWARD_HINT, 0.0
+    for spec, got in zip(inputs["layers"], data["layers"]):
+        theirs = _peft_with(spec)
+        want = theirs(spec["x"])
+        what = f"output of a {spec['d_in']} -> {spec['d_out']}, r={spec['r']} layer"
+        worst = max(worst, close(name, _tensor(name, got["out"], what, hint), want.detach(), what=what, hint=hint))
+        if not got["requires_grad"] or got["grads"] is None:
+            failed(name, "the output is not connected to A and B (no gradient)", "build the update from the layer's trainable parameters")
+        (want * spec["grad_out"]).sum().backward()
+        for label, theirs_p in [("A", theirs.lora_A["default"].weight), ("B", theirs.lora_B["default"].weight)]:
+            if got["grads"][label] is None:
+                failed(name, f"{label} got no gradient", hint)
+            worst = max(worst, close(name, _tensor(name, got["grads"][label], f"gradient of {label}", hint),
+                                     theirs_p.grad, what=f"gradient of {label}", hint=hint))
+    # dropout on the branch only: with p = 1 every input of the branch is dropped, W0·x must be untouched
+    spec = inputs["dropout"]
+    with torch.no_grad():
+        close(name, _tensor(name, data["dropout"], "output in training mode with dropout=1.0", hint),
+              _base(spec)(spec["x"]), what="output in training mode with dropout=1.0",
+              hint="dropout belongs on the LoRA branch only, never on the frozen layer's input")
+    # half-precision base: A and B stay fp32, the output keeps the base's dtype
+    for spec, got in zip(inputs["half"], data["half"]):
+        dtype = getattr(torch, spec["dtype"])
+        equal(name, tuple(got["factors"]), (str(torch.float32), str(torch.float32)),
+              what=f"dtype of (A, B) next to a {dtype} base", hint="the trainable weights stay fp32 whatever the base's dtype")
+        out = _tensor(name, got["out"], f"output for a {dtype} base", hint)
+        equal(name, out.dtype, dtype, what=f"output dtype for a {dtype} base",
+              hint="the layer's output keeps the base output's dtype")
+        x = spec["x"].to(dtype)
+        with torch.no_grad():
+            want = _base(spec)(x).float() + _peft_with(spec).scaling["default"] * (x.float() @ spec["A"].T @ spec["B"].T)
+        close(name, out.float(), want, atol=0.05, rtol=0.02, what=f"output for a {dtype} base", hint=hint)
+    return passed(name, f"outputs and A/B gradients equal PEFT's (max difference {worst:.1e}); dropout on the branch "
+                        "only; fp16 and bf16 bases work with fp32 A and B")
+
+
 @self_check(build=_ref.build_lora_forward, what="class")
 def lora_forward(cls) -> None:
     """Check ``cls.forward``: outputs and A/B gradients equal PEFT's LoRA layer (fp32, random A and B), dropout
     on the LoRA branch only, and an fp16/bf16 base with fp32 A and B."""
-    name = "lora_forward"
-    hint = ("the output is the frozen layer's output plus the scaled low-rank branch; the branch runs in the "
-            "trainable weights' dtype and its result joins h in h's dtype")
-    gen = torch.Generator().manual_seed(0)
-    worst = 0.0
-    for d_in, d_out, r, alpha, bias in [(12, 7, 4, 8, True), (16, 24, 2, 16, False)]:
-        base = nn.Linear(d_in, d_out, bias=bias)
-        ours = _build(name, cls, copy.deepcopy(base), r, alpha).eval()
-        _randomise_B(ours, gen)
-        theirs = _peft_layer(base, r, alpha)
-        _copy_into(ours, theirs)
-        x, grad_out = torch.randn(3, 5, d_in, generator=gen), torch.randn(3, 5, d_out, generator=gen)
-        got, want = attempt(name, ours, x, hint=hint), theirs(x)
-        worst = max(worst, close(name, got, want, what=f"output of a {d_in} -> {d_out}, r={r} layer", hint=hint))
-        if not getattr(got, "requires_grad", False):
-            failed(name, "the output is not connected to A and B (no gradient)", "build the update from the layer's trainable parameters")
-        (got * grad_out).sum().backward()
-        (want * grad_out).sum().backward()
-        for ours_p, theirs_p, label in [(ours.A, theirs.lora_A["default"].weight, "A"),
-                                        (ours.B, theirs.lora_B["default"].weight, "B")]:
-            if ours_p.grad is None:
-                failed(name, f"{label} got no gradient", hint)
-            worst = max(worst, close(name, ours_p.grad, theirs_p.grad, what=f"gradient of {label}", hint=hint))
-    # dropout on the branch only: with p = 1 every input of the branch is dropped, W0·x must be untouched
-    base = nn.Linear(8, 6)
-    ours = _build(name, cls, base, 2, 4, dropout=1.0).train()
-    _randomise_B(ours, gen)
-    x = torch.randn(4, 8, generator=gen)
-    with torch.no_grad():
-        close(name, attempt(name, ours, x, hint=hint), base(x), what="output in training mode with dropout=1.0",
-              hint="dropout belongs on the LoRA branch only, never on the frozen layer's input")
-    # half-precision base: A and B stay fp32, the output keeps the base's dtype
-    for dtype in (torch.float16, torch.bfloat16):
-        base = nn.Linear(8, 6).to(dtype)
-        ours = _build(name, cls, base, 2, 4).eval()
-        equal(name, (ours.A.dtype, ours.B.dtype), (torch.float32, torch.float32), what=f"dtype of (A, B) next to a "
-              f"{dtype} base", hint="the trainable weights stay fp32 whatever the base's dtype")
-        _randomise_B(ours, gen)
-        x = torch.randn(4, 8, generator=gen).to(dtype)
+    inputs = _forward_cases()
+    return _judge_forward(inputs, _probe_forward(cls, inputs))
+
+
+def _merge_cases(seed: int = 1) -> dict:
+    gen = torch.Generator().manual_seed(seed)
+    layers = []
+    for d_in, d_out, r, alpha, dtype in _MERGE_LAYERS:
+        layers.append(dict(_spec(gen, d_in, d_out, r, alpha, dtype=dtype), x=torch.randn(4, d_in, generator=gen)))
+    return {"layers": layers}
+
+
+def _weight(name, layer):
+    weight = getattr(getattr(layer, "base", None), "weight", None)
+    if not isinstance(weight, torch.Tensor):
+        failed(name, "the layer has no frozen layer self.base with a weight", "keep the notebook's names: self.base")
+    return _data(weight)
+
+
+def _probe_merge(cls, inputs) -> dict:
+    """Run the student's delta_weight, merge and unmerge: the weights after each, the output once merged."""
+    name, data = "lora_merge", []
+    for spec in inputs["layers"]:
+        ours = _build(name, cls, _base(spec), spec["r"], spec["alpha"]).eval()
+        _set_factors(name, ours, spec, "")
         with torch.no_grad():
-            got = attempt(name, ours, x, hint="the branch's input must have the trainable weights' dtype")
-            equal(name, got.dtype, dtype, what=f"output dtype for a {dtype} base",
-                  hint="the layer's output keeps the base output's dtype")
-            want = _ref.lora_output_fp32(ours, x)
-            close(name, got.float(), want, atol=0.05, rtol=0.02, what=f"output for a {dtype} base", hint=hint)
-    return passed(name, f"outputs and A/B gradients equal PEFT's (max difference {worst:.1e}); dropout on the branch "
-                        "only; fp16 and bf16 bases work with fp32 A and B")
+            delta = attempt(name, ours.delta_weight, hint="the weight change the branch adds, as one (d_out, d_in) matrix")
+            attempt(name, ours.merge, hint="fold the change into the frozen weight, in that weight's dtype")
+            merged = _weight(name, ours)
+            after = attempt(name, ours, spec["x"].to(getattr(torch, spec["dtype"])),
+                            hint="the forward pass (Exercise 2) must work first")
+            attempt(name, ours.unmerge, hint="unmerge undoes exactly what merge did")
+            data.append({"delta": _data(delta), "merged": merged, "after": _data(after), "restored": _weight(name, ours)})
+    return {"layers": data}
+
+
+def _judge_merge(inputs, data) -> None:
+    name = "lora_merge"
+    for spec, got in zip(inputs["layers"], data["layers"]):
+        dtype = getattr(torch, spec["dtype"])
+        theirs = _peft_with(spec).eval()
+        W0 = _base(spec).weight.detach()
+        with torch.no_grad():
+            delta = theirs.get_delta_weight("default")
+            close(name, _tensor(name, got["delta"], "delta_weight()", ""), delta, what="delta_weight()",
+                  hint="the branch is linear: which single matrix does it multiply x by? Scaling included")
+            tol = dict(atol=1e-5, rtol=1e-4) if dtype == torch.float32 else dict(atol=2e-2, rtol=1e-2)
+            close(name, _tensor(name, got["merged"], f"merged weight ({dtype})", "").float(), W0.float() + delta,
+                  what=f"merged weight ({dtype})", hint="after merging, the frozen weight holds the whole change", **tol)
+            close(name, _tensor(name, got["after"], f"output after merge ({dtype})", "").float(),
+                  theirs(spec["x"].to(dtype).float()), what=f"output after merge ({dtype})",
+                  hint="once merged, the branch must not be added a second time", **tol)
+            close(name, _tensor(name, got["restored"], f"weight after unmerge ({dtype})", "").float(), W0.float(),
+                  what=f"weight after unmerge ({dtype})", hint="unmerge must give back the original frozen weight", **tol)
+    return passed(name, "delta_weight equals PEFT's; merged output equals PEFT's; unmerge restores W0 (fp32, fp16)")
 
 
 @self_check(build=_ref.build_lora_merge, what="class")
 def lora_merge(cls) -> None:
     """Check ``delta_weight``, ``merge`` and ``unmerge`` against PEFT's get_delta_weight and W0."""
-    name = "lora_merge"
-    gen = torch.Generator().manual_seed(1)
-    for d_in, d_out, r, alpha, dtype in [(12, 7, 3, 6, torch.float32), (6, 10, 2, 8, torch.float32),
-                                         (16, 8, 4, 8, torch.float16)]:
-        base = nn.Linear(d_in, d_out).to(dtype)
-        W0 = base.weight.detach().clone()
-        ours = _build(name, cls, copy.deepcopy(base), r, alpha).eval()
-        _randomise_B(ours, gen)
-        theirs = _peft_layer(copy.deepcopy(base).float(), r, alpha)
-        _copy_into(ours, theirs)
-        with torch.no_grad():
-            delta = attempt(name, ours.delta_weight, hint="the weight change the branch adds, as one (d_out, d_in) matrix")
-            close(name, delta, theirs.get_delta_weight("default"), what="delta_weight()",
-                  hint="the branch is linear: which single matrix does it multiply x by? Scaling included")
-            x = torch.randn(4, d_in, generator=gen).to(dtype)
-            before = attempt(name, ours, x, hint="the forward pass (Exercise 2) must work first").float()
-            attempt(name, ours.merge, hint="fold the change into the frozen weight, in that weight's dtype")
-            tol = dict(atol=1e-5, rtol=1e-4) if dtype == torch.float32 else dict(atol=2e-2, rtol=1e-2)
-            close(name, ours.base.weight.float(), W0.float() + delta, what=f"merged weight ({dtype})",
-                  hint="after merging, the frozen weight holds the whole change", **tol)
-            close(name, ours(x).float(), before, what=f"output after merge ({dtype})",
-                  hint="once merged, the branch must not be added a second time", **tol)
-            attempt(name, ours.unmerge, hint="unmerge undoes exactly what merge did")
-            close(name, ours.base.weight.float(), W0.float(), what=f"weight after unmerge ({dtype})",
-                  hint="unmerge must give back the original frozen weight", **tol)
-    return passed(name, "delta_weight equals PEFT's; merged output equals unmerged; unmerge restores W0 (fp32, fp16)")
+    inputs = _merge_cases()
+    return _judge_merge(inputs, _probe_merge(cls, inputs))
 
 
 def _standin(model_id):
@@ -160,95 +293,183 @@ def _standin(model_id):
     return load_model(model_id, "quick", device="cpu")
 
 
+def _peft_reference(model_id, targets):
+    peft = _peft()
+    with warnings.catch_warnings():  # PEFT calls a transformers API that was renamed (a FutureWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        return peft.get_peft_model(_standin(model_id), peft.LoraConfig(r=4, lora_alpha=8, target_modules=targets))
+
+
+def _wrapped(reference) -> dict:
+    """{module name: PEFT's LoRA layer} of a PEFT model."""
+    return {n: m for n, m in reference.base_model.model.named_modules() if hasattr(m, "lora_A")}
+
+
+def _inject_cases(seed: int = 0) -> dict:
+    """The stand-in models and targets, and for every layer PEFT wraps an A and a B to put in after the injection."""
+    from ..models import lora_targets
+
+    gen = torch.Generator().manual_seed(seed)
+    cases = []
+    for model_id, targets in _INJECT_CASES:
+        targets = targets or lora_targets(model_id)
+        factors = {}
+        for layer, m in sorted(_wrapped(_peft_reference(model_id, targets)).items()):
+            (r, d_in), (d_out, _) = m.lora_A["default"].weight.shape, m.lora_B["default"].weight.shape
+            factors[layer] = (torch.randn(r, d_in, generator=gen) / d_in ** 0.5, 0.1 * torch.randn(d_out, r, generator=gen))
+        cases.append({"model_id": model_id, "targets": targets, "factors": factors})
+    return {"cases": cases, "ids": torch.arange(12).reshape(1, 12)}
+
+
+def _probe_inject(fn, inputs) -> dict:
+    """Run the student's inject_lora on fresh stand-in models: the names it returns, every parameter (name, size,
+    trainable), the logits right after, and the logits once the check's A and B are in the wrapped layers."""
+    name, data = "inject_lora", {"cases": []}
+    for case in inputs["cases"]:
+        model = _standin(case["model_id"])
+        names = attempt(name, fn, model, case["targets"], r=4, alpha=8, hint=_INJECT_HINT)
+        with torch.no_grad():
+            logits = _data(model.eval()(input_ids=inputs["ids"]).logits)
+        params = [(n, p.numel(), bool(p.requires_grad)) for n, p in model.named_parameters()]
+        trained = None
+        if sorted(names or []) == sorted(case["factors"]):
+            for layer, (A, B) in case["factors"].items():
+                _set_factors(name, model.get_submodule(layer), {"A": A, "B": B}, _INJECT_HINT)
+            with torch.no_grad():
+                trained = _data(model(input_ids=inputs["ids"]).logits)
+        data["cases"].append({"names": [str(n) for n in names] if isinstance(names, (list, tuple)) else None,
+                              "params": params, "logits": logits, "trained": trained})
+    model = _standin("HuggingFaceTB/SmolLM2-135M")
+    try:
+        fn(model, ["query_key_value"], r=4, alpha=8)
+        data["wrong_name"] = None
+    except Exception as err:  # the student's code: what it raised, as data
+        data["wrong_name"] = type(err).__name__
+    return data
+
+
+def _judge_inject(inputs, data) -> None:
+    name, hint, lines = "inject_lora", _INJECT_HINT, []
+    for case, got in zip(inputs["cases"], data["cases"]):
+        model_id, targets = case["model_id"], case["targets"]
+        with torch.no_grad():
+            logits = _standin(model_id)(input_ids=inputs["ids"]).logits
+        reference = _peft_reference(model_id, targets)
+        want_trainable, want_total = reference.get_nb_trainable_parameters()
+        got_trainable = sum(int(n) for _, n, trains in got["params"] if trains)
+        got_total = sum(int(n) for _, n, _ in got["params"])
+        equal(name, got_trainable, want_trainable, what=f"trainable count for {model_id} with {targets}", hint=hint)
+        equal(name, got_total, want_total, what=f"total count for {model_id}", hint=hint)
+        wrapped = _wrapped(reference)
+        equal(name, sorted(got["names"] or []), sorted(wrapped), what="list of wrapped module names returned",
+              hint="return the names find_targets gave you")
+        stray = [n for n, _, trains in got["params"] if trains and n.rsplit(".", 1)[-1] not in ("A", "B")]
+        if stray:
+            failed(name, f"parameters other than A and B are trainable, e.g. {stray[:2]}", hint)
+        close(name, _tensor(name, got["logits"], "logits right after injection", hint), logits,
+              what="logits right after injection", hint=hint)
+        with torch.no_grad():                # with A and B trained: the wrapped layers must compute LoRA
+            for layer, (A, B) in case["factors"].items():
+                wrapped[layer].lora_A["default"].weight.copy_(A)
+                wrapped[layer].lora_B["default"].weight.copy_(B)
+            close(name, _tensor(name, got["trained"], "logits with trained A and B", hint),
+                  reference(input_ids=inputs["ids"]).logits, atol=1e-4, rtol=1e-4,
+                  what="logits with trained A and B (PEFT's with the same A and B)", hint=hint)
+        lines.append(f"{model_id.split('/')[-1]} {len(got['names'])} layers, {got_trainable:,} trainable")
+    wrong = data["wrong_name"]
+    if wrong == "NotImplementedError":
+        failed(name, "not implemented yet - replace `raise NotImplementedError` with your code", hint)
+    if wrong is None:
+        failed(name, "a target name that matches nothing ('query_key_value' on a Llama model) was accepted silently "
+                     "- that is how 'trainable params: 0' happens", "let find_targets check the names before you change anything")
+    if wrong != "ValueError":
+        failed(name, f"a target name that matches nothing raised {wrong}, not ValueError", hint)
+    return passed(name, "; ".join(lines) + " - all equal to PEFT, with trained A and B too; a wrong name is a ValueError")
+
+
 @self_check(build=_ref.build_inject_lora)
 def inject_lora(fn) -> None:
     """Check ``fn(model, target_modules, r, alpha, dropout=0.0)``: same trainable count as PEFT on a Llama-style
     and a GPT-NeoX stand-in, nothing else trainable, logits unchanged, a wrong name is a ValueError."""
-    from ..measure import count_parameters
-    from ..models import lora_targets
+    inputs = _inject_cases()
+    return _judge_inject(inputs, _probe_inject(fn, inputs))
 
-    name = "inject_lora"
-    peft = _peft()
-    hint = ("two steps: nothing of the original model may train, and every targeted layer is swapped for a LoRA "
-            "layer built around it - find_targets and replace_module above do the finding and the swapping")
-    cases = [("HuggingFaceTB/SmolLM2-135M", ["q_proj", "v_proj"]), ("HuggingFaceTB/SmolLM2-135M", None),
-             ("EleutherAI/pythia-160m", None)]
-    lines = []
-    for model_id, targets in cases:
-        targets = targets or lora_targets(model_id)
-        model = _standin(model_id)
-        ids = torch.arange(12).reshape(1, 12)
+
+def _dora_cases(seed: int = 2) -> dict:
+    gen = torch.Generator().manual_seed(seed)
+    layers = []
+    for d_in, d_out, r, alpha, bias in _DORA_LAYERS:
+        spec = _spec(gen, d_in, d_out, r, alpha, bias)
+        norms = spec["weight"].norm(dim=1)
+        layers.append(dict(spec, x=torch.randn(3, d_in, generator=gen), grad_out=torch.randn(3, d_out, generator=gen),
+                           magnitude=norms * (1 + 0.1 * torch.randn(norms.shape, generator=gen))))   # a "trained" one
+    return {"layers": layers}
+
+
+def _probe_dora(cls, inputs) -> dict:
+    """Run the student's DoRA layer: its initial magnitude and output, then outputs and gradients with the check's
+    A, B and magnitude."""
+    name, hint, data = "dora_forward", _DORA_HINT, []
+    for spec in inputs["layers"]:
+        ours = _build(name, cls, _base(spec), spec["r"], spec["alpha"], hint=hint).eval()
+        magnitude = getattr(ours, "magnitude", None)
+        if not isinstance(magnitude, nn.Parameter):
+            failed(name, "the layer has no parameter 'magnitude'", "keep the name: a trainable magnitude, one value per output")
+        initial = _data(magnitude)
         with torch.no_grad():
-            logits = model(input_ids=ids).logits
-        with warnings.catch_warnings():  # PEFT calls a transformers API that was renamed (a FutureWarning)
-            warnings.simplefilter("ignore", FutureWarning)
-            reference = peft.get_peft_model(_standin(model_id), peft.LoraConfig(r=4, lora_alpha=8, target_modules=targets))
-        want_trainable, want_total = reference.get_nb_trainable_parameters()
-        names = attempt(name, fn, model, targets, r=4, alpha=8, hint=hint)
-        got_trainable, got_total = count_parameters(model)
-        equal(name, got_trainable, want_trainable, what=f"trainable count for {model_id} with {targets}", hint=hint)
-        equal(name, got_total, want_total, what=f"total count for {model_id}", hint=hint)
-        wrapped = {n for n, m in reference.base_model.model.named_modules() if hasattr(m, "lora_A")}
-        equal(name, sorted(names or []), sorted(wrapped), what="list of wrapped module names returned",
-              hint="return the names find_targets gave you")
-        stray = [n for n, p in model.named_parameters() if p.requires_grad and n.rsplit(".", 1)[-1] not in ("A", "B")]
-        if stray:
-            failed(name, f"parameters other than A and B are trainable, e.g. {stray[:2]}", hint)
+            start = _data(attempt(name, ours, spec["x"], hint=hint))
+        _set_factors(name, ours, spec, hint)
+        if magnitude.shape != spec["magnitude"].shape:
+            failed(name, f"magnitude has shape {tuple(magnitude.shape)}, expected {tuple(spec['magnitude'].shape)}", hint)
         with torch.no_grad():
-            close(name, model.eval()(input_ids=ids).logits, logits, what="logits right after injection", hint=hint)
-        lines.append(f"{model_id.split('/')[-1]} {len(names)} layers, {got_trainable:,} trainable")
-    model = _standin("HuggingFaceTB/SmolLM2-135M")
-    try:
-        fn(model, ["query_key_value"], r=4, alpha=8)
-    except NotImplementedError:
-        failed(name, "not implemented yet - replace `raise NotImplementedError` with your code", hint)
-    except ValueError:
-        pass
-    except Exception as err:
-        failed(name, f"a target name that matches nothing raised {type(err).__name__}, not ValueError", hint)
-    else:
-        failed(name, "a target name that matches nothing ('query_key_value' on a Llama model) was accepted silently "
-                     "- that is how 'trainable params: 0' happens", "let find_targets check the names before you change anything")
-    return passed(name, "; ".join(lines) + " - all equal to PEFT; a wrong name is a ValueError")
+            magnitude.copy_(spec["magnitude"])
+        got = attempt(name, ours, spec["x"], hint=hint)
+        grads = None
+        if isinstance(got, torch.Tensor) and got.requires_grad and got.shape == spec["grad_out"].shape:
+            attempt(name, lambda: (got * spec["grad_out"]).sum().backward(), hint=hint)
+            grads = dict(_grads(ours, ("A", "B")), magnitude=_data(magnitude.grad))
+        data.append({"initial": initial, "start": start, "out": _data(got), "grads": grads})
+    return {"layers": data}
+
+
+def _judge_dora(inputs, data) -> None:
+    name, hint, worst = "dora_forward", _DORA_HINT, 0.0
+    for spec, got in zip(inputs["layers"], data["layers"]):
+        base = _base(spec)
+        close(name, _tensor(name, got["initial"], "initial magnitude", hint), base.weight.detach().norm(dim=1),
+              what="initial magnitude", hint="at step 0 the layer must equal the base: what length does each row of W0 have?")
+        with torch.no_grad():
+            close(name, _tensor(name, got["start"], "output at step 0 (B = 0)", hint), base(spec["x"]),
+                  what="output at step 0 (B = 0)", hint=hint)
+        theirs = _peft_with(spec, use_dora=True)
+        with torch.no_grad():
+            theirs.lora_magnitude_vector["default"].weight.copy_(spec["magnitude"])
+        want = theirs(spec["x"])
+        worst = max(worst, close(name, _tensor(name, got["out"], "output with trained A, B, magnitude", hint), want.detach(),
+                                 atol=1e-5, what="output with trained A, B, magnitude", hint=hint))
+        (want * spec["grad_out"]).sum().backward()
+        for label, theirs_p in [("A", theirs.lora_A["default"].weight), ("B", theirs.lora_B["default"].weight),
+                                ("magnitude", theirs.lora_magnitude_vector["default"].weight)]:
+            if got["grads"] is None or got["grads"][label] is None:
+                failed(name, f"{label} got no gradient", hint)
+            worst = max(worst, close(name, _tensor(name, got["grads"][label], f"gradient of {label}", hint),
+                                     theirs_p.grad, atol=1e-5, what=f"gradient of {label}",
+                                     hint=hint + " (did you detach the norm?)"))
+    return passed(name, f"magnitude starts at ||W0||; outputs and gradients of A, B, magnitude equal PEFT's DoRA "
+                        f"(max difference {worst:.1e})")
 
 
 @self_check(what="class")
 def dora_forward(cls) -> None:
     """Check a DoRA layer ``cls(base, r, alpha)``: magnitude initialised to the row norms of W0, output equal to
     the base at step 0, and outputs plus gradients of A, B, magnitude equal to PEFT's ``use_dora=True`` layer."""
-    name = "dora_forward"
-    hint = ("reread DoRA's formula above: a direction (the adapted weight, each row normalised) times a trained "
-            "length; the norm is treated as a constant in backward")
-    gen = torch.Generator().manual_seed(2)
-    worst = 0.0
-    for d_in, d_out, r, alpha, bias in [(12, 7, 4, 8, True), (10, 16, 2, 4, False)]:
-        base = nn.Linear(d_in, d_out, bias=bias)
-        ours = _build(name, cls, copy.deepcopy(base), r, alpha, hint=hint).eval()
-        magnitude = getattr(ours, "magnitude", None)
-        if not isinstance(magnitude, nn.Parameter):
-            failed(name, "the layer has no parameter 'magnitude'", "keep the name: a trainable magnitude, one value per output")
-        close(name, magnitude, base.weight.detach().norm(dim=1), what="initial magnitude",
-              hint="at step 0 the layer must equal the base: what length does each row of W0 have?")
-        x = torch.randn(3, d_in, generator=gen)
-        with torch.no_grad():
-            close(name, attempt(name, ours, x, hint=hint), base(x), what="output at step 0 (B = 0)", hint=hint)
-        theirs = _peft_layer(base, r, alpha, use_dora=True)
-        _randomise_B(ours, gen)
-        with torch.no_grad():
-            magnitude.mul_(1 + 0.1 * torch.randn(magnitude.shape, generator=gen))   # a "trained" magnitude
-            theirs.lora_magnitude_vector["default"].weight.copy_(magnitude)
-        _copy_into(ours, theirs)
-        grad_out = torch.randn(3, d_out, generator=gen)
-        got, want = attempt(name, ours, x, hint=hint), theirs(x)
-        worst = max(worst, close(name, got, want, atol=1e-5, what="output with trained A, B, magnitude", hint=hint))
-        (got * grad_out).sum().backward()
-        (want * grad_out).sum().backward()
-        for ours_p, theirs_p, label in [(ours.A, theirs.lora_A["default"].weight, "A"),
-                                        (ours.B, theirs.lora_B["default"].weight, "B"),
-                                        (magnitude, theirs.lora_magnitude_vector["default"].weight, "magnitude")]:
-            if ours_p.grad is None:
-                failed(name, f"{label} got no gradient", hint)
-            worst = max(worst, close(name, ours_p.grad, theirs_p.grad, atol=1e-5, what=f"gradient of {label}",
-                                     hint=hint + " (did you detach the norm?)"))
-    return passed(name, f"magnitude starts at ||W0||; outputs and gradients of A, B, magnitude equal PEFT's DoRA "
-                        f"(max difference {worst:.1e})")
+    inputs = _dora_cases()
+    return _judge_dora(inputs, _probe_dora(cls, inputs))
+
+
+for _check, _cases, _probe, _judge in [(lora_forward, _forward_cases, _probe_forward, _judge_forward),
+                                       (lora_merge, _merge_cases, _probe_merge, _judge_merge),
+                                       (inject_lora, _inject_cases, _probe_inject, _judge_inject),
+                                       (dora_forward, _dora_cases, _probe_dora, _judge_dora)]:
+    _check.cases, _check.probe, _check.judge = _cases, _probe, _judge
+del _check, _cases, _probe, _judge
