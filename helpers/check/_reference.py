@@ -17,6 +17,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .. import dialogue as _dialogue
+
 # --- 00_setup ---------------------------------------------------------------------------------------------------
 
 
@@ -124,22 +126,7 @@ def largest_batch(model_id, method, seq_len, limit_gib, **kwargs):
 # --- 03_sft -----------------------------------------------------------------------------------------------------
 
 
-def split_dialogue(text):
-    """(prompt, response), cut after the last assistant marker; DataFormatError (a ValueError) when the dialogue is
-    not text, has no assistant turn, ends with a Human turn or has an empty final response.
-    helpers.data's loaders use it too."""
-    from ..data import ASSISTANT, HUMAN, DataFormatError
-
-    if not isinstance(text, str):
-        raise DataFormatError(f"not text but {type(text).__name__} ({str(text)[:30]!r})")
-    head, found, tail = text.rpartition(ASSISTANT)
-    if not found:
-        raise DataFormatError("no '\\n\\nAssistant:' turn in the dialogue")
-    if HUMAN in found + tail:
-        raise DataFormatError("the dialogue ends with a Human turn, not an assistant response")
-    if not tail.strip():
-        raise DataFormatError("the final assistant response is empty")
-    return head + found, tail.strip()
+split_dialogue = _dialogue.split_dialogue   # the data loaders' own (helpers/dialogue.py): one copy
 
 
 def masked_labels(tokenizer, example):
