@@ -1,7 +1,7 @@
 """Self-check cases for 03_sft (see tests/test_checks.py): the solutions, and plausible wrong answers."""
 import helpers
 
-MODEL_ID = "HuggingFaceTB/SmolLM2-360M"
+from tests.conftest import MODEL_ID  # noqa: E402
 MARK = "\n\nAssistant:"
 
 
