@@ -10,7 +10,6 @@ plot that silently vanishes fails the notebook. At the end the run prints each n
 """
 import json
 import os
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -37,13 +36,11 @@ matplotlib.use("Agg")
 
 # Drift guard: deprecations triggered by the kit's own calls are errors, here and in every notebook kernel
 # (an IPython startup file, via IPYTHONDIR). See tests/strict_warnings.py.
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "tests"))
-import strict_warnings  # noqa: E402
+from tests import strict_warnings  # noqa: E402  (pytest.ini's pythonpath: the repository root)
 
 strict_warnings.install(os.path.dirname(__file__))
 os.environ["IPYTHONDIR"] = tempfile.mkdtemp(prefix="kit-ipython-")
 strict_warnings.write_kernel_startup(os.environ["IPYTHONDIR"], os.path.dirname(__file__))
-sys.path.remove(os.path.join(os.path.dirname(__file__), "tests"))
 
 _durations = defaultdict(float)
 _failed = defaultdict(int)

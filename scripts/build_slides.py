@@ -17,7 +17,7 @@ The JavaScript libraries come from npm (pinned in VENDOR below), installed once 
 by git; needs Node.js's `npm`); each build copies the files a deck needs (7 MiB) into <out>/vendor/.
 
 Slide metadata (cell.metadata.slideshow.slide_type) follows one rule, applied by --mark to the committed notebooks
-(scripts/nbtool.py applies it on every write too) and again, in memory, to every notebook a build reads:
+(tools/notebook.py holds it; every write through it applies it) and again, in memory, to every notebook a build reads:
   skip      cell 0 if it holds only links (with the "# " title it is the title slide, the links and notes after
             LINKS_MARK left out at build time), the setup cell, the config cell (tag "parameters"), exercise solutions
             ("### BEGIN SOLUTION"), and long plumbing: a code cell over LONG_CELL non-blank lines that neither
@@ -32,7 +32,6 @@ At build time a kept code cell over LONG_CELL non-blank lines shows its output o
 from __future__ import annotations
 
 import argparse
-import ast
 import copy
 import json
 import os
@@ -45,8 +44,15 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK_DIR = ROOT / "notebooks"
+try:
+    from tools.notebook import (BADGES_MARK, LINKS_MARK, LONG_CELL, NOTEBOOKS, ROOT, code_lines,  # noqa: F401
+                                count_slides, lesson_paths, mark, read, skip_reason, slide_types, write)
+except ModuleNotFoundError as err:  # run before the kit was installed
+    if err.name != "tools":
+        raise
+    sys.exit("scripts/build_slides.py needs the kit installed: run `bash scripts/install.sh` (or `pip install -e .`) in its folder")
+
+NOTEBOOK_DIR = NOTEBOOKS
 VENDOR_INSTALL = ROOT / ".slides-vendor"          # npm --prefix target (git-ignored)
 TEMPLATE_DIR = ROOT / "scripts" / "slides_template"
 VENDOR = {"reveal.js": "4.6.1", "mathjax": "2.7.9", "requirejs": "2.3.7", "jquery": "3.7.1"}
@@ -61,89 +67,9 @@ VENDOR_FILES = [
     "mathjax/localization/en", "mathjax/LICENSE",
 ]
 THEME = "white"                                   # reveal's "simple" (nbconvert's default) imports Google Fonts
-LONG_CELL = 20                                    # non-blank lines: longer code cells are plumbing on a slide
-BADGES_MARK = "<!-- course:badges -->"
-LINKS_MARK = "<!-- course:links -->"              # cell 0: links and notes follow it (scripts/sync_notebooks.py)
-SETUP_MARK = "# course:setup-cell"
-SOLUTION_MARK = "### BEGIN SOLUTION"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_NOTE = nbformat.v4.new_output("stream", name="stdout",
                                      text="(an interactive widget here: run the notebook in Jupyter to use it)\n")
-
-
-# --- the slide rule ------------------------------------------------------------------------------------------
-
-def _code_lines(source: str) -> int:
-    return sum(1 for line in source.splitlines() if line.strip())
-
-
-def _shows_something(source: str) -> bool:
-    """Whether a code cell prints, draws, displays, or ends in an expression (whose value Jupyter shows)."""
-    if re.search(r"\b(print|display|plt\.\w+|\w+\.plot|\w+\.show)\s*\(", source):
-        return True
-    try:
-        body = ast.parse(source).body
-    except SyntaxError:                           # IPython magics and the like: keep the cell, to be safe
-        return True
-    return bool(body) and isinstance(body[-1], ast.Expr)
-
-
-def skip_reason(cell) -> str | None:
-    """Why a cell is left out of the slides (None: it is shown)."""
-    source = cell.source
-    if cell.cell_type == "markdown":
-        if BADGES_MARK in source and not re.search(r"^# ", source, re.M):
-            return "badges"                       # links only; with the lesson's title it is the title slide
-        return None
-    if cell.cell_type != "code":
-        return "raw cell"
-    if any(line.startswith(SETUP_MARK) for line in source.lstrip().splitlines()[:2]):   # maybe after a "# @title"
-        return "setup cell"
-    if "parameters" in cell.metadata.get("tags", []):
-        return "config cell"
-    if SOLUTION_MARK in source:
-        return "exercise solution"
-    if _code_lines(source) > LONG_CELL and not _shows_something(source):
-        return "long plumbing"
-    return None
-
-
-def slide_types(cells) -> list[str]:
-    """The slide_type of each cell, by the rule in this module's docstring (from sources and tags only)."""
-    types, previous = [], None                    # previous: the cell type of the last shown cell
-    for cell in cells:
-        if skip_reason(cell):
-            types.append("skip")
-            continue
-        if cell.cell_type == "code":
-            kind = "fragment"
-        else:
-            first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
-            if previous is None or re.match(r"#{1,2} ", first):
-                kind = "slide"
-            elif first.startswith("### ") or previous == "code":
-                kind = "subslide"
-            else:
-                kind = "-"
-        types.append(kind)
-        previous = cell.cell_type
-    return types
-
-
-def mark(nb) -> bool:
-    """Set every cell's metadata.slideshow.slide_type by the rule; True if anything changed. Idempotent."""
-    changed = False
-    for cell, kind in zip(nb.cells, slide_types(nb.cells)):
-        if cell.metadata.get("slideshow", {}).get("slide_type") != kind:
-            cell.metadata["slideshow"] = {"slide_type": kind}
-            changed = True
-    return changed
-
-
-def count_slides(nb) -> dict[str, int]:
-    """Slides (columns) and subslides a deck of this notebook has, from its marked metadata."""
-    kinds = [c.metadata.get("slideshow", {}).get("slide_type") for c in nb.cells]
-    return {"slides": kinds.count("slide"), "subslides": kinds.count("subslide")}
 
 
 # --- vendored JavaScript -------------------------------------------------------------------------------------
@@ -239,7 +165,7 @@ def prepare(nb):
             continue
         cell.outputs = [WIDGET_NOTE if WIDGET_VIEW in output.get("data", {}) else output
                         for output in cell.get("outputs", [])]   # a static page cannot run a widget
-        if _code_lines(cell.source) > LONG_CELL:
+        if code_lines(cell.source) > LONG_CELL:
             cell.metadata["transient"] = {"remove_source": True}   # what nbconvert's TagRemovePreprocessor sets
     return nb
 
@@ -266,7 +192,7 @@ def build(paths: list[Path], out: Path, force_execute: bool = False, timeout: in
     slides_exporter, records = exporter(), []
     for path in paths:
         start = time.perf_counter()
-        nb = nbformat.read(path, as_version=4)
+        nb = read(path)
         ran = force_execute or not has_outputs(nb)
         if ran:
             log(f"{path.name}: executing ({os.environ.get('COURSE_PROFILE', 'quick')} profile) ...")
@@ -308,15 +234,12 @@ def write_index(out: Path):
 # --- command line --------------------------------------------------------------------------------------------
 
 def mark_notebooks(paths: list[Path]) -> int:
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from nbtool import write_nb
-
     changed = 0
     for path in paths:
-        nb = nbformat.read(path, as_version=4)
+        nb = read(path)
         rewritten = mark(nb)
         if rewritten:
-            write_nb(nb, path)
+            write(nb, path)
             changed += 1
         counts = count_slides(nb)
         print(f"{path.name}: {counts['slides']} sections, {counts['slides'] + counts['subslides']} slides"
@@ -337,7 +260,7 @@ def main(argv=None) -> int:
     parser.add_argument("--mark", action="store_true", help="rewrite the notebooks' slide metadata, build nothing")
     parser.add_argument("--vendor", action="store_true", help="only install the JavaScript libraries")
     args = parser.parse_args(argv)
-    paths = args.notebooks or sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+    paths = args.notebooks or lesson_paths()
     missing = [str(p) for p in paths if not p.is_file() or p.suffix != ".ipynb"]
     if missing:
         parser.error(f"not a notebook file: {', '.join(missing)}")

@@ -39,8 +39,14 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+try:
+    from tools import notebook
+except ModuleNotFoundError as err:  # run before the kit was installed
+    if err.name != "tools":
+        raise
+    sys.exit("scripts/build_standin_hub.py needs the kit installed: run `bash scripts/install.sh` (or `pip install -e .`) in its folder")
+
+ROOT = notebook.ROOT
 
 DEFAULT_OUT = ROOT / "outputs" / "standin-hub"
 BUILDER_VERSION = "1"   # bump when the layout or content changes: the snapshot hashes change with it
@@ -286,45 +292,27 @@ def save_model(spec, folder: Path, layers: int, seed: int) -> int:
 
 def config_cell_model_ids() -> list[str]:
     """Model ids that a notebook's config cell (tagged ``parameters``) assigns to a ``*_ID`` name."""
-    import nbformat
-
     from helpers.models import UnknownModelError, registered_spec
 
     ids = []
-    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        for cell in nbformat.read(path, as_version=4).cells:
-            if "parameters" in cell.metadata.get("tags", []):
-                for model_id in _full_profile_ids(cell.source):
-                    try:
-                        spec = registered_spec(model_id)
-                    except UnknownModelError:  # no published config in the registry: no stand-in can be built
-                        print(f"  {path.stem} names {model_id}, which is not in helpers.MODELS: no stand-in built "
-                              "(a notebook that loads it from the Hub cannot be rehearsed until it is)")
-                        continue
-                    if not spec.special_tokens:  # e.g. 01's GPT-2, which 01 only ever loads as its quick stand-in
-                        print(f"  {path.stem} names {model_id}: no tokenizer facts in helpers.MODELS, no stand-in "
-                              "built (a notebook that loads it from the Hub cannot be rehearsed until they are)")
-                        continue
-                    ids.append(spec.model_id)
+    for path in notebook.lesson_paths():
+        for cell in notebook.config_cells(notebook.read(path)):
+            for model_id in notebook.full_profile_model_ids(cell.source):
+                try:
+                    spec = registered_spec(model_id)
+                except UnknownModelError:  # no published config in the registry: no stand-in can be built
+                    print(f"  {path.stem} names {model_id}, which is not in helpers.MODELS: no stand-in built "
+                          "(a notebook that loads it from the Hub cannot be rehearsed until it is)")
+                    continue
+                if not spec.special_tokens:  # e.g. 01's GPT-2, which 01 only ever loads as its quick stand-in
+                    print(f"  {path.stem} names {model_id}: no tokenizer facts in helpers.MODELS, no stand-in "
+                          "built (a notebook that loads it from the Hub cannot be rehearsed until they are)")
+                    continue
+                ids.append(spec.model_id)
     return list(dict.fromkeys(ids))
 
 
-def _full_profile_ids(source: str) -> list[str]:
-    """The strings a config cell assigns to ``*_ID`` / ``*_MODEL`` names in the full profile: ``X_ID = "a/b"``
-    or ``X_ID = profile.pick(full="a/b", quick=...)``."""
-    import ast
-
-    found = []
-    for node in ast.parse(source).body:
-        if not isinstance(node, ast.Assign) or not any(
-                isinstance(t, ast.Name) and re.fullmatch(r"\w*_(ID|MODEL)", t.id) for t in node.targets):
-            continue
-        value = node.value
-        if isinstance(value, ast.Call):
-            value = next((k.value for k in value.keywords if k.arg == "full"), None)
-        if isinstance(value, ast.Constant) and isinstance(value.value, str):
-            found.append(value.value)
-    return found
+_full_profile_ids = notebook.full_profile_model_ids
 
 
 def build(out: Path, model_ids: list[str], layers: int = 2, scale: float = 0.05, seed: int = 0) -> dict:

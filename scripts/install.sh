@@ -69,6 +69,10 @@ PY="$VENV/bin/python"
 TORCH_SPEC=${TORCH_SPEC:-$(grep -E '^torch[ <>=]' requirements.txt | sed 's/#.*//; s/[[:space:]]*$//')}   # default: requirements.txt's range
 "$PY" -m pip install -q "${INDEX_ARGS[@]}" "$TORCH_SPEC"
 "$PY" -m pip install -q -r requirements.txt jupyterlab
+# The kit's own packages (pyproject.toml: helpers/, tools/), editable: the scripts import them without sys.path edits.
+if [ -f pyproject.toml ]; then   # the student version has none: its notebooks find helpers/ themselves
+    "$PY" -m pip install -q --no-deps -e .
+fi
 
 CHOICE="$CHOICE" FELL_BACK="$FELL_BACK" "$PY" - <<'PY'
 import os, sys

@@ -8,7 +8,7 @@ A code cell's tags ride on its marker line: "# %% tags=["parameters"]" (the conf
 any other cell metadata (an exercise's "course" entry, slide settings) too, as JSON: "# %% meta={...}".
 Notebook metadata (the README row of the notebook) is kept in a leading "# %% [metadata]" JSON block.
 The .ipynb is what is committed; the .py is a scratch copy (ignored by git).
-Writing a notebook also sets each cell's slide metadata by scripts/build_slides.py's rule (`--mark`).
+Writing a notebook also sets each cell's slide metadata by the slide rule (tools/notebook.py, `mark`).
 """
 from __future__ import annotations
 
@@ -18,6 +18,13 @@ import sys
 from pathlib import Path
 
 import nbformat
+
+try:
+    from tools.notebook import BADGES_MARK, SETUP_MARK, read, write
+except ModuleNotFoundError as err:  # run before the kit was installed
+    if err.name != "tools":
+        raise
+    sys.exit("scripts/nbtool.py needs the kit installed: run `bash scripts/install.sh` (or `pip install -e .`) in its folder")
 
 CODE, MARKDOWN, META = "# %%", "# %% [markdown]", "# %% [metadata]"
 MARKER = re.compile(r"^# %%(?P<md> \[markdown\])?(?: tags=(?P<tags>\[[^\]]*\]))?(?: meta=(?P<meta>\{.*\}))?\s*$")
@@ -71,7 +78,7 @@ def to_nb(text: str):
         nb.cells.append(cell)
     lesson_cells = 0
     for cell in nb.cells:   # stable ids keep diffs small; the generated first cells keep sync_notebooks' ids
-        if "<!-- course:badges -->" in cell.source or "# course:setup-cell" in cell.source:
+        if BADGES_MARK in cell.source or SETUP_MARK in cell.source:
             cell["id"] = "course-0" if cell.cell_type == "markdown" else "course-1"
         else:
             cell["id"] = f"cell-{lesson_cells:03d}"
@@ -80,13 +87,8 @@ def to_nb(text: str):
 
 
 def write_nb(nb, path: Path):
-    if str(Path(__file__).resolve().parent) not in sys.path:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from build_slides import mark   # slide metadata is a function of the cells: kept current on every write
-
-    mark(nb)
-    nbformat.validate(nb)
-    path.write_text(nbformat.writes(nb, version=4) + "\n", encoding="utf-8")
+    """Write as the kit commits notebooks (tools.notebook.write: slide metadata kept current, validated)."""
+    write(nb, path)
 
 
 def main(argv) -> int:
@@ -95,7 +97,7 @@ def main(argv) -> int:
         return 2
     src = Path(argv[2])
     if argv[1] == "to-py":
-        src.with_suffix(".py").write_text(to_py(nbformat.read(src, as_version=4)), encoding="utf-8")
+        src.with_suffix(".py").write_text(to_py(read(src)), encoding="utf-8")
     else:
         write_nb(to_nb(src.read_text(encoding="utf-8")), src.with_suffix(".ipynb"))
     return 0

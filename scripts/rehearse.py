@@ -45,13 +45,17 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
+try:
+    from tools import notebook
+except ModuleNotFoundError as err:  # run before the kit was installed
+    if err.name != "tools":
+        raise
+    sys.exit("scripts/rehearse.py needs the kit installed: run `bash scripts/install.sh` (or `pip install -e .`) in its folder")
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 WORK = ROOT / "outputs" / "rehearsal"
 HUB = ROOT / "outputs" / "standin-hub"
-sys.path.insert(0, str(ROOT / "scripts"))
 
 # Per notebook: knob -> the rehearsal's value (Python source). Steps, rows, batches, repeats, generation lengths.
 OVERRIDES = {
@@ -88,11 +92,10 @@ BF16_PASS = ("03_sft",)  # the trainers' autocast path (SFTTrainer); 01 and 04 c
 
 
 def config_cell(nb, name: str):
-    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
-    if len(cells) != 1:
-        raise SystemExit(f"{name}: expected one code cell tagged 'parameters' (the config cell), found {len(cells)}. "
-                         "Tag it in the cell's metadata, or with nbtool: '# %% tags=[\"parameters\"]'.")
-    return cells[0]
+    try:
+        return notebook.config_cell(nb, name)
+    except notebook.ConventionError as err:
+        raise SystemExit(str(err)) from None
 
 
 def override_source(source: str, overrides: dict[str, str]) -> tuple[str, list[str]]:
@@ -118,14 +121,14 @@ def override_source(source: str, overrides: dict[str, str]) -> tuple[str, list[s
 
 
 def prepare(path: Path) -> Path:
-    nb = nbformat.read(path, as_version=4)
+    nb = notebook.read(path)
     cell = config_cell(nb, path.name)
     cell.source, missing = override_source(cell.source, OVERRIDES.get(path.stem, {}))
     if missing:
         print(f"  note: {path.stem}'s config cell has no {', '.join(missing)} - not overridden")
     target = WORK / "notebooks" / path.name
     target.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, target)
+    notebook.write(nb, target, mark_slides=False)
     return target
 
 
@@ -133,7 +136,7 @@ def hub_has_every_model() -> bool:
     """Whether the stand-in hub exists and holds every model a notebook's config cell names."""
     import json
 
-    import build_standin_hub
+    import build_standin_hub   # its sibling: scripts/ is sys.path[0] for a script
 
     built = HUB / "standin-hub.json"
     if not built.is_file():

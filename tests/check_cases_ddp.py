@@ -1,5 +1,13 @@
 """Self-check cases for 07_two-gpus (see tests/test_checks.py): the solutions, and plausible wrong answers."""
 import math
+from functools import lru_cache
+
+import nbcode as _nbcode  # tests/nbcode.py: the notebook's own definitions (tests/ is on sys.path under pytest)
+
+
+@lru_cache(maxsize=1)
+def notebook():
+    return _nbcode.definitions("07_two-gpus.ipynb", "data_parallel_plan", "per_gpu_bytes")
 
 
 def wrong(*args, **kwargs):
@@ -12,10 +20,7 @@ def no_args():
 
 # --- data_parallel_plan -------------------------------------------------------------------------------------
 def data_parallel_plan(effective_batch, per_device_batch, processes, examples, epochs):
-    per_pass = per_device_batch * processes
-    if effective_batch % per_pass or effective_batch < per_pass:
-        raise ValueError(f"{effective_batch} is not a whole multiple of {per_device_batch} x {processes}")
-    return effective_batch // per_pass, math.ceil(examples * epochs / effective_batch)
+    return notebook()["data_parallel_plan"](effective_batch, per_device_batch, processes, examples, epochs)
 
 
 def plan_ignores_processes(effective_batch, per_device_batch, processes, examples, epochs):  # the classic slip
@@ -43,11 +48,7 @@ def plan_forgets_epochs(effective_batch, per_device_batch, processes, examples, 
 
 # --- per_gpu_bytes ------------------------------------------------------------------------------------------------
 def per_gpu_bytes(estimate, world_size, stage):
-    if stage not in (0, 1, 2, 3):
-        raise ValueError(f"ZeRO stages are 0-3, not {stage}")
-    split = {"optimizer": 1, "gradients": 2, "weights": 3}  # the first stage that splits each part
-    return sum(size / world_size if stage >= split.get(part, 99) else size
-               for part, size in estimate.breakdown().items())
+    return notebook()["per_gpu_bytes"](estimate, world_size, stage)
 
 
 def shard_activations_too(estimate, world_size, stage):  # activations are per GPU: never split

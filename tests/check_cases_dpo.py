@@ -8,7 +8,7 @@ import nbcode as _nbcode  # tests/ is on sys.path under pytest (as for test_dpo'
 
 PREAMBLE = ("import math\nimport datasets\nimport torch\nimport torch.nn.functional as F\n"
             "from contextlib import contextmanager\nimport helpers\n")
-MODEL_ID = "HuggingFaceTB/SmolLM2-360M"
+from tests.conftest import MODEL_ID  # noqa: E402
 
 
 @lru_cache(maxsize=1)

@@ -1,10 +1,17 @@
 """Self-check cases for 02_what-lora-saves (see tests/test_checks.py): the solutions and plausible wrong answers."""
+from functools import lru_cache
+
 import helpers
+import nbcode as _nbcode  # tests/nbcode.py: the notebook's own definitions (tests/ is on sys.path under pytest)
+
+
+@lru_cache(maxsize=1)
+def notebook():
+    return _nbcode.definitions("02_what-lora-saves.ipynb", "predicted_trainable", "adamw_state_bytes", "largest_batch")
 
 
 def predicted_trainable():
-    d, kv, layers, r = 896, 128, 24, 8
-    return layers * (r * (d + d) + r * (d + kv))
+    return notebook()["predicted_trainable"]()
 
 
 def predicted_trainable_without_gqa():   # v_proj taken as wide as q_proj
@@ -20,7 +27,7 @@ def predicted_trainable_as_str():
 
 
 def adamw_state_bytes(model):
-    return sum(8 * p.numel() + 4 for p in model.parameters() if p.requires_grad)
+    return notebook()["adamw_state_bytes"](model)
 
 
 def adamw_all_parameters(model):         # forgets that frozen parameters have no state
@@ -41,11 +48,7 @@ def _fits(model_id, method, seq_len, limit_gib, batch_size, **kwargs):
 
 
 def largest_batch(model_id, method, seq_len, limit_gib, **kwargs):
-    low, high = 0, 1024
-    while low < high:
-        middle = (low + high + 1) // 2
-        low, high = (middle, high) if _fits(model_id, method, seq_len, limit_gib, middle, **kwargs) else (low, middle - 1)
-    return low
+    return notebook()["largest_batch"](model_id, method, seq_len, limit_gib, **kwargs)
 
 
 def largest_batch_off_by_one(model_id, method, seq_len, limit_gib, **kwargs):   # the first batch that does NOT fit

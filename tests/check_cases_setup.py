@@ -1,5 +1,13 @@
 """Self-check cases for 00_setup (see tests/test_checks.py)."""
+from functools import lru_cache
+
 import helpers
+import nbcode as _nbcode  # tests/nbcode.py: the notebook's own definitions (tests/ is on sys.path under pytest)
+
+
+@lru_cache(maxsize=1)
+def notebook():
+    return _nbcode.definitions("00_setup.ipynb", "answer_token_ids")
 
 
 def wrong(*args, **kwargs):
@@ -7,10 +15,7 @@ def wrong(*args, **kwargs):
 
 
 def answer_token_ids(tokenizer, question, answer):
-    messages = [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
-    prompt = tokenizer.apply_chat_template(messages[:1], tokenize=False, add_generation_prompt=True)
-    full = tokenizer.apply_chat_template(messages, tokenize=False)
-    return tokenizer(full, add_special_tokens=False)["input_ids"][len(tokenizer(prompt, add_special_tokens=False)["input_ids"]):]
+    return notebook()["answer_token_ids"](tokenizer, question, answer)
 
 
 def answer_without_eos(tokenizer, question, answer):

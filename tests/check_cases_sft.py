@@ -1,7 +1,17 @@
 """Self-check cases for 03_sft (see tests/test_checks.py): the solutions, and plausible wrong answers."""
-import helpers
+from functools import lru_cache
 
-MODEL_ID = "HuggingFaceTB/SmolLM2-360M"
+import helpers
+import nbcode as _nbcode  # tests/nbcode.py: the notebook's own definitions (tests/ is on sys.path under pytest)
+
+
+@lru_cache(maxsize=1)
+def notebook():
+    return _nbcode.definitions("03_sft.ipynb", "split_dialogue", "masked_labels", "real_token_share")
+
+
+from tests.conftest import MODEL_ID  # noqa: E402
+
 MARK = "\n\nAssistant:"
 
 
@@ -11,13 +21,7 @@ def wrong(*args, **kwargs):
 
 # --- split_dialogue -----------------------------------------------------------------------------------------
 def split_dialogue(text):
-    cut = text.rfind(MARK)
-    if cut < 0:
-        raise helpers.DataFormatError("no assistant turn")
-    prompt, response = text[: cut + len(MARK)], text[cut + len(MARK):].strip()
-    if not response:
-        raise helpers.DataFormatError("empty response")
-    return prompt, response
+    return notebook()["split_dialogue"](text)
 
 
 def split_at_first(text):  # the classic slip: find instead of rfind
@@ -44,11 +48,7 @@ def split_never_raises(text):
 
 # --- masked_labels --------------------------------------------------------------------------------------------
 def masked_labels(tokenizer, example):
-    prompt = tokenizer.apply_chat_template(example["prompt"], tokenize=False, add_generation_prompt=True)
-    full = tokenizer.apply_chat_template(example["prompt"] + example["completion"], tokenize=False)
-    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-    input_ids = tokenizer(full, add_special_tokens=False)["input_ids"]
-    return input_ids, [-100] * len(prompt_ids) + input_ids[len(prompt_ids):]
+    return notebook()["masked_labels"](tokenizer, example)
 
 
 def labels_off_by_one(tokenizer, example):  # masks the first response token too
@@ -84,8 +84,7 @@ def labels_args():
 
 # --- real_token_share -----------------------------------------------------------------------------------------
 def real_token_share(lengths, batch_size, pad_to=None):
-    batches = [lengths[i:i + batch_size] for i in range(0, len(lengths), batch_size)]
-    return sum(lengths) / sum(len(b) * (pad_to or max(b)) for b in batches)
+    return notebook()["real_token_share"](lengths, batch_size, pad_to)
 
 
 def share_mean_of_batches(lengths, batch_size, pad_to=None):  # averages per-batch shares

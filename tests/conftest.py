@@ -1,9 +1,18 @@
-"""Fixtures shared by the test files (the repository's conftest.py sets up the environment for the whole run)."""
+"""Fixtures and constants shared by the test files (the repository's conftest.py sets up the environment for the whole
+run). Constants are imported by name: ``from tests.conftest import MODEL_ID`` (pytest.ini's pythonpath)."""
 import os
 import shutil
 
 import pytest
 import torch
+
+# The course model the unit tests name: its quick stand-in is the micro-model (data/micro-llama/), as in 03-07.
+MODEL_ID = "HuggingFaceTB/SmolLM2-360M"
+
+
+@pytest.fixture(scope="session")
+def model_id() -> str:
+    return MODEL_ID
 
 
 @pytest.fixture()

@@ -125,3 +125,77 @@ def test_learned_asserts_except_in_a_rehearsal(monkeypatch, capsys):
     monkeypatch.setenv("COURSE_REHEARSAL", "1")
     learned(False, "loss falls")
     assert "REHEARSAL" in capsys.readouterr().out
+
+
+# --- the answers module: generated from the notebooks' solution blocks (tools/answers.py) ------------------------
+
+def _exercise_functions() -> set[str]:
+    """The functions the notebooks' exercise cells define (the answers)."""
+    import ast
+
+    from tools import notebook
+
+    return {node.name for path in notebook.lesson_paths() for cell in notebook.exercise_cells(notebook.read(path))
+            for node in ast.parse(cell.source).body if isinstance(node, ast.FunctionDef)}
+
+
+def test_the_answers_module_is_what_the_notebooks_generate():
+    import subprocess
+    import sys
+
+    from tools.notebook import ROOT
+
+    done = subprocess.run([sys.executable, "-m", "tools.answers", "--check"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr + "\nrun `python -m tools.answers` and commit the file"
+
+
+def test_the_answers_check_fails_on_drift(tmp_path, monkeypatch, capsys):
+    from tools import answers
+
+    edited = tmp_path / "_reference.py"
+    edited.write_text(answers.TARGET.read_text().replace("F.logsigmoid(margins)", "F.logsigmoid(-margins)", 1))
+    monkeypatch.setattr(answers, "TARGET", edited)
+    assert answers.main(["--check"]) == 1
+    assert "out of date" in capsys.readouterr().err
+    assert answers.main([]) == 0 and answers.main(["--check"]) == 0     # regenerated: in sync again
+
+
+def test_an_answer_that_needs_an_undeclared_definition_is_refused(tmp_path):
+    from tools import answers, notebook
+
+    nb = notebook.read(notebook.NOTEBOOKS / "05_orpo.ipynb")
+    for cell in notebook.exercise_cells(nb):
+        if cell.metadata["course"]["exercise"] == "05.2":
+            del cell.metadata["course"]["answer_needs"]
+    notebook.write(nb, tmp_path / "05_orpo.ipynb")
+    with pytest.raises(answers.AnswerError, match=r"orpo_loss uses mean_answer_logps, prompt_inclusive_nll.*answer_needs"):
+        answers.render([tmp_path / "05_orpo.ipynb"])
+
+
+def test_every_generated_answer_is_the_notebooks_own_code():
+    """Each exercise function not marked hand-written sits in the answers module as its notebook writes it."""
+    from tools import answers
+
+    text = answers.TARGET.read_text()
+    generated = text[text.index(answers.GENERATED):]
+    assert "def dpo_loss(" in generated and "def split_dialogue(" not in generated    # 03.1 is hand-written
+    assert "def log_odds(" in generated                                               # declared by 05.1 and 05.2
+    assert "### BEGIN SOLUTION" not in text and "fn.__globals__" not in generated
+
+
+def test_no_check_cases_file_keeps_its_own_copy_of_an_answer():
+    """A solution in tests/check_cases_*.py is the notebook's (a one-line call of ``notebook()[name]``, or the
+    notebook namespace's object); only the wrong answers and the oracles are written there."""
+    import ast
+    from pathlib import Path
+
+    answers = _exercise_functions()
+    copies = []
+    for path in sorted(Path(__file__).parent.glob("check_cases_*.py")):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef) and node.name in answers:
+                body = [n for n in node.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+                if not (len(body) == 1 and isinstance(body[0], ast.Return) and "notebook()[" in ast.unparse(body[0])):
+                    copies.append(f"{path.name}: {node.name}")
+    assert not copies, copies
+    assert {"dpo_loss", "split_dialogue", "data_parallel_plan", "answer_token_ids"} <= answers

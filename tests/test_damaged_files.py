@@ -22,7 +22,7 @@ from helpers.train import RunError, RunLock
 
 pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
 
-MODEL_ID = "HuggingFaceTB/SmolLM2-360M"
+from tests.conftest import MODEL_ID  # noqa: E402
 
 
 def half(path: Path):

@@ -18,7 +18,7 @@ import helpers
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "ddp_sft.py"
-MODEL_ID = "HuggingFaceTB/SmolLM2-360M"
+from tests.conftest import MODEL_ID  # noqa: E402
 STEPS, BATCH, LOSS_TOL = 6, 4, 1e-5   # fp32 on a CPU: only the order of a sum of two halves differs
 OPTIONS = ["--model-id", MODEL_ID, "--profile", "quick", "--max-steps", str(STEPS), "--batch-size", str(BATCH),
            "--max-length", "256", "--train-pairs", "96", "--lora-dropout", "0", "--no-group-by-length"]

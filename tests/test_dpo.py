@@ -13,7 +13,7 @@ from trl.trainer.dpo_trainer import DataCollatorForPreference
 import helpers
 from nbcode import adapter_as_if_trained, definitions
 
-MODEL_ID = "HuggingFaceTB/SmolLM2-360M"
+from tests.conftest import MODEL_ID  # noqa: E402
 BETA = 0.1
 PREAMBLE = ("import math\nimport datasets\nimport torch\nimport torch.nn.functional as F\n"
             "from contextlib import contextmanager\nimport helpers\n")

@@ -11,7 +11,7 @@ import torch
 from helpers import evaluation
 
 import nbcode as _nbcode  # tests/ is on sys.path under pytest (as for test_dpo's `from nbcode import ...`)
-MODEL_ID = "HuggingFaceTB/SmolLM2-360M"
+from tests.conftest import MODEL_ID  # noqa: E402
 
 
 def fake_adapter(folder: Path, base: str, age_s: float = 0.0):

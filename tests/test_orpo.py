@@ -16,7 +16,7 @@ from trl.experimental.orpo import ORPOConfig, ORPOTrainer  # noqa: E402
 import helpers  # noqa: E402
 from nbcode import adapter_as_if_trained, definitions  # noqa: E402
 
-MODEL_ID = "HuggingFaceTB/SmolLM2-360M"
+from tests.conftest import MODEL_ID  # noqa: E402
 LAMBDA = 0.25
 MAX_LENGTH = 256
 PREAMBLE = ("import math\nimport torch\nimport torch.nn.functional as F\nfrom types import SimpleNamespace\n"

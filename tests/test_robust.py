@@ -18,7 +18,7 @@ from helpers.train import PrecisionError, RunError, RunLock
 
 pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
 
-MODEL_ID = "HuggingFaceTB/SmolLM2-360M"
+from tests.conftest import MODEL_ID  # noqa: E402
 SIZES = dict(batch_size=2, grad_accum=1, learning_rate=2e-3, max_length=96, checkpointing=False, logging_steps=1,
              save_steps=2, seed=0)
 

@@ -140,8 +140,7 @@ def test_every_notebook_has_the_same_setup_cell():
 def test_an_unknown_gpu_count_is_refused_clearly(monkeypatch):
     import pytest
 
-    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
-    from sync_notebooks import setup_cell
+    from tools.sync import setup_cell
 
     cfg = tomllib.loads((ROOT / "course.toml").read_text())
     assert setup_cell(cfg, {}) == setup_cell(cfg, {"gpus": 1}) != setup_cell(cfg, {"gpus": 2})
@@ -174,11 +173,8 @@ def test_links_say_so_while_the_repository_is_not_published():
 
 
 def test_the_note_goes_away_once_published():
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        import sync_notebooks
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
+    from tools import sync as sync_notebooks
+
     cfg = {"repo": "me/kit", "branch": "main"}
     assert sync_notebooks.unpublished_note({**cfg, "published": True}) == ""
     assert "me/kit" in sync_notebooks.badge_cell("notebooks/00_setup.ipynb", {**cfg, "published": False})
@@ -187,8 +183,7 @@ def test_the_note_goes_away_once_published():
 
 def test_sync_moves_a_title_out_of_the_first_lesson_cell(tmp_path, monkeypatch):
     """A notebook as the kit had them (badge images, title in the first lesson cell): sync puts the title first."""
-    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
-    import sync_notebooks
+    from tools import sync as sync_notebooks
 
     old = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("<!-- course:badges -->\n[![Open in Colab](x.svg)](y)"),
@@ -198,15 +193,14 @@ def test_sync_moves_a_title_out_of_the_first_lesson_cell(tmp_path, monkeypatch):
     (tmp_path / "notebooks").mkdir()
     path = tmp_path / "notebooks" / "09_lesson.ipynb"
     nbformat.write(old, path)
-    monkeypatch.setattr(sync_notebooks, "ROOT", tmp_path)
     cfg = {"repo": "me/kit", "branch": "main", "published": True}
-    assert sync_notebooks.sync_notebook(path, cfg) is True
-    assert sync_notebooks.sync_notebook(path, cfg) is False                  # idempotent
+    assert sync_notebooks.sync_notebook(path, cfg, tmp_path) is True
+    assert sync_notebooks.sync_notebook(path, cfg, tmp_path) is False        # idempotent
     new = nbformat.read(path, as_version=4)
     assert new.cells[0].source.splitlines()[1:4] == ["# 09 · A lesson", "", "*Learn one thing.*"]
     assert new.cells[2].source == "**Goal.** Learn." and new.cells[3].source == "x = 1"
     assert new.cells[1].metadata["jupyter"] == {"source_hidden": True} and "print(1)" not in new.cells[1].source
-    assert sync_notebooks.badge_cell("notebooks/09_lesson.ipynb", cfg) == new.cells[0].source
+    assert sync_notebooks.badge_cell("notebooks/09_lesson.ipynb", cfg, root=tmp_path) == new.cells[0].source
 
 
 QUIET = sorted(p.stem for p in (ROOT / "notebooks").glob("0*.ipynb"))  # every notebook

@@ -10,7 +10,7 @@ import helpers
 from helpers.data import DataFormatError
 from nbcode import definitions
 
-MODEL_ID = "HuggingFaceTB/SmolLM2-360M"
+from tests.conftest import MODEL_ID  # noqa: E402
 
 
 @pytest.fixture(scope="module")

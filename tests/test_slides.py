@@ -4,7 +4,6 @@ renders in a headless browser with no network (screenshots land in pytest's tmp 
 import copy
 import re
 import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -12,9 +11,9 @@ import nbformat
 import numpy as np
 import pytest
 
+from scripts import build_slides
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-import build_slides  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SETUP = ROOT / "notebooks" / "00_setup.ipynb"
@@ -66,7 +65,7 @@ def test_committed_notebooks_carry_the_slide_metadata(path):
 
 
 def test_nbtool_round_trip_keeps_the_slide_metadata(tmp_path):
-    from nbtool import to_nb, to_py, write_nb
+    from scripts.nbtool import to_nb, to_py, write_nb
 
     path = NOTEBOOKS[1]
     write_nb(to_nb(to_py(nbformat.read(path, as_version=4))), tmp_path / path.name)

@@ -29,12 +29,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-import build_student  # noqa: E402
-import nbtool  # noqa: E402
+from scripts import build_student, nbtool
 
-sys.path.remove(str(ROOT / "scripts"))
+ROOT = Path(__file__).resolve().parent.parent
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 BEGIN, END = build_student.BEGIN, build_student.END

@@ -13,7 +13,7 @@ import pytest
 import helpers
 from helpers import track
 
-MODEL_ID = "HuggingFaceTB/SmolLM2-360M"
+from tests.conftest import MODEL_ID  # noqa: E402
 STEPS, CUT_AT, SAVE, LOG = 4, 3, 2, 2  # 4 steps, the runtime 'dies' at step 3, a checkpoint and a log every 2
 
 

@@ -14,7 +14,7 @@ def answer_token_ids(fn, tokenizer) -> None:
     name = "answer_token_ids"
     cases = [("What is 2 + 2?", "4."), ("Name a primary colour.", "Red is one; blue and yellow are the others.")]
     for question, answer in cases:
-        want = _ref.answer_ids(tokenizer, question, answer)
+        want = _ref.answer_token_ids(tokenizer, question, answer)
         got = attempt(name, fn, tokenizer, question, answer,
                       hint="compare two renderings of the conversation: what the model sees before it answers, "
                            "and the whole exchange - the answer is the difference")
