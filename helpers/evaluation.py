@@ -14,6 +14,9 @@ import torch
 
 from .env import Profile, default_device, output_dir
 
+__all__ = ["find_adapters", "load_reward_model", "reward_scores", "bertscore_model", "paired_difference",
+           "REFUSAL_RULE", "refuses"]
+
 # Which notebook saved an adapter: the number of the first folder under the output folder (03_sft/, 04_dpo/, 05_...).
 ADAPTER_SOURCES = {"03": "SFT", "04": "SFT->DPO", "05": "ORPO"}
 

@@ -8,7 +8,7 @@ What it writes (the layouts transformers 5.23 and datasets 5.2 read in offline m
 
 - Models: for every model id a notebook's config cell names (``*_ID = "owner/name"`` in the cell tagged
   ``parameters``; ``--models`` overrides), ``hub/models--OWNER--NAME/snapshots/<40 hex>/`` with ``refs/main``
-  naming that snapshot. The config is the model's real one from ``helpers.MODELS`` - same vocabulary, widths,
+  naming that snapshot. The config is the model's real one from ``helpers.models.MODELS`` - same vocabulary, widths,
   heads and module names - with only the DEPTH shrunk (``--layers``, default 2), and random weights (seeded).
   The tokenizer is a byte-level BPE of the real vocabulary size (49,152 for SmolLM2) with the real special tokens
   at their real ids, BOS/EOS/pad/UNK and chat template as recorded in ``ModelSpec``: a byte-level BPE is trained
@@ -166,7 +166,7 @@ def build_tokenizer_json(spec, corpus: list[str], size: int) -> str:
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
 
     if not spec.special_tokens:
-        raise SystemExit(f"{spec.model_id}: no tokenizer facts in helpers.MODELS (ModelSpec.special_tokens, "
+        raise SystemExit(f"{spec.model_id}: no tokenizer facts in helpers.models.MODELS (ModelSpec.special_tokens, "
                          "bos/eos/pad/unk); record them before building a stand-in for it.")
     first = spec.special_ids_from
     specials_first = first == 0
@@ -298,11 +298,11 @@ def config_cell_model_ids() -> list[str]:
                     try:
                         spec = registered_spec(model_id)
                     except UnknownModelError:  # no published config in the registry: no stand-in can be built
-                        print(f"  {path.stem} names {model_id}, which is not in helpers.MODELS: no stand-in built "
+                        print(f"  {path.stem} names {model_id}, which is not in helpers.models.MODELS: no stand-in built "
                               "(a notebook that loads it from the Hub cannot be rehearsed until it is)")
                         continue
                     if not spec.special_tokens:  # e.g. 01's GPT-2, which 01 only ever loads as its quick stand-in
-                        print(f"  {path.stem} names {model_id}: no tokenizer facts in helpers.MODELS, no stand-in "
+                        print(f"  {path.stem} names {model_id}: no tokenizer facts in helpers.models.MODELS, no stand-in "
                               "built (a notebook that loads it from the Hub cannot be rehearsed until they are)")
                         continue
                     ids.append(spec.model_id)

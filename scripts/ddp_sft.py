@@ -111,7 +111,7 @@ def main(argv=None) -> int:
         ddp_backend="gloo" if device == "cpu" and world > 1 else None,  # CPUs talk through gloo, GPUs nccl
     )
     helpers.tracker().configure(config, "07_two-gpus", out)  # COURSE_TRACKER from the notebook: run 07_two-gpus-sft-<out>
-    with helpers.train._quiet_datasets():
+    with helpers.train.sft._quiet_datasets():
         trainer = SFTTrainer(model=helpers.load_model(args.model_id, profile, device=device), args=config,
                              train_dataset=train_sft, processing_class=tokenizer,
                              peft_config=helpers.train.lora_config(args.model_id, dropout=args.lora_dropout))
