@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .env import output_dir, platform_name
+from .env import output_dir
 
 TRACKERS = ("none", "tensorboard", "trackio", "wandb")
 PROJECT = "llm-course"  # trackio's and W&B's project: every notebook's runs side by side in one dashboard
