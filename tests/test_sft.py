@@ -237,7 +237,8 @@ def test_one_tagged_config_cell():
 def test_03_config_cell_teaches_the_one_sft_recipe(profile):
     knobs = {"max_steps": "MAX_STEPS", "batch_size": "BATCH_SIZE", "grad_accum": "GRAD_ACCUM",
              "learning_rate": "LEARNING_RATE", "max_length": "MAX_LENGTH", "checkpointing": "CHECKPOINTING"}
-    nb = definitions("03_sft.ipynb", *knobs.values(), preamble=f"import helpers\nprofile = helpers.Profile({profile!r})\n")
+    preamble = f"import helpers\nprofile = helpers.Profile({profile!r})\n"
+    nb = definitions("03_sft.ipynb", *knobs.values(), preamble=preamble)
     recipe = helpers.train.sft_recipe(profile)
     assert set(recipe) == set(knobs)
     assert {k: nb[name] for k, name in knobs.items()} == recipe, "03's config cell and helpers.train.SFT_RECIPE differ"
