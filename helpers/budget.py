@@ -1,4 +1,4 @@
-"""One compute model for every T4 time estimate in the kit: FLOPs per token, and the one T4 throughput figure.
+"""The T4's figures, in one place (memory, throughput), and one compute model for every T4 time estimate in the kit.
 
 Every notebook that predicts "about N minutes on a T4" (03, 04, 05, ... and the README's table) goes through
 these functions, so the estimates share one assumption, stated once here:
@@ -16,6 +16,9 @@ the forward pass (+2N).
 """
 from __future__ import annotations
 
+__all__ = ["T4_USABLE_GIB", "T4_SUSTAINED_TFLOPS", "flops_per_token", "t4_assumption", "t4_minutes"]
+
+T4_USABLE_GIB = 15.0         # a 16 GB T4 leaves about 15 GiB to PyTorch (helpers.estimate_memory's "fits")
 T4_PEAK_FP16_TFLOPS = 65.0   # NVIDIA T4 datasheet, fp16 tensor cores
 T4_SUSTAINED_TFLOPS = 8.0    # the kit's assumption for small-model training loops (see above)
 

@@ -14,10 +14,12 @@ from pathlib import Path
 
 import torch
 
+__all__ = ["REPO_ROOT", "Profile", "default_device", "environment_report", "get_profile", "output_dir", "precision",
+           "quiet_library_notices", "seed_everything"]
+
 PROFILES = ("full", "quick")
 PROFILE_ENV = "COURSE_PROFILE"
 REPO_ROOT = Path(__file__).resolve().parent.parent
-T4_USABLE_GIB = 15.0  # a 16 GB T4 leaves about 15 GiB to PyTorch
 
 
 class ProfileError(ValueError):

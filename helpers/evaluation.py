@@ -14,6 +14,9 @@ import torch
 
 from .env import Profile, default_device, output_dir
 
+__all__ = ["find_adapters", "load_reward_model", "reward_scores", "bertscore_model", "paired_difference",
+           "REFUSAL_RULE", "refuses"]
+
 # Which notebook saved an adapter: the number of the first folder under the output folder (03_sft/, 04_dpo/, 05_...).
 ADAPTER_SOURCES = {"03": "SFT", "04": "SFT->DPO", "05": "ORPO"}
 
@@ -79,23 +82,6 @@ def find_adapters(base_model: str, root=None, sources: dict | None = None) -> di
 
 
 # --- reward model -------------------------------------------------------------------------------------------
-def standin_scorer(tokenizer, seed: int = 0):
-    """A tiny random-weight Qwen3 sequence classifier (one score per text): the quick profile's stand-in for a
-    Qwen3-based reward model such as Skywork-Reward-V2-Qwen3-0.6B. Same classes, same "score the last token"
-    rule; its scores are noise, which is what the quick profile's known-input checks are for."""
-    import transformers
-
-    config = transformers.Qwen3Config(
-        vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-        head_dim=16, intermediate_size=192, max_position_embeddings=1024, num_labels=1,
-        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = transformers.AutoModelForSequenceClassification.from_config(config)
-    model.name_or_path = "reward model (quick-profile stand-in, random weights)"
-    return model
-
-
 def load_reward_model(model_id: str, profile: str, *, dtype: torch.dtype | None = None, device=None):
     """``(model, tokenizer)`` of a reward model that scores a whole conversation with one number.
 

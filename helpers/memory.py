@@ -33,8 +33,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .env import T4_USABLE_GIB
+from .budget import T4_USABLE_GIB
 from .models import build_model, model_spec
+
+__all__ = ["estimate_memory"]
 
 METHODS = ("full", "lora", "qlora")
 ADAMW_BYTES_PER_PARAM = 8    # exp_avg + exp_avg_sq, fp32
@@ -242,7 +244,7 @@ def estimate_memory(model_id, method: str, *, r: int = 16, target_modules=None, 
                     device: str = "cuda") -> MemoryEstimate:
     """Predict the memory of one training step of ``model_id``.
 
-    model_id:       a registered model id (helpers.MODELS; its real-size architecture is built on the meta
+    model_id:       a registered model id (helpers.models.MODELS; its real-size architecture is built on the meta
                     device) - or a model object (a stand-in, or one built with helpers.build_model)
     method:         'full' (every weight trains, fp32), 'lora' (frozen base in weight_dtype + fp32 adapters),
                     'qlora' (frozen NF4 4-bit base, other weights in weight_dtype, fp32 adapters)

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 import transformers
@@ -142,12 +141,11 @@ _SMOL_CHAT_TOK = dict(special_tokens=_SMOL_SPECIAL, eos_token="<|im_end|>", bos_
                       pad_token="<|im_end|>", unk_token="<|endoftext|>", chat_template="chatml")
 # Qwen2.5's tokenizer (all sizes): 151,643 byte-level BPE entries, then these 22 special tokens at ids 151,643-151,664
 # (151,665 entries; the embedding has 151,936 rows). No BOS; pad <|endoftext|>; the Instruct models end a turn with
-# <|im_end|> (EOS). Qwen3 adds four more (151,665-151,668: tool responses and <think>), 151,669 entries.
+# <|im_end|> (EOS). (Qwen3 adds four more: scripts/build_standin_hub.py's _scorers.)
 _QWEN_SPECIAL = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
                  "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>", "<|vision_end|>",
                  "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>", "<tool_call>", "</tool_call>", "<|fim_prefix|>",
                  "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>")
-_QWEN3_SPECIAL = _QWEN_SPECIAL + ("<tool_response>", "</tool_response>", "<think>", "</think>")
 _QWEN_CHAT_TOK = dict(special_tokens=_QWEN_SPECIAL, special_ids_from=151_643, tokenizer_size=151_665,
                       eos_token="<|im_end|>", pad_token="<|endoftext|>", chat_template="chatml")
 
@@ -186,45 +184,6 @@ MODELS = {s.model_id: s for s in [
               n_positions=1024, tie_word_embeddings=True), 124_439_808, aliases=("gpt2",)),
 ]}
 _ALIASES = {alias: spec.model_id for spec in MODELS.values() for alias in spec.aliases}
-
-# Scorers: models that are not causal LMs, used by 06 in the full profile only (a reward model, BERTScore's
-# encoder). Their ``family`` is the transformers model_type. Recorded so that scripts/build_standin_hub.py can build
-# them offline from their real configs; load_model and the quick profile never see them.
-SCORERS = {s.model_id: s for s in [
-    ModelSpec("Skywork/Skywork-Reward-V2-Qwen3-0.6B", "qwen3", dict(vocab_size=151936, hidden_size=1024,
-              num_hidden_layers=28, num_attention_heads=16, num_key_value_heads=8, head_dim=128, intermediate_size=3072,
-              tie_word_embeddings=True, max_position_embeddings=40960, rope_theta=1000000.0, num_labels=1),
-              596_050_944, head="sequence_classification",   # Qwen3-0.6B's body + a 1,024 -> 1 score head
-              **dict(_QWEN_CHAT_TOK, special_tokens=_QWEN3_SPECIAL, tokenizer_size=151_669)),
-    ModelSpec("distilbert-base-uncased", "distilbert", dict(vocab_size=30522, dim=768, n_layers=6, n_heads=12,
-              hidden_dim=3072, max_position_embeddings=512), 66_985_530, head="masked_lm",  # BERTScore: layer 5
-              eos_token=None, special_tokens=("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"), pad_token="[PAD]",
-              unk_token="[UNK]", aliases=("distilbert/distilbert-base-uncased",)),  # WordPiece, uncased
-]}
-
-
-def registered_spec(model_id: str) -> ModelSpec:
-    """The registry entry of a causal LM (``model_spec``) or of a scorer (``SCORERS``)."""
-    for spec in SCORERS.values():
-        if model_id == spec.model_id or model_id in spec.aliases:
-            return spec
-    return model_spec(model_id)
-
-
-def registered_config(model_id: str, **changes) -> transformers.PretrainedConfig:
-    """The real-size config of a causal LM or a scorer, offline, with ``changes`` (e.g. a shallower depth)
-    applied before the config is built (Qwen's per-layer ``layer_types`` follow the depth)."""
-    spec = registered_spec(model_id)
-    model_type = spec.family if spec.model_id in SCORERS else FAMILIES[spec.family].model_type
-    return transformers.AutoConfig.for_model(model_type, **{**spec.config, **changes})
-
-
-def registered_model_class(model_id: str):
-    """The transformers Auto class of the checkpoint's head (causal LM, sequence classifier, masked LM)."""
-    head = registered_spec(model_id).head
-    return {"causal_lm": transformers.AutoModelForCausalLM, "masked_lm": transformers.AutoModelForMaskedLM,
-            "sequence_classification": transformers.AutoModelForSequenceClassification}[head]
-
 
 def model_spec(model_id: str) -> ModelSpec:
     """The registry entry for ``model_id`` (aliases such as 'gpt2' accepted); a clear error if unknown."""

@@ -15,6 +15,8 @@ import random
 import time
 from pathlib import Path
 
+__all__ = ["BlindRating", "read_ratings", "unblind", "paired_verdicts", "rating_panel"]
+
 CRITERIA = ("helpfulness", "harmlessness", "relevance", "fluency")
 VERDICTS = ("left", "right", "tie")
 COLUMNS = (["rater", "item", "prompt", "left_model", "right_model"]

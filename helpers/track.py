@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .env import output_dir, platform_name
+from .env import output_dir
 
 TRACKERS = ("none", "tensorboard", "trackio", "wandb")
 PROJECT = "llm-course"  # trackio's and W&B's project: every notebook's runs side by side in one dashboard
@@ -114,7 +114,7 @@ class Tracker:
 
     def configure(self, args, notebook: str, folder, method: str | None = None):
         """Set ``args.report_to``, ``run_name`` (and trackio's project) for the run in ``folder``; returns args.
-        None of these fields is part of a run's config hash (helpers.train._NOT_KEYED)."""
+        None of these fields is part of a run's config hash (helpers.train.runs._NOT_KEYED)."""
         if self:  # none: args stay as they are (report_to="none")
             args.report_to = [self.name]
             args.run_name = run_name(notebook, method or method_of(args), folder)

@@ -8,7 +8,7 @@ What it writes (the layouts transformers 5.23 and datasets 5.2 read in offline m
 
 - Models: for every model id a notebook's config cell names (``*_ID = "owner/name"`` in the cell tagged
   ``parameters``; ``--models`` overrides), ``hub/models--OWNER--NAME/snapshots/<40 hex>/`` with ``refs/main``
-  naming that snapshot. The config is the model's real one from ``helpers.MODELS`` - same vocabulary, widths,
+  naming that snapshot. The config is the model's real one from ``helpers.models.MODELS`` - same vocabulary, widths,
   heads and module names - with only the DEPTH shrunk (``--layers``, default 2), and random weights (seeded).
   The tokenizer is a byte-level BPE of the real vocabulary size (49,152 for SmolLM2) with the real special tokens
   at their real ids, BOS/EOS/pad/UNK and chat template as recorded in ``ModelSpec``: a byte-level BPE is trained
@@ -172,7 +172,7 @@ def build_tokenizer_json(spec, corpus: list[str], size: int) -> str:
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
 
     if not spec.special_tokens:
-        raise SystemExit(f"{spec.model_id}: no tokenizer facts in helpers.MODELS (ModelSpec.special_tokens, "
+        raise SystemExit(f"{spec.model_id}: no tokenizer facts in helpers.models.MODELS (ModelSpec.special_tokens, "
                          "bos/eos/pad/unk); record them before building a stand-in for it.")
     first = spec.special_ids_from
     specials_first = first == 0
@@ -236,6 +236,63 @@ def build_wordpiece_vocab(corpus: list[str], size: int) -> dict[str, int]:
     return vocab
 
 
+# --- the registry's scorers and heads (only this script and its tests build them) ------------------------------
+def _scorers() -> dict:
+    """Scorers: models that are not causal LMs, used by 06 in the full profile only (a reward model, BERTScore's
+    encoder). Their ``family`` is the transformers model_type. Recorded here so that the stand-in hub can build
+    them offline from their real configs; helpers.load_model and the quick profile never see them."""
+    import dataclasses
+
+    from helpers.models import MODELS, ModelSpec
+
+    qwen = MODELS["Qwen/Qwen2.5-1.5B-Instruct"]  # Qwen3's tokenizer: Qwen2.5's plus four tokens (tools, <think>)
+    return {s.model_id: s for s in [
+        dataclasses.replace(
+            qwen, model_id="Skywork/Skywork-Reward-V2-Qwen3-0.6B", family="qwen3", config=dict(
+                vocab_size=151936, hidden_size=1024, num_hidden_layers=28, num_attention_heads=16,
+                num_key_value_heads=8, head_dim=128, intermediate_size=3072, tie_word_embeddings=True,
+                max_position_embeddings=40960, rope_theta=1000000.0, num_labels=1),
+            params=596_050_944, head="sequence_classification",   # Qwen3-0.6B's body + a 1,024 -> 1 score head
+            special_tokens=qwen.special_tokens + ("<tool_response>", "</tool_response>", "<think>", "</think>"),
+            tokenizer_size=151_669),
+        ModelSpec("distilbert-base-uncased", "distilbert", dict(vocab_size=30522, dim=768, n_layers=6, n_heads=12,
+                  hidden_dim=3072, max_position_embeddings=512), 66_985_530, head="masked_lm",  # BERTScore: layer 5
+                  eos_token=None, special_tokens=("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"), pad_token="[PAD]",
+                  unk_token="[UNK]", aliases=("distilbert/distilbert-base-uncased",)),  # WordPiece, uncased
+    ]}
+
+
+def registered_spec(model_id: str):
+    """The registry entry of a causal LM (``helpers.models.model_spec``) or of a scorer (``_scorers``)."""
+    from helpers.models import model_spec
+
+    for spec in _scorers().values():
+        if model_id == spec.model_id or model_id in spec.aliases:
+            return spec
+    return model_spec(model_id)
+
+
+def registered_config(model_id: str, **changes):
+    """The real-size config of a causal LM or a scorer, offline, with ``changes`` (e.g. a shallower depth)
+    applied before the config is built (Qwen's per-layer ``layer_types`` follow the depth)."""
+    import transformers
+
+    from helpers.models import FAMILIES
+
+    spec = registered_spec(model_id)
+    model_type = spec.family if spec.model_id in _scorers() else FAMILIES[spec.family].model_type
+    return transformers.AutoConfig.for_model(model_type, **{**spec.config, **changes})
+
+
+def registered_model_class(model_id: str):
+    """The transformers Auto class of the checkpoint's head (causal LM, sequence classifier, masked LM)."""
+    import transformers
+
+    head = registered_spec(model_id).head
+    return {"causal_lm": transformers.AutoModelForCausalLM, "masked_lm": transformers.AutoModelForMaskedLM,
+            "sequence_classification": transformers.AutoModelForSequenceClassification}[head]
+
+
 def save_tokenizer(spec, folder: Path, tokenizer_json) -> None:
     import transformers
 
@@ -266,7 +323,6 @@ def save_model(spec, folder: Path, layers: int, seed: int) -> int:
     import torch
     import transformers
 
-    from helpers.models import registered_config, registered_model_class
 
     transformers.utils.logging.disable_progress_bar()
     depth_key = next(k for k in ("n_layer", "n_layers", "num_hidden_layers") if k in spec.config)
@@ -292,7 +348,7 @@ def save_model(spec, folder: Path, layers: int, seed: int) -> int:
 
 def config_cell_model_ids() -> list[str]:
     """Model ids that a notebook's config cell (tagged ``parameters``) assigns to a ``*_ID`` name."""
-    from helpers.models import UnknownModelError, registered_spec
+    from helpers.models import UnknownModelError
 
     ids = []
     for path in notebook.lesson_paths():
@@ -301,11 +357,11 @@ def config_cell_model_ids() -> list[str]:
                 try:
                     spec = registered_spec(model_id)
                 except UnknownModelError:  # no published config in the registry: no stand-in can be built
-                    print(f"  {path.stem} names {model_id}, which is not in helpers.MODELS: no stand-in built "
+                    print(f"  {path.stem} names {model_id}, which is not in helpers.models.MODELS: no stand-in built "
                           "(a notebook that loads it from the Hub cannot be rehearsed until it is)")
                     continue
                 if not spec.special_tokens:  # e.g. 01's GPT-2, which 01 only ever loads as its quick stand-in
-                    print(f"  {path.stem} names {model_id}: no tokenizer facts in helpers.MODELS, no stand-in "
+                    print(f"  {path.stem} names {model_id}: no tokenizer facts in helpers.models.MODELS, no stand-in "
                           "built (a notebook that loads it from the Hub cannot be rehearsed until they are)")
                     continue
                 ids.append(spec.model_id)
@@ -317,7 +373,6 @@ _full_profile_ids = notebook.full_profile_model_ids
 
 def build(out: Path, model_ids: list[str], layers: int = 2, scale: float = 0.05, seed: int = 0) -> dict:
     """Build the stand-in hub in ``out``; returns what was written (model ids, snapshot folders, rows)."""
-    from helpers.models import registered_spec
 
     start = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)

@@ -44,17 +44,26 @@ def parse_args(argv=None):
     p.add_argument("--profile", default=None, help="full or quick (default: $COURSE_PROFILE, else by GPU)")
     p.add_argument("--train-pairs", type=int, default=None, help="preference pairs drawn (default: all)")
     p.add_argument("--max-steps", type=int, default=8, help="optimizer steps")
-    p.add_argument("--batch-size", type=int, default=4, help="sequences per forward pass, PER PROCESS")
-    p.add_argument("--grad-accum", type=int, default=1, help="forward passes per optimizer step, per process")
-    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
-    p.add_argument("--max-length", type=int, default=512, help="tokens per example")
+    recipe = "(default: 03's recipe for the profile, helpers.train.sft_recipe)"
+    p.add_argument("--batch-size", type=int, default=None, help=f"sequences per forward pass, PER PROCESS {recipe}")
+    p.add_argument("--grad-accum", type=int, default=None,
+                   help=f"forward passes per optimizer step, per process {recipe}")
+    p.add_argument("--lr", type=float, default=None, help=f"peak learning rate {recipe}")
+    p.add_argument("--max-length", type=int, default=None, help=f"tokens per example {recipe}")
     p.add_argument("--lora-dropout", type=float, default=0.05, help="03's recipe: 0.05; 0 for bit-level comparisons")
-    p.add_argument("--checkpointing", action=argparse.BooleanOptionalAction, default=True,
-                   help="activation checkpointing (03's recipe: on)")
+    p.add_argument("--checkpointing", action=argparse.BooleanOptionalAction, default=None,
+                   help=f"activation checkpointing {recipe}")
     p.add_argument("--group-by-length", action=argparse.BooleanOptionalAction, default=True,
                    help="03's length-grouped sampler; its order depends on batch x accumulation")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
+    import helpers
+
+    sft = helpers.train.sft_recipe(args.profile or helpers.get_profile(announce=False))
+    for name, knob in (("batch_size", "batch_size"), ("grad_accum", "grad_accum"), ("lr", "learning_rate"),
+                       ("max_length", "max_length"), ("checkpointing", "checkpointing")):
+        if getattr(args, name) is None:
+            setattr(args, name, sft[knob])
     for name in ("max_steps", "batch_size", "grad_accum", "max_length"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
@@ -111,7 +120,7 @@ def main(argv=None) -> int:
         ddp_backend="gloo" if device == "cpu" and world > 1 else None,  # CPUs talk through gloo, GPUs nccl
     )
     helpers.tracker().configure(config, "07_two-gpus", out)  # COURSE_TRACKER from the notebook: run 07_two-gpus-sft-<out>
-    with helpers.train._quiet_datasets():
+    with helpers.train.sft._quiet_datasets():
         trainer = SFTTrainer(model=helpers.load_model(args.model_id, profile, device=device), args=config,
                              train_dataset=train_sft, processing_class=tokenizer,
                              peft_config=helpers.train.lora_config(args.model_id, dropout=args.lora_dropout))

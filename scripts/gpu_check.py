@@ -119,7 +119,7 @@ def check_sdpa():
     import torch.nn.functional as F
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
-    config = helpers.model_config(MODEL_ID)                                  # 15 query heads, 5 key/value heads
+    config = helpers.models.model_config(MODEL_ID)                                  # 15 query heads, 5 key/value heads
     heads, kv, dim = config.num_attention_heads, config.num_key_value_heads, config.hidden_size // config.num_attention_heads
     q = torch.randn(2, heads, 512, dim, device="cuda", dtype=torch.float16)
     k, v = (torch.randn(2, kv, 512, dim, device="cuda", dtype=torch.float16) for _ in range(2))
@@ -198,7 +198,7 @@ def check_memory():
     peak = mem["peak"]
     off = (est.peak - peak) / peak
     assert abs(off) <= 0.10, f"measured {helpers.fmt_bytes(peak)}, predicted {helpers.fmt_bytes(est.peak)} ({off:+.1%})"
-    assert peak < helpers.env.T4_USABLE_GIB * 2**30, f"{helpers.fmt_bytes(peak)} does not fit a T4"
+    assert peak < helpers.budget.T4_USABLE_GIB * 2**30, f"{helpers.fmt_bytes(peak)} does not fit a T4"
     return (f"{MODEL_ID} LoRA {batch} x {seq}: measured {helpers.fmt_bytes(peak)}, predicted "
             f"{helpers.fmt_bytes(est.peak)} ({off:+.1%}); {seconds * 1000:,.0f} ms/step = "
             f"{MEASURED['tflops']:.1f} TFLOP/s sustained")
@@ -290,7 +290,7 @@ def _hub_or_standin(what: str, load_full, load_quick):
     if not REHEARSAL:
         try:
             return load_full()
-        except (ConnectionError, OSError, helpers.UnknownModelError) as err:  # offline: load_model says UnknownModel
+        except (ConnectionError, OSError, helpers.models.UnknownModelError) as err:  # offline: load_model says UnknownModel
             NOTES.append(f"{what}: the Hub model could not be loaded ({str(err).splitlines()[0][:90]}); checked its "
                          "random-weight stand-in instead - run with a network for the real weights")
     return load_quick()

@@ -58,6 +58,7 @@ WORK = ROOT / "outputs" / "rehearsal"
 HUB = ROOT / "outputs" / "standin-hub"
 
 # Per notebook: knob -> the rehearsal's value (Python source). Steps, rows, batches, repeats, generation lengths.
+SHORT_SFT = "helpers.train.sft_recipe(profile, max_steps=2, batch_size=2, grad_accum=1)"  # 03's recipe, 2 small steps
 OVERRIDES = {
     "00_setup": {"MAX_NEW_TOKENS": "8"},
     "01_lora-from-scratch": {"MAX_STEPS": "3", "BATCH_SIZE": "2", "TRAIN_ROWS": "64", "TEST_ROWS": "8",
@@ -68,12 +69,12 @@ OVERRIDES = {
                "LOG_STEPS": "1", "EVAL_STEPS": "2", "SAVE_STEPS": "2", "DISCONNECT_AT": "2", "MAX_NEW_TOKENS": "8"},
     "04_dpo": {"MAX_STEPS": "2", "BATCH_PAIRS": "2", "GRAD_ACCUM": "1", "EVAL_STEPS": "1", "TRAIN_ROWS": "64",
                "TEST_ROWS": "8", "SEEN_PAIRS": "4", "MAX_NEW_TOKENS": "8", "SWEEP_STEPS": "2",
-               "SFT_STEPS": "2", "SFT_BATCH": "2", "SFT_GRAD_ACCUM": "1"},  # the SFT run when 03's adapter is missing
+               "SFT_RECIPE": SHORT_SFT},  # the SFT run when 03's adapter is missing
     "05_orpo": {"BATCH_PAIRS": "2", "GRAD_ACCUM": "1", "TRAIN_ROWS": "64", "TEST_ROWS": "8", "EVAL_STEPS": "1",
                 "PROBE_PAIRS": "4", "MAX_NEW_TOKENS": "8", "SWEEP_STEPS": "2", "MAX_STEPS": "2"},
     "06_evaluation": {"TEST_PAIRS": "8", "GEN_PROMPTS": "4", "MAX_NEW_TOKENS": "8", "BATCH": "4", "SCORE_BATCH": "4",
                       "DIVERSITY_PROMPTS": "2", "DIVERSITY_SAMPLES": "2",
-                      "SFT_STEPS": "2", "SFT_BATCH": "2", "SFT_GRAD_ACCUM": "1"},  # the SFT run when 03's is missing
+                      "SFT_RECIPE": SHORT_SFT},  # the SFT run when 03's is missing
     # 07: the full profile's runs (its SmolLM2-360M, 512 tokens) as 2 CPU processes over gloo. On a runtime without
     # two GPUs the config cell picks the quick profile's runs (RUN_PROFILE); the rehearsal keeps the full ones.
     "07_two-gpus": {"RUN_PROFILE": "profile", "EFFECTIVE_BATCH": "2", "BATCH_SIZE": "1", "TRAIN_PAIRS": "16",

@@ -84,7 +84,7 @@ def test_split_dialogue_cuts_at_the_last_assistant_turn():
 def test_missing_columns_are_a_clear_error():
     ds = datasets.Dataset.from_list([{"prompt": "x", "answer": "y"}])
     with pytest.raises(DataFormatError) as err:
-        helpers.require_columns(ds, ["chosen", "rejected"], name="my data")
+        helpers.data.require_columns(ds, ["chosen", "rejected"], name="my data")
     assert "['chosen', 'rejected']" in str(err.value) and "my data" in str(err.value)
 
 

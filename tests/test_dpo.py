@@ -282,9 +282,7 @@ def test_dpo_sft_meets_the_quick_targets(nb, tmp_path):
                                                                "LEARNING_RATE", "MAX_LENGTH", "CHECKPOINTING",
                                                                "EVAL_STEPS", "SEED")))
     tokenizer = helpers.load_tokenizer(c["MODEL_ID"], "quick", chat_template="course")
-    adapter_dir = helpers.train.ensure_sft_adapter(
-        c["MODEL_ID"], "quick", max_steps=c["SFT_STEPS"], batch_size=c["SFT_BATCH"], grad_accum=c["SFT_GRAD_ACCUM"],
-        learning_rate=c["SFT_LR"], max_length=c["SFT_MAX_LENGTH"], checkpointing=c["CHECKPOINTING"], seed=c["SEED"])
+    adapter_dir = helpers.train.ensure_sft_adapter(c["MODEL_ID"], "quick", **c["SFT_RECIPE"], seed=c["SEED"])
     train_pairs, _ = nb["to_pairs"](helpers.train.pick_rows(helpers.load_preferences("quick", "train"), c["TRAIN_ROWS"]))
     model = helpers.train.load_adapter(helpers.load_model(c["MODEL_ID"], "quick", dtype=torch.float32), adapter_dir,
                                        is_trainable=True, tokenizer=tokenizer).eval()
@@ -350,7 +348,7 @@ def test_trainable_to_fp32_undoes_trls_bf16_cast(nb):
 def test_progress_line_names_each_eval_set(capsys):
     from transformers import TrainerControl, TrainerState
 
-    printer = helpers.train._progress_callback_class()()
+    printer = helpers.train.progress._progress_callback_class()()
     state = TrainerState()
     state.global_step, state.max_steps = 0, 0          # evaluate() before train()
     printer.on_log(None, state, TrainerControl(), logs={"eval_heldout_loss": 0.6931, "eval_rewards/margins": 0.0})

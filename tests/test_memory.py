@@ -70,7 +70,7 @@ def test_saved_activations_exact(model_id, recipe):
 @pytest.mark.parametrize("model_id", ["HuggingFaceTB/SmolLM2-360M", "EleutherAI/pythia-160m"])
 def test_saved_activations_exact_at_real_width(model_id):
     """Real widths (GQA with 15 heads / 5 KV heads, partial rotary), two blocks to stay small."""
-    config = helpers.model_config(model_id)
+    config = helpers.models.model_config(model_id)
     config.num_hidden_layers = 2
     torch.manual_seed(0)
     model = peft.get_peft_model(
@@ -155,7 +155,7 @@ def test_clear_errors():
         estimate_memory("EleutherAI/pythia-70m", "lora", target_modules=["q_proj"])
     with pytest.raises(ValueError, match="at least 1"):
         estimate_memory("EleutherAI/pythia-70m", "lora", batch_size=0)
-    with pytest.raises(helpers.UnknownModelError):
+    with pytest.raises(helpers.models.UnknownModelError):
         estimate_memory("no/such-model", "lora")
 
 

@@ -64,19 +64,19 @@ def test_standin_is_reproducible_and_leaves_global_rng_alone():
 
 
 def test_unknown_model_id_in_quick_profile_names_the_families():
-    with pytest.raises(helpers.UnknownModelError) as err:
+    with pytest.raises(helpers.models.UnknownModelError) as err:
         helpers.load_model("meta-llama/Llama-3-8B", "quick")
     message = str(err.value)
     assert "'meta-llama/Llama-3-8B'" in message
     for family in FAMILIES:
         assert family in message
-    with pytest.raises(helpers.UnknownModelError):
+    with pytest.raises(helpers.models.UnknownModelError):
         helpers.load_tokenizer("not/a-model", "quick")
 
 
 def test_unknown_model_id_in_full_profile_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(helpers.UnknownModelError) as err:
+    with pytest.raises(helpers.models.UnknownModelError) as err:
         helpers.load_model("no-such-owner/no-such-model", "full", device="cpu")
     assert "no-such-owner/no-such-model" in str(err.value) and "COURSE_PROFILE=quick" in str(err.value)
 
@@ -89,7 +89,7 @@ def test_4bit_without_gpu_is_a_clear_error():
 
 
 def test_bad_profile_argument():
-    with pytest.raises(helpers.ProfileError):
+    with pytest.raises(helpers.env.ProfileError):
         helpers.load_model("gpt2", "fast")
 
 
@@ -105,7 +105,7 @@ def test_lora_targets_by_family():
 def test_base_tokenizer_gets_pad_and_course_template(model_id):
     tok = helpers.load_tokenizer(model_id, "quick")
     assert tok.pad_token == tok.eos_token == "<|endoftext|>"
-    assert tok.chat_template == helpers.COURSE_CHAT_TEMPLATE
+    assert tok.chat_template == helpers.models.COURSE_CHAT_TEMPLATE
     messages = [{"role": "user", "content": "Hi there"}, {"role": "assistant", "content": "Hello! How can I help?"}]
     text = tok.apply_chat_template(messages, tokenize=False)
     assert text == "\n\nHuman: Hi there\n\nAssistant: Hello! How can I help?<|endoftext|>"

@@ -188,7 +188,7 @@ def test_the_hub_gets_every_model_05_to_07_name_with_its_head_and_tokenizer_fact
     for model_id in ("HuggingFaceTB/SmolLM2-360M", "Skywork/Skywork-Reward-V2-Qwen3-0.6B", "Qwen/Qwen2.5-1.5B-Instruct",
                      "distilbert-base-uncased"):
         assert model_id in ids
-    heads = {m: helpers.models.registered_spec(m).head for m in ids}
+    heads = {m: hub.registered_spec(m).head for m in ids}
     assert heads["Skywork/Skywork-Reward-V2-Qwen3-0.6B"] == "sequence_classification"
     assert heads["distilbert-base-uncased"] == "masked_lm" and heads["Qwen/Qwen2.5-1.5B-Instruct"] == "causal_lm"
     assert hub._full_profile_ids('JUDGE_ID = profile.pick(full="a/b", quick="c/d")\nX_MODEL = "e"\nN = "f/g"\n') == \
@@ -198,8 +198,9 @@ def test_the_hub_gets_every_model_05_to_07_name_with_its_head_and_tokenizer_fact
 @pytest.mark.parametrize("model_id", ["Skywork/Skywork-Reward-V2-Qwen3-0.6B", "distilbert-base-uncased",
                                       "Qwen/Qwen2.5-1.5B-Instruct"])
 def test_scorer_and_judge_configs_count_as_published(model_id):
-    from helpers.models import registered_config, registered_model_class, registered_spec
-
+    hub = _script("build_standin_hub")
+    registered_config, registered_model_class, registered_spec = \
+        hub.registered_config, hub.registered_model_class, hub.registered_spec
     with torch.device("meta"):
         model = registered_model_class(model_id).from_config(registered_config(model_id))
     assert sum(p.numel() for p in model.parameters()) == registered_spec(model_id).params
@@ -213,7 +214,7 @@ def test_qwen_special_tokens_follow_the_bpe_at_their_real_offset():
     from transformers import PreTrainedTokenizerFast
 
     hub = _script("build_standin_hub")
-    real = helpers.models.registered_spec("Qwen/Qwen2.5-1.5B-Instruct")
+    real = hub.registered_spec("Qwen/Qwen2.5-1.5B-Instruct")
     assert (real.special_ids_from, real.tokenizer_size, real.eos_token, real.pad_token) == \
         (151_643, 151_665, "<|im_end|>", "<|endoftext|>")
     small = dataclasses.replace(real, special_ids_from=3_000, tokenizer_size=3_022)   # same rule, fewer merges
@@ -231,7 +232,7 @@ def test_bertscore_encoder_gets_bert_s_wordpiece_layout(tmp_path):
     import transformers
 
     hub = _script("build_standin_hub")
-    spec = helpers.models.registered_spec("distilbert-base-uncased")
+    spec = hub.registered_spec("distilbert-base-uncased")
     corpus = [r["chosen"] for part in hub.dataset_rows(0.002)["train"].values() for r in part]
     hub.save_tokenizer(spec, tmp_path, hub.build_wordpiece_vocab(corpus, spec.config["vocab_size"]))
     tok = transformers.AutoTokenizer.from_pretrained(tmp_path)

@@ -427,7 +427,7 @@ def test_full_profile_offline_leads_with_no_network(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", no_network)
     assert helpers.env.hub_offline().startswith("no connection to huggingface.co")
     start = time.perf_counter()
-    with pytest.raises(helpers.UnknownModelError, match=r"^No network \(no connection"):
+    with pytest.raises(helpers.models.UnknownModelError, match=r"^No network \(no connection"):
         helpers.load_tokenizer("HuggingFaceTB/SmolLM2-1.7B", "full")
     with pytest.raises(ConnectionError, match=r"^No network .*COURSE_PROFILE=quick"):
         helpers.load_preferences("full")
@@ -478,7 +478,7 @@ def test_the_notebook_progress_bar_survives_a_run_that_ends_where_its_bar_starte
 
     with pytest.raises(TypeError, match="NoneType"):
         cut_off_run(NotebookProgressCallback())  # the library's bar: the bug is still there
-    cut_off_run(helpers.train._safe_notebook_bar())  # the kit's bar: no error
+    cut_off_run(helpers.train.progress._safe_notebook_bar())  # the kit's bar: no error
 
 
 # --- scripts/gpu_check.py: runs cleanly without CUDA; its 05-07 checks rehearsed on the CPU -----------------------

@@ -64,7 +64,7 @@ def test_training_step_learns_and_keeps_trainable_weights_fp32(nb, method):
     model, optimizer = nb["make_trainable"](helpers.load_model(model_id, "quick", dtype=dtype), method,
                                             helpers.train.lora_config(model_id, r=8, dropout=0.0))
     assert all(p.dtype == torch.float32 for p in model.parameters() if p.requires_grad)
-    prec = helpers.Precision("fp16", torch.float16, fp16=True, bf16=False)    # the T4 recipe, on the CPU
+    prec = helpers.env.Precision("fp16", torch.float16, fp16=True, bf16=False)    # the T4 recipe, on the CPU
     scaler = torch.amp.GradScaler("cpu", enabled=True)
     optimizer.param_groups[0]["lr"] = 1e-2
     ids = torch.randint(0, model.config.vocab_size, (4, 32), generator=torch.Generator().manual_seed(0))

@@ -86,7 +86,7 @@ def test_checkpoint_helpers(tmp_path):
 
 
 def test_progress_printer_warns_once_when_the_run_would_blow_the_budget(capsys):
-    printer_cls = helpers.train._progress_callback_class()
+    printer_cls = helpers.train.progress._progress_callback_class()
     printer = printer_cls(budget_min=1)
     state = types.SimpleNamespace(global_step=0, max_steps=1_000)
     printer.on_train_begin(None, state, None)
@@ -230,3 +230,29 @@ def test_one_tagged_config_cell():
     assert len(tagged) == 1 and "profile.pick(" in tagged[0].source, "tag 03's config cell with 'parameters'"
     assert all("profile.pick(" not in c.source for c in nb.cells if c.cell_type == "code" and c is not tagged[0])
     assert "T4_TFLOPS" not in "".join(c.source for c in nb.cells), "one T4 figure: helpers.budget"
+
+
+# --- 03's recipe is defined once (helpers.train.sft_recipe) and 03's config cell, which teaches it, agrees ----------
+@pytest.mark.parametrize("profile", ["full", "quick"])
+def test_03_config_cell_teaches_the_one_sft_recipe(profile):
+    knobs = {"max_steps": "MAX_STEPS", "batch_size": "BATCH_SIZE", "grad_accum": "GRAD_ACCUM",
+             "learning_rate": "LEARNING_RATE", "max_length": "MAX_LENGTH", "checkpointing": "CHECKPOINTING"}
+    preamble = f"import helpers\nprofile = helpers.Profile({profile!r})\n"
+    nb = definitions("03_sft.ipynb", *knobs.values(), preamble=preamble)
+    recipe = helpers.train.sft_recipe(profile)
+    assert set(recipe) == set(knobs)
+    assert {k: nb[name] for k, name in knobs.items()} == recipe, "03's config cell and helpers.train.SFT_RECIPE differ"
+
+
+@pytest.mark.parametrize("notebook", ["04_dpo.ipynb", "06_evaluation.ipynb"])
+def test_04_and_06_run_03s_recipe_with_fewer_steps_only(notebook):
+    for profile in ("full", "quick"):
+        nb = definitions(notebook, "SFT_RECIPE", preamble=f"import helpers\nprofile = helpers.Profile({profile!r})\n")
+        changed = {k for k, v in nb["SFT_RECIPE"].items() if v != helpers.train.sft_recipe(profile)[k]}
+        assert changed <= {"max_steps"}, f"{notebook} changes {changed} of 03's recipe"
+
+
+def test_sft_recipe_refuses_an_unknown_knob():
+    assert helpers.train.sft_recipe("quick", max_steps=3)["max_steps"] == 3
+    with pytest.raises(TypeError, match="no max_len.*max_length"):
+        helpers.train.sft_recipe("quick", max_len=256)

@@ -114,7 +114,7 @@ def expected_numbers() -> dict[str, str]:
     smol, smol135, tiny = "HuggingFaceTB/SmolLM2-360M", "HuggingFaceTB/SmolLM2-135M-Instruct", "TinyLlama/TinyLlama-1.1B-Chat-v1.0"
     n_smol, n_tiny = _params(smol), _params(tiny)
     fp16, fp32 = torch.float16, torch.float32
-    out: dict[str, str] = {"t4_usable": f"{helpers.env.T4_USABLE_GIB:g} GiB"}
+    out: dict[str, str] = {"t4_usable": f"{helpers.budget.T4_USABLE_GIB:g} GiB"}
 
     # the README's times (notebook metadata -> README table) and its quick-profile measurements
     quick = _readme_quick_times()
@@ -165,7 +165,7 @@ def expected_numbers() -> dict[str, str]:
     qwen = helpers.build_model("Qwen/Qwen2.5-0.5B", device="meta")
     assert ns["predicted_trainable"]() == ns["lora_count"](qwen, ["q_proj", "v_proj"], 8)
     for ckpt, key in [(False, "n02_ex3_batch"), (True, "n02_ex3_batch_ckpt")]:
-        out[key] = _count(ns["largest_batch"](smol, "lora", 512, helpers.env.T4_USABLE_GIB, r=16, checkpointing=ckpt))
+        out[key] = _count(ns["largest_batch"](smol, "lora", 512, helpers.budget.T4_USABLE_GIB, r=16, checkpointing=ckpt))
     for model_id, key in [("EleutherAI/pythia-70m", "pythia70m"), ("EleutherAI/pythia-160m", "pythia160m"),
                           (smol, "smol360m"), (tiny, "tinyllama"), ("EleutherAI/pythia-1.4b", "pythia14b")]:
         full, lora = (estimate_memory(model_id, m, r=16, batch_size=8, seq_len=512).peak for m in ("full", "lora"))
@@ -261,7 +261,7 @@ def expected_numbers() -> dict[str, str]:
     })
 
     # 07
-    c = nbcode.definitions("07_two-gpus.ipynb", "PROCESSES", "EFFECTIVE_BATCH", "BATCH_SIZE", "TRAIN_PAIRS",
+    c = nbcode.definitions("07_two-gpus.ipynb", "SFT", "PROCESSES", "EFFECTIVE_BATCH", "BATCH_SIZE", "TRAIN_PAIRS",
                            "MAX_STEPS", "MAX_LENGTH", preamble=PREAMBLE + "RUN_PROFILE = profile\n")  # on 2 GPUs
     ddp = nbcode.definitions("07_two-gpus.ipynb", "data_parallel_plan", "per_gpu_bytes", preamble=PREAMBLE)
     accum_one, epoch = ddp["data_parallel_plan"](c["EFFECTIVE_BATCH"], c["BATCH_SIZE"], 1, c["TRAIN_PAIRS"], 1)
@@ -281,7 +281,7 @@ def expected_numbers() -> dict[str, str]:
                                   weight_dtype=fp32, compute_dtype=fp16)
             out[f"n07_{key}_{method}_1gpu"] = helpers.fmt_bytes(est.total)
             out[f"n07_{key}_{method}_zero3_4"] = helpers.fmt_bytes(per_gpu(est, 4, 3))
-            fits = [n for n in range(1, 65) if per_gpu(est, n, 3) <= helpers.env.T4_USABLE_GIB * GIB]
+            fits = [n for n in range(1, 65) if per_gpu(est, n, 3) <= helpers.budget.T4_USABLE_GIB * GIB]
             out[f"n07_{key}_{method}_min_t4s"] = _count(fits[0]) if fits else "none up to 64"
         block = sum(p.numel() for p in helpers.build_model(model_id, device="meta").model.layers[0].parameters())
         out[f"n07_{key}_block"] = _count(block)

@@ -38,7 +38,7 @@ def test_none_spellings(monkeypatch, value):
 
 def test_a_bad_value_names_the_valid_ones(monkeypatch):
     monkeypatch.setenv("COURSE_TRACKER", "tensorbaord")
-    with pytest.raises(helpers.TrackerError) as err:
+    with pytest.raises(helpers.track.TrackerError) as err:
         helpers.tracker()
     message = str(err.value)
     assert "'tensorbaord'" in message and "\n" not in message

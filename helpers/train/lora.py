@@ -1,0 +1,63 @@
+"""The course's LoRA recipe (r, alpha, dropout, target modules) and the fp32 rule for trainable weights.
+Taught in 01_lora-from-scratch; used by 02-05 and 07.
+"""
+from __future__ import annotations
+
+
+LORA_R, LORA_ALPHA, LORA_DROPOUT = 16, 32, 0.05  # the course's LoRA recipe for SFT (03) and DPO (04)
+def lora_config(model_id: str, *, r: int = LORA_R, alpha: int | None = None, dropout: float = LORA_DROPOUT,
+                targets=None, model=None):
+    """The course's LoRA recipe (03 SFT, 04 DPO): r=16, alpha=32 (update scaled by alpha/r = 2), dropout 0.05
+    on the LoRA branch, on all seven projections of a Llama-style model (``helpers.lora_targets``).
+
+    02 varies it: another ``r`` (alpha follows as 2r unless given) or other ``targets`` (module names).
+    Any Hub id that ``load_model`` accepts works: outside the course's registry the targets come from the
+    model's architecture (its config's ``model_type``, or ``model=`` a loaded model), or pass ``targets``."""
+    from peft import LoraConfig
+
+    if targets is None:
+        targets = _targets_for(model_id, model)
+    return LoraConfig(r=r, lora_alpha=alpha if alpha is not None else 2 * r, lora_dropout=dropout,
+                      target_modules=list(targets), task_type="CAUSAL_LM")
+
+
+def _targets_for(model_id: str, model=None) -> list[str]:
+    """LoRA targets for a registered model, else by its architecture (model_type of a family the kit knows)."""
+    from ..models import FAMILIES, UnknownModelError, lora_targets
+
+    try:
+        return lora_targets(model_id)
+    except UnknownModelError:
+        pass
+    model_type = getattr(getattr(model, "config", None), "model_type", None)
+    if model_type is None:
+        try:
+            import transformers
+
+            model_type = transformers.AutoConfig.from_pretrained(model_id).model_type  # cached by load_model
+        except Exception:  # no network, typo, gated: fall through to the message below
+            model_type = None
+    family = {"qwen3": "qwen2", "mistral": "llama", "gemma": "llama", "gemma2": "llama"}.get(model_type, model_type)
+    if family in FAMILIES:
+        return list(dict.fromkeys(FAMILIES[family].all_linear))
+    raise ValueError(
+        f"No LoRA target names known for {model_id!r} (architecture {model_type or 'unknown'}). Pass them: "
+        "lora_config(model_id, targets=[...]) with the names of its linear layers - print(model) lists them "
+        "(Llama-style: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj).")
+
+
+def trainable_to_fp32(model) -> int:
+    """Cast every trainable parameter that is not fp32 back to fp32; returns how many tensors were cast.
+    Taught in 04_dpo (the T4 trap), used by 02 too.
+
+    For a 4-bit base, TRL casts the LoRA weights to bf16 while building the trainer; with fp16 loss scaling on a T4
+    that fails (``_amp_foreach_non_finite_check_and_unscale_cuda not implemented for 'BFloat16'``). Call this after
+    building the trainer (or after ``get_peft_model``): trainable weights must be fp32 under mixed precision."""
+    import torch
+
+    cast = 0
+    for param in model.parameters():
+        if param.requires_grad and param.dtype != torch.float32:
+            param.data = param.data.float()
+            cast += 1
+    return cast

@@ -1,0 +1,104 @@
+"""Progress while training: the Trainer's bar kept, plus one readable line per log (losses, tokens/s, time
+left) and a warning when the run would take far longer than planned - the early sign of a CPU runtime.
+"""
+from __future__ import annotations
+
+import time
+
+
+def _progress_callback_class():
+    from transformers import TrainerCallback
+
+    class ProgressPrinter(TrainerCallback):
+        """One readable line per log: step, losses, tokens/s, time per step, and the estimated time left.
+
+        After the first log it also warns if the run would take longer than ``budget_min`` minutes - the early
+        sign that a full-profile run is on the CPU (one student's progress bar said 113 hours)."""
+
+        def __init__(self, budget_min: float = 15.0):
+            self.budget_min, self.start, self.start_step, self.warned = budget_min, None, 0, False
+            self.start_tokens = None
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.start, self.start_step, self.start_tokens = time.perf_counter(), state.global_step, None
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            logs, step = logs or {}, state.global_step
+            elapsed, done = time.perf_counter() - (self.start or time.perf_counter()), step - self.start_step
+            parts = [f"step {step:>4}" + (f"/{state.max_steps}" if state.max_steps else "")]  # 0: evaluate() before train()
+            if "loss" in logs:
+                parts.append(f"loss {logs['loss']:.4f}")
+            if "train_runtime" in logs:  # the summary Trainer logs at the end
+                print(f"step {step:>4}/{state.max_steps} | done: {done} steps in {logs['train_runtime']:,.1f} s")
+                return
+            for key in sorted(k for k in logs if k.startswith("eval_") and k.endswith("_loss")):
+                name = key[len("eval_"):-len("_loss")]  # '' for eval_loss; 'heldout' for an eval_dataset dict's set
+                parts.append(f"{name + ' ' if name else ''}eval loss {logs[key]:.4f}")
+            if "num_tokens" in logs:
+                self.start_tokens = logs["num_tokens"] if self.start_tokens is None else self.start_tokens
+                if elapsed > 0 and logs["num_tokens"] > self.start_tokens:
+                    parts.append(f"{(logs['num_tokens'] - self.start_tokens) / elapsed:,.0f} tokens/s")
+            if done > 0 and "loss" in logs:
+                left_s = (state.max_steps - step) * elapsed / done
+                left_min = left_s / 60
+                left = f"{left_min:,.1f} min" if left_s >= 60 else f"{left_s:,.0f} s"
+                parts.append(f"{elapsed / done:,.2f} s/step, ~{left} left")
+                if not self.warned and left_min > self.budget_min:
+                    print(f"WARNING: about {left_min:,.0f} more minutes at this speed (budget {self.budget_min:g}). "
+                          "On a CPU? Pick a GPU runtime; otherwise lower max_steps or max_length.")
+                self.warned = True
+            print(" | ".join(parts))
+
+    return ProgressPrinter
+
+
+def show_progress(trainer, budget_min: float = 15.0):
+    """Keep the Trainer's progress bar and add ``ProgressPrinter``: one readable line per log (losses,
+    tokens/s, time left) and the warning when the run would take longer than ``budget_min`` minutes - the early
+    sign of a CPU runtime. The raw log dicts the bar would also print are left out. Returns the trainer."""
+    from transformers import PrinterCallback, ProgressCallback
+
+    from transformers.utils.notebook import NotebookProgressCallback
+
+    trainer.remove_callback(PrinterCallback)  # raw dicts (only there with disable_tqdm=True)
+    for callback in list(trainer.callback_handler.callbacks):
+        if type(callback) is ProgressCallback:  # the terminal bar: keep it, without its raw-dict lines
+            trainer.remove_callback(callback)
+            trainer.add_callback(_bar_without_dicts())
+        elif type(callback) is NotebookProgressCallback:  # Jupyter's bar: keep it, with its end-of-run crash fixed
+            trainer.remove_callback(callback)
+            trainer.add_callback(_safe_notebook_bar())
+    if not any(type(c).__name__ == "ProgressPrinter" for c in trainer.callback_handler.callbacks):
+        trainer.add_callback(_progress_callback_class()(budget_min))
+    return trainer
+
+
+def _safe_notebook_bar():
+    from transformers.utils.notebook import NotebookProgressCallback
+
+    class NotebookBar(NotebookProgressCallback):
+        """transformers' notebook bar. In transformers 5.23 its last update can divide by None (``TypeError:
+        unsupported operand type(s) for /: 'int' and 'NoneType'``) when a run - a resumed or cut-off one - ends
+        with no measured step rate since the bar's start; the run itself is fine, so the bar then drops its
+        time-left estimate instead of stopping the notebook."""
+
+        def on_train_end(self, args, state, control, **kwargs):
+            tracker = self.training_tracker
+            if tracker is not None and getattr(tracker, "last_value", None) is not None \
+                    and state.global_step <= tracker.start_value:
+                tracker.predicted_remaining = None  # no rate measured: no time-left estimate to show
+            return super().on_train_end(args, state, control, **kwargs)
+
+    return NotebookBar()
+
+
+def _bar_without_dicts():
+    from transformers import ProgressCallback
+
+    class ProgressBar(ProgressCallback):
+        """transformers' tqdm bar, minus the raw log dict it writes under itself (ProgressPrinter prints it)."""
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            pass
+
+    return ProgressBar()
