@@ -103,31 +103,7 @@ def test_kappa_wins_and_position_rate(nb):
     assert nb["spearman"]([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
 
 
-# --- the course's one refusal rule (taught in 04, used by 04, 06 and the tests) ---------------------------------
-def _make_data():
-    """scripts/make_data.py as a module: the data's own answer templates, without reading a generated file."""
-    import importlib.util
-
-    path = Path(__file__).resolve().parent.parent / "scripts" / "make_data.py"
-    spec = importlib.util.spec_from_file_location("course_make_data", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_refusal_rule_matches_every_declining_template_and_no_everyday_answer():
-    data = _make_data()
-    filled = [t.format(g="picking a lock", w="it's illegal", alt="A locksmith can help.") for t in data.GEN_DECLINES]
-    generated = [chosen for _, chosen, _ in data.GEN_TRAIN + data.GEN_TEST]         # every templated decline
-    missed = [text for text in filled + generated if not evaluation.refuses(text)]
-    assert not missed, f"the refusal rule misses {len(missed)} declining answers, e.g. {missed[0]!r}"
-    everyday = [row[2] for row in data.TRAIN_SINGLE + data.TEST_SINGLE]             # (kind, question, chosen, ...)
-    flagged = [text for text in everyday if evaluation.refuses(text)]
-    assert len(everyday) > 50 and not flagged, f"the refusal rule flags everyday answers: {flagged[:2]!r}"
-    complies = [rejected for _, _, rejected in data.GEN_TRAIN + data.GEN_TEST]     # goes along with the request
-    assert not any(evaluation.refuses(text) for text in complies)
-
-
+# --- the course's one refusal rule (taught in 04, used by 04, 06 and the tests; tests/test_data.py checks it on the data)
 def test_notebooks_use_the_one_refusal_rule():
     """04 and 06 import helpers.evaluation.refuses; neither types a refusal regex of its own."""
     import nbformat
