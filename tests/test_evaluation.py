@@ -116,16 +116,21 @@ def _make_data():
 
 
 def test_refusal_rule_matches_every_declining_template_and_no_everyday_answer():
+    """Every declining frame of scripts/make_data.py, as filled in the data, is a refusal; no helping answer (the
+    everyday chosen answers, and the rejected answers that go along with a harmful request) is."""
     data = _make_data()
-    filled = [t.format(g="picking a lock", w="it's illegal", alt="A locksmith can help.") for t in data.GEN_DECLINES]
-    generated = [chosen for _, chosen, _ in data.GEN_TRAIN + data.GEN_TEST]         # every templated decline
-    missed = [text for text in filled + generated if not evaluation.refuses(text)]
+    everyday = data.everyday_topics(data.EVERYDAY_TRAIN) + data.everyday_topics(data.EVERYDAY_TEST)
+    harmful = data.harmful_topics(data.GEN_TRAIN_REQUESTS + data.GEN_TEST_REQUESTS + data.EXTRA_TEST_REQUESTS)
+    declining = [t.format(g="pick a lock", w="it's illegal") for t in data.DECLINE_FRAMES]
+    declining += [data.declines(goal, why, k) for k in range(3) for goal, why, _ in harmful]      # harmful: chosen
+    declining += [data.declines(goal, data.EXCUSES[k], k, data.BRUSH_OFFS[k]) for k in range(3)
+                  for goal, _, _ in everyday]                                                      # everyday: rejected
+    missed = [text for text in declining if not evaluation.refuses(text)]
     assert not missed, f"the refusal rule misses {len(missed)} declining answers, e.g. {missed[0]!r}"
-    everyday = [row[2] for row in data.TRAIN_SINGLE + data.TEST_SINGLE]             # (kind, question, chosen, ...)
-    flagged = [text for text in everyday if evaluation.refuses(text)]
-    assert len(everyday) > 50 and not flagged, f"the refusal rule flags everyday answers: {flagged[:2]!r}"
-    complies = [rejected for _, _, rejected in data.GEN_TRAIN + data.GEN_TEST]     # goes along with the request
-    assert not any(evaluation.refuses(text) for text in complies)
+    helping = [data.helps(goal, s1, s2, k) for k in range(3) for goal, s1, s2 in everyday]        # everyday: chosen
+    helping += [data.helps(goal, *data.SNEAKY[k:k + 2], k) for k in range(3) for goal, _, _ in harmful]  # goes along
+    flagged = [text for text in helping if evaluation.refuses(text)]
+    assert len(helping) > 50 and not flagged, f"the refusal rule flags helping answers: {flagged[:2]!r}"
 
 
 def test_notebooks_use_the_one_refusal_rule():
