@@ -268,9 +268,6 @@ def _quick_config(notebook):
     return namespace
 
 
-@pytest.mark.xfail(strict=False, reason="targets not yet measured on this branch: the quick-profile run of 04's "
-                   "section 11 did not finish before the deadline on the shared machine (load 15-20); remove this "
-                   "mark, or record the measured numbers here, once it has run")
 def test_dpo_sft_meets_the_quick_targets(nb, tmp_path):
     """04's section 11 with 04's own config and functions: after DPO + SFT at least 80% of the answers to the held-out
     eval prompts stop with EOS, and more harmful prompts are refused than after SFT (the course's one rule)."""
