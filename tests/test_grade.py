@@ -34,6 +34,7 @@ CALLS = {"split_dialogue": "split_dialogue = helpers.check.split_dialogue(split_
          "masked_labels": "masked_labels = helpers.check.masked_labels(masked_labels, tokenizer)",
          "real_token_share": "real_token_share = helpers.check.real_token_share(real_token_share)"}
 SANDBOX = grade.bwrap() is not None
+LOOP_LIMIT = 120  # erin's limit: long enough for her first check on a loaded machine, short enough to wait for
 SLEEP = "86421"   # a detached "sleep 86421" that must not outlive its sandbox
 
 
@@ -230,7 +231,7 @@ def batch(tmp_path_factory):
 
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         main = pool.submit(timed, handins, out, timeout=300, jobs=2)   # the default limit
-        loop = pool.submit(timed, loops, tmp / "loops-graded", timeout=40, jobs=1)
+        loop = pool.submit(timed, loops, tmp / "loops-graded", timeout=LOOP_LIMIT, jobs=1)
         seconds, loop_seconds = main.result(), loop.result()
     connections = []
     try:
@@ -251,11 +252,11 @@ def graded_seconds(out: Path, student: str) -> float:
 
 def test_the_default_limit_holds_with_margin(batch, lora_batch):
     """Each hand-in replays the checks on inputs the lesson's cells computed once: no training per hand-in, so even
-    on a loaded machine a notebook takes well under half the default 300 s (01 is the slowest kit notebook to grade)."""
-    slowest = {out.name: max(graded_seconds(out, s.stem) for s in (out / "reports").glob("*.md"))
+    on a loaded machine a notebook takes at most two thirds of the default 300 s (01 is among the slowest to grade)."""
+    slowest = {out.parent.name: max(graded_seconds(out, s.stem) for s in (out / "reports").glob("*.md"))
                for out in (batch["out"], lora_batch["out"])}
     print(f"\nslowest hand-in: {slowest} s; load average {os.getloadavg()}")
-    assert max(slowest.values()) < 300 / 2, slowest
+    assert max(slowest.values()) < 300 * 2 / 3, slowest
 
 
 def rows_of(rows, student):
@@ -328,12 +329,14 @@ def test_every_escape_fails_and_the_grade_stands(batch):
 
 def test_an_endless_loop_times_out_and_only_the_checks_that_never_ran_are_blamed(batch):
     assert [key(r) + (r["message"],) for r in batch["loop_rows"] if r["status"] != "flag"] == [
-        ("erin", "03_sft", "notebook", "", "", "timeout", "timed out after 40 s"),
+        ("erin", "03_sft", "notebook", "", "", "timeout", f"timed out after {LOOP_LIMIT} s"),
         ("erin", "03_sft", "03.1", "split a dialogue", "⭐⭐", "pass", ""),     # judged before the loop
-        ("erin", "03_sft", "03.2", "the masked labels", "⭐⭐", "timeout", "timed out after 40 s before its check ran"),
-        ("erin", "03_sft", "03.3", "the real-token share", "⭐⭐", "timeout", "timed out after 40 s before its check ran"),
+        ("erin", "03_sft", "03.2", "the masked labels", "⭐⭐", "timeout", f"timed out after {LOOP_LIMIT} s before its "
+         "check ran"),
+        ("erin", "03_sft", "03.3", "the real-token share", "⭐⭐", "timeout", f"timed out after {LOOP_LIMIT} s before "
+         "its check ran"),
     ]
-    assert graded_seconds(batch["out"].parent / "loops-graded", "erin") < 40 + 30, "the time limit was not enforced"
+    assert graded_seconds(batch["out"].parent / "loops-graded", "erin") < LOOP_LIMIT + 30, "the time limit was not enforced"
 
 
 def test_a_timeout_is_blamed_only_on_the_checks_that_never_ran():
