@@ -83,16 +83,27 @@ def pytest_itemcollected(item):
 # Test files that take longest (test_student, test_grade: measured on 2026-12-06; the rest estimated): handed out
 # first, so that no long file starts last.
 SLOW_FIRST = ["test_student.py", "test_grade.py", "test_export.py", "test_micro.py", "test_ddp.py", "test_tracker.py",
-              "test_slides.py", "test_dpo.py", "test_robust.py", "test_damaged_files.py"]
+              "test_slides.py", "test_robust.py", "test_damaged_files.py"]
+# Test files that train a notebook's own configuration in the shared output folder: they run on the notebooks'
+# worker, after the notebooks, and load what the notebook trained (test_dpo's section-11 test: 04's SFT adapter)
+# instead of training it a second time in the other worker's folder.
+AFTER_NOTEBOOKS = ["test_dpo.py"]
+
+
+def _unit(nodeid: str) -> str:
+    """The unit of work a test belongs to: "notebooks" (the notebooks and AFTER_NOTEBOOKS), else its file."""
+    path = nodeid.split("::")[0]
+    return "notebooks" if _notebook(nodeid) or os.path.basename(path) in AFTER_NOTEBOOKS else path
 
 
 def pytest_collection_modifyitems(config, items):
     """On pytest-xdist's workers: the order in which the work is handed out (see pytest_xdist_make_scheduler):
-    the notebooks first, then the test files, the slowest first (SLOW_FIRST)."""
+    the notebooks first, then AFTER_NOTEBOOKS, then the test files, the slowest first (SLOW_FIRST)."""
     if hasattr(config, "workerinput"):
         rank = {name: i for i, name in enumerate(SLOW_FIRST)}
-        items.sort(key=lambda item: (0 if _notebook(item.nodeid) else 1,    # stable: each file's tests and
-                                     rank.get(item.path.name, len(rank))))  # each notebook's cells keep their order
+        items.sort(key=lambda item: (0 if _notebook(item.nodeid) else 1 if item.path.name in AFTER_NOTEBOOKS else 2,
+                                     rank.get(item.path.name, len(rank))))  # stable: each file's tests and
+                                                                            # each notebook's cells keep their order
 
 
 def pytest_xdist_make_scheduler(config, log):
@@ -109,7 +120,7 @@ def pytest_xdist_make_scheduler(config, log):
 
     class NotebooksTogether(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return "notebooks" if _notebook(nodeid) else super()._split_scope(nodeid)
+            return _unit(nodeid)
 
     return NotebooksTogether(config, log)
 

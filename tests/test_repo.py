@@ -90,15 +90,16 @@ def test_pytest_runs_on_two_workers_and_prints_the_slowest_15(pytestconfig):
 
 def test_the_notebooks_are_one_unit_of_work_and_go_first(pytestconfig, monkeypatch):
     """conftest.py's scheduler: every notebook on one worker, in order (06 reads the adapters 03-05 saved in that
-    worker's output folder); each test file whole on one worker; the notebooks handed out first, then SLOW_FIRST."""
+    worker's output folder), then AFTER_NOTEBOOKS on the same worker; each other test file whole on one worker; the
+    notebooks handed out first, then SLOW_FIRST."""
     root = pytestconfig.pluginmanager.get_plugin(str(ROOT / "conftest.py"))
     monkeypatch.setattr(pytestconfig.option, "dist", "loadfile")
     monkeypatch.setattr(pytestconfig.option, "tx", ["2*popen"])           # what `-n 2` means to xdist
     scheduler = root.pytest_xdist_make_scheduler(config=pytestconfig, log=None)
     units = {scheduler._split_scope(nodeid) for nodeid in (
         "notebooks/03_sft.ipynb::Cell 4", "notebooks/06_evaluation.ipynb::Cell 0", "tests/test_repo.py::test_a",
-        "tests/test_repo.py::test_b[x]", "tests/test_dpo.py::test_c")}
-    assert units == {"notebooks", "tests/test_repo.py", "tests/test_dpo.py"}
+        "tests/test_repo.py::test_b[x]", "tests/test_sft.py::test_c", f"tests/{root.AFTER_NOTEBOOKS[0]}::test_d")}
+    assert units == {"notebooks", "tests/test_repo.py", "tests/test_sft.py"}
     monkeypatch.setattr(pytestconfig.option, "dist", "load")                # another --dist: xdist's own scheduler
     assert root.pytest_xdist_make_scheduler(config=pytestconfig, log=None) is None
 
@@ -107,13 +108,14 @@ def test_the_notebooks_are_one_unit_of_work_and_go_first(pytestconfig, monkeypat
             self.nodeid, self.path = nodeid, Path(nodeid.split("::")[0])
 
     nodeids = ["tests/test_a.py::t1", f"tests/{root.SLOW_FIRST[1]}::t", "tests/test_a.py::t2",
-               f"tests/{root.SLOW_FIRST[0]}::t", "notebooks/00_setup.ipynb::Cell 0", "notebooks/00_setup.ipynb::Cell 1",
+               f"tests/{root.SLOW_FIRST[0]}::t", f"tests/{root.AFTER_NOTEBOOKS[0]}::t",
+               "notebooks/00_setup.ipynb::Cell 0", "notebooks/00_setup.ipynb::Cell 1",
                "notebooks/01_lora-from-scratch.ipynb::Cell 0"]
     items = [Item(n) for n in nodeids]
     monkeypatch.setattr(pytestconfig, "workerinput", {}, raising=False)
     root.pytest_collection_modifyitems(pytestconfig, items)
-    assert [i.nodeid for i in items] == [nodeids[4], nodeids[5], nodeids[6], nodeids[3], nodeids[1], nodeids[0],
-                                         nodeids[2]]
+    assert [i.nodeid for i in items] == [nodeids[5], nodeids[6], nodeids[7], nodeids[4], nodeids[3], nodeids[1],
+                                         nodeids[0], nodeids[2]]
 
 
 def test_each_worker_has_its_own_output_folder():
