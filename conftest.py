@@ -29,6 +29,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("COURSE_OUTPUT_DIR", os.path.join(os.path.dirname(__file__), "outputs", "test-run"))
+# pytest runs on two workers (pytest.ini: -n 2, pytest-xdist): each gets its own output folder (test-run/gw0, /gw1),
+# so a test and a notebook that train the same configuration at the same moment never meet at one run lock.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if _WORKER and os.path.basename(os.environ["COURSE_OUTPUT_DIR"]) != _WORKER:
+    os.environ["COURSE_OUTPUT_DIR"] = os.path.join(os.environ["COURSE_OUTPUT_DIR"], _WORKER)
 
 import matplotlib  # noqa: E402  (after MPLBACKEND: the kernels read it; this pytest process itself draws off-screen)
 
@@ -44,7 +49,8 @@ strict_warnings.write_kernel_startup(os.environ["IPYTHONDIR"], os.path.dirname(_
 
 _durations = defaultdict(float)
 _failed = defaultdict(int)
-_figures = defaultdict(int)          # notebook path -> image outputs seen so far
+_figures = defaultdict(int)          # notebook path -> image outputs seen so far (in the process that runs it)
+_reported_figures = defaultdict(int)  # the same, from the test reports (the process that prints the summary)
 _collected = defaultdict(int)        # notebook path -> cells collected (before -k / deselection)
 _last_cell = {}                      # notebook path -> nodeid of its last selected cell, when all cells run
 _start = time.perf_counter()
@@ -71,6 +77,51 @@ def pytest_itemcollected(item):
         _collected[_notebook(item.nodeid)] += 1
 
 
+# Test files that take longest (test_student, test_grade: measured on 2026-12-06; the rest estimated): handed out
+# first, so that no long file starts last.
+SLOW_FIRST = ["test_student.py", "test_grade.py", "test_export.py", "test_micro.py", "test_ddp.py", "test_tracker.py",
+              "test_slides.py", "test_robust.py", "test_damaged_files.py"]
+# Test files that train a notebook's own configuration in the shared output folder: they run on the notebooks'
+# worker, after the notebooks, and load what the notebook trained (test_dpo's section-11 test: 04's SFT adapter)
+# instead of training it a second time in the other worker's folder.
+AFTER_NOTEBOOKS = ["test_dpo.py"]
+
+
+def _unit(nodeid: str) -> str:
+    """The unit of work a test belongs to: "notebooks" (the notebooks and AFTER_NOTEBOOKS), else its file."""
+    path = nodeid.split("::")[0]
+    return "notebooks" if _notebook(nodeid) or os.path.basename(path) in AFTER_NOTEBOOKS else path
+
+
+def pytest_collection_modifyitems(config, items):
+    """On pytest-xdist's workers: the order in which the work is handed out (see pytest_xdist_make_scheduler):
+    the notebooks first, then AFTER_NOTEBOOKS, then the test files, the slowest first (SLOW_FIRST)."""
+    if hasattr(config, "workerinput"):
+        rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+        items.sort(key=lambda item: (0 if _notebook(item.nodeid) else 1 if item.path.name in AFTER_NOTEBOOKS else 2,
+                                     rank.get(item.path.name, len(rank))))  # stable: each file's tests and
+                                                                            # each notebook's cells keep their order
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """How the two workers share the run (pytest.ini: `-n 2 --dist loadfile`): like loadfile - each test file whole
+    on one worker, so its module fixtures are built once - except that all notebooks are one unit, run one after
+    another in their numbered order on one worker (06 compares the adapters 03-05 saved in that worker's output
+    folder). The notebooks start first; the other worker takes the test files, and the notebooks' worker joins in
+    when the notebooks are done."""
+    # Not `--dist loadgroup` with xdist_group marks: with pytest 9.2 and xdist 3.8 the marks silently group nothing
+    # (xdist writes the group into item._nodeid, which pytest 9.2 no longer reads: pytest-xdist issue #1386).
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class NotebooksTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _unit(nodeid)
+
+    return NotebooksTogether(config, log)
+
+
 def pytest_collection_finish(session):
     selected = defaultdict(list)
     for item in session.items:
@@ -86,7 +137,9 @@ def pytest_runtest_call(item):
     result = yield                            # a failing cell fails here, before any figure check
     path = _notebook(item.nodeid)
     if path:
-        _figures[path] += count_figures(getattr(item, "test_outputs", None))
+        seen = count_figures(getattr(item, "test_outputs", None))
+        _figures[path] += seen
+        item.user_properties.append(("figures", seen))     # for the summary, printed by pytest-xdist's controller
         want = expected_figures(item.path) if _last_cell.get(path) == item.nodeid else None
         if want is not None and _figures[path] != want:
             pytest.fail(f"{path} drew {_figures[path]} figure(s), its metadata course.figures says {want}. "
@@ -100,6 +153,8 @@ def pytest_runtest_logreport(report):
     if path:
         _durations[path] += report.duration
         _failed[path] += report.failed
+        _reported_figures[path] += sum(n for key, n in report.user_properties if key == "figures") \
+            if report.when == "call" else 0
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -109,7 +164,7 @@ def pytest_terminal_summary(terminalreporter):
     tr.section(f"time per notebook ({os.environ['COURSE_PROFILE']} profile)")
     for path, seconds in sorted(_durations.items()):
         want = expected_figures(path) if os.path.exists(path) else None
-        figures = f"{_figures[path]} figure(s)" + (" (count not declared in metadata)" if want is None else "")
+        figures = f"{_reported_figures[path]} figure(s)" + (" (count not declared in metadata)" if want is None else "")
         tr.write_line(f"{seconds:7.1f} s  {path}  {figures}" + ("  FAILED" if _failed[path] else ""))
     tr.write_line(f"{sum(_durations.values()):7.1f} s  all notebooks; "
                   f"{time.perf_counter() - _start:.1f} s whole suite")
