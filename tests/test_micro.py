@@ -27,8 +27,8 @@ import torch
 import helpers
 from helpers.evaluation import paired_difference
 from helpers.models import MICRO_DIR, TOKENIZER_FILE
+from tests.conftest import MODEL_ID
 
-MODEL_ID = "HuggingFaceTB/SmolLM2-360M"
 ROOT = MICRO_DIR.parent.parent
 
 
@@ -202,10 +202,9 @@ def tuned(tmp_path_factory):
                for ex in test_pairs]
     m["length_rule"] = sum(1.0 if c > r else 0.5 if c == r else 0.0 for c, r in lengths) / len(lengths)
 
-    # 03's quick config: 30 steps x 4 sequences, lr 2e-3, max_length 512, activation checkpointing on
-    args = helpers.train.sft_config(out / "sft", max_steps=30, batch_size=4, grad_accum=1, learning_rate=2e-3,
-                                    max_length=512, checkpointing=True, logging_steps=10, eval_steps=None,
-                                    save_steps=None, seed=0)
+    # 03's quick recipe (helpers.train.sft_recipe, the one definition 03's config cell teaches)
+    args = helpers.train.sft_config(out / "sft", **helpers.train.sft_recipe("quick"), logging_steps=10,
+                                    eval_steps=None, save_steps=None, seed=0)
     sft = SFTTrainer(model=helpers.load_model(MODEL_ID, "quick"), args=args, train_dataset=train_sft,
                      eval_dataset=test_sft, processing_class=tok, peft_config=helpers.train.lora_config(MODEL_ID))
     m["sft_loss_before"] = sft.evaluate()["eval_loss"]

@@ -27,6 +27,8 @@ def sft_recipe(profile, **changes) -> dict:
 
 class PrecisionError(ValueError):
     """bf16 asked for on a GPU that only emulates it (a T4)."""
+
+
 def pick_rows(dataset, n: int | None, seed: int = 0):
     """``n`` rows chosen at random (seeded) from the whole dataset, kept in their original order; all if None.
 
