@@ -1,6 +1,6 @@
 """The grader's worker: one per hand-in, inside the sandbox; it runs the KIT's code and judges the student's.
 
-    python -I grading/worker.py KIT_DIR RESULT_FD      (the job comes as JSON on stdin; scripts/grade.py starts it)
+    python -I grading/worker.py KIT_DIR RESULT_FD      (the job comes as JSON on stdin; scripts/teachers/grade.py starts it)
 
 Why a wrong answer cannot pass (the design note; README "Grading handed-in notebooks" says the same):
 - Nothing the student's notebook printed or stored is read for a grade. The hand-in is never run as a notebook: the

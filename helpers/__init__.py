@@ -8,10 +8,10 @@ into (``helpers.train.fit``, ``helpers.check.dpo_loss``...) and the names they c
 as ``helpers.<module>.<name>`` for scripts and tests.
 
 ``__version__`` is the kit's version. Every notebook's setup cell prints it ("course kit 1.0"), so a handed-in
-notebook's stored outputs say which kit made them; `scripts/grade.py` flags outputs from another version. Bump it
-when a notebook or a self-check changes what students hand in, then run `python scripts/sync_notebooks.py`.
+notebook's stored outputs say which kit made them; `scripts/teachers/grade.py` flags outputs from another version. Bump it
+when a notebook or a self-check changes what students hand in, then run `python scripts/teachers/sync_notebooks.py`.
 """
-__version__ = "1.0"   # read (not imported) by scripts/sync_notebooks.py and scripts/grade.py: keep it a plain string
+__version__ = "1.0"   # read (not imported) by scripts/teachers/sync_notebooks.py and scripts/teachers/grade.py: keep it a plain string
 from . import budget, check, env, evaluation, memory, prefs, rating, train
 from .budget import T4_SUSTAINED_TFLOPS, flops_per_token, t4_assumption, t4_minutes
 from .data import (DataFormatError, load_eval_prompts, load_preferences, parse_rows, report_skipped, to_messages,

@@ -74,7 +74,7 @@ def _load_hub_dataset(hub_id: str, split: str):
 def restore_fix(path) -> str:
     """The fix for a damaged file the kit ships in data/: restore it from git, or regenerate it."""
     name = path.relative_to(REPO_ROOT).as_posix() if path.is_relative_to(REPO_ROOT) else str(path)
-    script = "scripts/build_tokenizer.py" if path.name == "tokenizer.json" else "scripts/make_data.py"
+    script = "scripts/maintainers/build_tokenizer.py" if path.name == "tokenizer.json" else "scripts/maintainers/make_data.py"
     return (f"It ships with the course kit: restore it with `git checkout -- {name}` (or download the kit again), "
             f"or rebuild it with `python {script}`.")
 

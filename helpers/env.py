@@ -127,7 +127,7 @@ def precision() -> Precision:
     ``COURSE_CPU_BF16=1`` on a machine without a GPU chooses bf16 autocast on the CPU instead of fp32, so a CPU run
     (the full-profile rehearsal, see the README) goes through the trainers' mixed-precision path: autocast, bf16
     matmuls, fp32 trainable weights. It cannot exercise what only a GPU has - fp16 loss scaling (GradScaler), the
-    SDPA attention kernels, bitsandbytes 4-bit, peak-memory figures; ``scripts/gpu_check.py`` checks those.
+    SDPA attention kernels, bitsandbytes 4-bit, peak-memory figures; ``scripts/ci/gpu_check.py`` checks those.
     """
     if native_bf16():
         return Precision("bf16", torch.bfloat16, fp16=False, bf16=True)

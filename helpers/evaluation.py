@@ -88,7 +88,7 @@ def load_reward_model(model_id: str, profile: str, *, dtype: torch.dtype | None 
     Full profile: ``model_id`` from the Hub (``AutoModelForSequenceClassification``, num_labels=1), in fp16 on a
     GPU unless ``dtype`` says otherwise. Quick profile: the course's trained reward model, data/micro-reward
     (the micro-model with a score head, trained with TRL's ``RewardTrainer`` on the course's train pairs by
-    scripts/train_scorers.py; its held-out accuracy is in data/micro-reward/scorer.json), with the course
+    scripts/maintainers/train_scorers.py; its held-out accuracy is in data/micro-reward/scorer.json), with the course
     tokenizer and template it was trained with. No network in the quick profile.
     """
     import transformers
@@ -101,7 +101,7 @@ def load_reward_model(model_id: str, profile: str, *, dtype: torch.dtype | None 
         folder = REPO_ROOT / "data" / "micro-reward"
         if not (folder / "model.safetensors").exists():
             raise FileNotFoundError(f"{folder} is missing: restore it (git checkout data/micro-reward) or rebuild it "
-                                    "with: python scripts/train_scorers.py --only reward")
+                                    "with: python scripts/maintainers/train_scorers.py --only reward")
         tokenizer = load_tokenizer("HuggingFaceTB/SmolLM2-360M", "quick", chat_template="course")
         transformers.utils.logging.disable_progress_bar()   # no "Loading weights" bar for a 3 MB local file
         model = transformers.AutoModelForSequenceClassification.from_pretrained(folder, dtype=torch.float32)

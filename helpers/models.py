@@ -3,11 +3,11 @@
 - ``load_model(model_id, profile)``: the real Hub model in the full profile; in the quick profile a tiny
   stand-in of the same family, with exactly the real module names (``q_proj``, ``query_key_value``...),
   so ``target_modules``, chat templates and every notebook cell run unchanged. For the SmolLM2 ids the
-  stand-in is the course micro-model (data/micro-llama/, pretrained by scripts/pretrain_micro.py): a
+  stand-in is the course micro-model (data/micro-llama/, pretrained by scripts/maintainers/pretrain_micro.py): a
   0.7M-parameter Llama with learned weights, so quick-profile fine-tuning has real effects. The other
   families' stand-ins (Pythia, GPT-2, Qwen2, TinyLlama) have random weights.
 - ``load_tokenizer(model_id, profile)``: the real tokenizer, or the project's small byte-level BPE
-  (data/tokenizer.json, rebuilt by scripts/build_tokenizer.py), with a pad token and a chat template.
+  (data/tokenizer.json, rebuilt by scripts/maintainers/build_tokenizer.py), with a pad token and a chat template.
 - ``build_model(model_id, device="meta")``: the *real-size* architecture from published config numbers,
   no download: on the meta device for exact parameter counts and memory predictions, or with random
   weights on a GPU for speed and memory measurements (same shapes, so same cost as the real thing).
@@ -22,8 +22,8 @@ import transformers
 from .env import REPO_ROOT, Profile, default_device, hub_offline
 
 TOKENIZER_FILE = REPO_ROOT / "data" / "tokenizer.json"
-MICRO_DIR = REPO_ROOT / "data" / "micro-llama"   # the pretrained course micro-model (scripts/pretrain_micro.py)
-# Quick-profile stand-ins that are TRAINED scorers (scripts/train_scorers.py): notebook 06's judge id loads the
+MICRO_DIR = REPO_ROOT / "data" / "micro-llama"   # the pretrained course micro-model (scripts/maintainers/pretrain_micro.py)
+# Quick-profile stand-ins that are TRAINED scorers (scripts/maintainers/train_scorers.py): notebook 06's judge id loads the
 # course micro-model fine-tuned to answer 06's judge prompt with "A" or "B" (as a Qwen2ForCausalLM, its family).
 TRAINED_STANDINS = {"Qwen/Qwen2.5-0.5B-Instruct": REPO_ROOT / "data" / "micro-judge"}
 
@@ -71,7 +71,7 @@ class ModelSpec:
     eos_token: str = "<|endoftext|>"
     chat_template: str | None = None   # None: the tokenizer ships without one; "chatml": it ships ChatML
     aliases: tuple = ()
-    # The published tokenizer's conventions (what scripts/build_standin_hub.py imitates for the rehearsal):
+    # The published tokenizer's conventions (what scripts/ci/build_standin_hub.py imitates for the rehearsal):
     special_tokens: tuple = ()         # the special tokens with fixed ids, in id order from id 0
     bos_token: str | None = None       # None: no BOS token
     pad_token: str | None = None       # None: ships without a pad token (load_tokenizer then pads with EOS)
@@ -141,7 +141,7 @@ _SMOL_CHAT_TOK = dict(special_tokens=_SMOL_SPECIAL, eos_token="<|im_end|>", bos_
                       pad_token="<|im_end|>", unk_token="<|endoftext|>", chat_template="chatml")
 # Qwen2.5's tokenizer (all sizes): 151,643 byte-level BPE entries, then these 22 special tokens at ids 151,643-151,664
 # (151,665 entries; the embedding has 151,936 rows). No BOS; pad <|endoftext|>; the Instruct models end a turn with
-# <|im_end|> (EOS). (Qwen3 adds four more: scripts/build_standin_hub.py's _scorers.)
+# <|im_end|> (EOS). (Qwen3 adds four more: scripts/ci/build_standin_hub.py's _scorers.)
 _QWEN_SPECIAL = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
                  "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>", "<|vision_end|>",
                  "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>", "<tool_call>", "</tool_call>", "<|fim_prefix|>",
@@ -255,12 +255,12 @@ def _load_micro(spec: ModelSpec, dtype: torch.dtype) -> transformers.PreTrainedM
     """data/micro-llama as fp32 (or ``dtype``), with the EOS/pad ids of ``spec``'s quick tokenizer."""
     if not (MICRO_DIR / "model.safetensors").exists():
         raise FileNotFoundError(f"{MICRO_DIR / 'model.safetensors'} is missing; it ships with the course kit "
-                                "(git checkout data/micro-llama) or rebuild it with: python scripts/pretrain_micro.py")
+                                "(git checkout data/micro-llama) or rebuild it with: python scripts/maintainers/pretrain_micro.py")
     from .files import DamagedFileError, safetensors_problem
 
     if problem := safetensors_problem(MICRO_DIR / "model.safetensors"):
         raise DamagedFileError(MICRO_DIR / "model.safetensors", problem, "It ships with the course kit: restore it "
-                               "with `git checkout -- data/micro-llama` or rebuild it: python scripts/pretrain_micro.py")
+                               "with `git checkout -- data/micro-llama` or rebuild it: python scripts/maintainers/pretrain_micro.py")
     bars = transformers.utils.logging.is_progress_bar_enabled()
     transformers.utils.logging.disable_progress_bar()   # no "Loading weights" bar for a 3 MB local file
     try:
@@ -272,7 +272,7 @@ def _load_micro(spec: ModelSpec, dtype: torch.dtype) -> transformers.PreTrainedM
     if len(tokenizer) != model.config.vocab_size:
         raise ValueError(f"data/micro-llama has {model.config.vocab_size:,} embedding rows but data/tokenizer.json "
                          f"{len(tokenizer):,} tokens: the tokenizer was rebuilt after pretraining. Rerun "
-                         "python scripts/pretrain_micro.py")
+                         "python scripts/maintainers/pretrain_micro.py")
     for cfg in (model.config, model.generation_config):
         cfg.eos_token_id, cfg.bos_token_id = tokenizer.eos_token_id, tokenizer.bos_token_id
         cfg.pad_token_id = tokenizer.pad_token_id
@@ -281,7 +281,7 @@ def _load_micro(spec: ModelSpec, dtype: torch.dtype) -> transformers.PreTrainedM
 
 def _project_tokenizer(spec: ModelSpec) -> transformers.PreTrainedTokenizerFast:
     if not TOKENIZER_FILE.exists():
-        raise FileNotFoundError(f"{TOKENIZER_FILE} is missing; rebuild it with: python scripts/build_tokenizer.py")
+        raise FileNotFoundError(f"{TOKENIZER_FILE} is missing; rebuild it with: python scripts/maintainers/build_tokenizer.py")
     from .data import restore_fix
     from .files import read_json
 

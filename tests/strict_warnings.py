@@ -13,7 +13,7 @@ walks the stack from the code that warned outwards to the first frame of the kit
   DeprecationWarning stays hidden as Python hides it by default.
 
 conftest.py installs it in the pytest process, and in every notebook kernel nbval starts (an IPython startup
-file); ``scripts/rehearse.py`` runs through the same conftest. Pure standard library, no side effects on import.
+file); ``scripts/ci/rehearse.py`` runs through the same conftest. Pure standard library, no side effects on import.
 """
 from __future__ import annotations
 

@@ -274,7 +274,7 @@ def test_a_damaged_preference_file_is_named_with_its_line_and_the_fix(data_copy,
     DAMAGES[damage](path)
     with pytest.raises(DamagedFileError) as err:
         helpers.load_preferences("quick", split)
-    one_line(str(err.value), path, damage, "git checkout --", "scripts/make_data.py")
+    one_line(str(err.value), path, damage, "git checkout --", "scripts/maintainers/make_data.py")
     if damage == "half":
         assert "line " in str(err.value) and "cut off in the middle of it" in str(err.value)
 
@@ -292,7 +292,7 @@ def test_damaged_eval_prompts_are_named_with_the_fix(data_copy, damage):
     DAMAGES[damage](path)
     with pytest.raises(DamagedFileError) as err:
         helpers.load_eval_prompts()
-    one_line(str(err.value), path, damage, "git checkout --", "scripts/make_data.py")
+    one_line(str(err.value), path, damage, "git checkout --", "scripts/maintainers/make_data.py")
 
 
 @pytest.mark.parametrize("damage", DAMAGES)
@@ -303,4 +303,4 @@ def test_a_damaged_tokenizer_file_is_named_with_the_fix(tmp_path, monkeypatch, d
     DAMAGES[damage](path)
     with pytest.raises(DamagedFileError) as err:
         helpers.load_tokenizer(MODEL_ID, "quick")
-    one_line(str(err.value), path, damage, "scripts/build_tokenizer.py")
+    one_line(str(err.value), path, damage, "scripts/maintainers/build_tokenizer.py")

@@ -101,7 +101,7 @@ def test_data_files_are_reproducible():
 
     before = {p: p.read_bytes() for p in [DATA_DIR / "hh_pref/train.jsonl", DATA_DIR / "hh_pref/test.jsonl",
                                           DATA_DIR / "eval_prompts.json"]}
-    out = subprocess.run([sys.executable, "scripts/make_data.py", "--check"], cwd=DATA_DIR.parent,
+    out = subprocess.run([sys.executable, "scripts/maintainers/make_data.py", "--check"], cwd=DATA_DIR.parent,
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
     assert all(p.read_bytes() == b for p, b in before.items())
@@ -132,7 +132,7 @@ def test_report_skipped_groups_reasons(capsys):
 def _make_data():
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("make_data", DATA_DIR.parent / "scripts" / "make_data.py")
+    spec = importlib.util.spec_from_file_location("make_data", DATA_DIR.parent / "scripts" / "maintainers" / "make_data.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -140,7 +140,7 @@ def _make_data():
 
 def test_refusal_rule_matches_every_declining_template_and_no_everyday_chosen_answer(train, test_split):
     """The course's one refusal rule (helpers.evaluation.refuses, taught in 04) against the data it counts:
-    every declining frame of scripts/make_data.py, whatever fills it, is a refusal; no helping answer is."""
+    every declining frame of scripts/maintainers/make_data.py, whatever fills it, is a refusal; no helping answer is."""
     from helpers.evaluation import refuses
 
     md = _make_data()

@@ -1,4 +1,4 @@
-"""scripts/ddp_sft.py: two CPU processes (gloo) train exactly like one process with the same effective batch.
+"""scripts/students/ddp_sft.py: two CPU processes (gloo) train exactly like one process with the same effective batch.
 
 One process runs batch 4 x accumulation 2, two processes batch 4 x accumulation 1 each: 8 sequences per optimizer
 step in both, same seed, LoRA dropout 0 (dropout masks come from each process's random stream). Then the logged
@@ -16,8 +16,8 @@ import torch
 
 import helpers
 
-ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "scripts" / "ddp_sft.py"
+from helpers.env import REPO_ROOT as ROOT   # the repository root, defined once (helpers/env.py)
+SCRIPT = ROOT / "scripts" / "students" / "ddp_sft.py"
 from tests.conftest import MODEL_ID  # noqa: E402
 STEPS, BATCH, LOSS_TOL = 6, 4, 1e-5   # fp32 on a CPU: only the order of a sum of two halves differs
 OPTIONS = ["--model-id", MODEL_ID, "--profile", "quick", "--max-steps", str(STEPS), "--batch-size", str(BATCH),

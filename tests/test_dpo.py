@@ -429,7 +429,7 @@ def test_readme_row_comes_from_the_notebooks_own_models():
     meta = nbformat.read(NOTEBOOKS / "04_dpo.ipynb", as_version=4).metadata["course"]
     assert (meta["t4_minutes"], meta["gpu_memory"]) == (minutes, memory), (
         f"set 04_dpo's metadata t4_minutes={minutes!r}, gpu_memory={memory!r} ({flops / 1e15:.2f} PFLOP), then run "
-        "python scripts/sync_notebooks.py")
+        "python scripts/teachers/sync_notebooks.py")
     assert helpers.t4_minutes(flops) <= 15 * 0.9, "04's full profile must fit a T4's 15 minutes with a margin"
 
 

@@ -1,6 +1,6 @@
-"""Grades where courses keep them (scripts/export_grades.py): the Gradescope autograder and the gradebook CSV.
+"""Grades where courses keep them (scripts/teachers/export_grades.py): the Gradescope autograder and the gradebook CSV.
 
-- points by tier, from grades.csv (scripts/grade.py's columns) and the kit notebooks' exercise metadata;
+- points by tier, from grades.csv (scripts/teachers/grade.py's columns) and the kit notebooks' exercise metadata;
 - gradebook.csv: one row per student, one column per notebook, empty where nothing was handed in;
 - the autograder zip: setup.sh and run_autograder at its root (executable), the kit inside;
 - run_autograder, run locally on a folder laid out as Gradescope lays it out (AUTOGRADER_ROOT), on a solved 00 and
@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
+from helpers.env import REPO_ROOT as ROOT   # the repository root, defined once (helpers/env.py)
+sys.path.insert(0, str(ROOT / "scripts" / "teachers"))
 import build_student  # noqa: E402
 import export_grades  # noqa: E402
 
-sys.path.remove(str(ROOT / "scripts"))
+sys.path.remove(str(ROOT / "scripts" / "teachers"))
 
 COLUMNS = ["student", "notebook", "exercise", "title", "tier", "status", "message"]
 
@@ -164,10 +164,10 @@ def test_the_zip_has_setup_and_run_autograder_at_its_root(autograder):
         assert os.access(source / name, os.X_OK), f"{name} is not executable"
         subprocess.run(["bash", "-n", str(source / name)], check=True)
     assert "AUTOGRADER_ROOT" in (source / "run_autograder").read_text()
-    assert "install.sh" in (source / "setup.sh").read_text() and (source / "kit" / "scripts" / "install.sh").exists()
+    assert "install.sh" in (source / "setup.sh").read_text() and (source / "kit" / "scripts" / "students" / "install.sh").exists()
     config = json.loads((source / "autograder.json").read_text())
     assert config == {"notebooks": ["00_setup"], "points": {"1": 1.0, "2": 2.0, "3": 1.0}, "timeout": 300.0}
-    for needed in ("scripts/grade.py", "scripts/export_grades.py", "helpers/check/_reference.py", "requirements.txt",
+    for needed in ("scripts/teachers/grade.py", "scripts/teachers/export_grades.py", "helpers/check/_reference.py", "requirements.txt",
                    "data/tokenizer.json", "notebooks/00_setup.ipynb"):
         assert (source / "kit" / needed).is_file(), needed
     for never in ("outputs", ".venv", "student", ".git"):

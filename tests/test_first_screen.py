@@ -17,20 +17,20 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers.env import REPO_ROOT as ROOT   # the repository root, defined once (helpers/env.py)
 NOTEBOOK = ROOT / "notebooks" / "00_setup.ipynb"
 WIDTH, HEIGHT = 1280, 800
 
 
 def jupyterlab():
-    """JupyterLab and websocket-client (jupyter_server's dependency): scripts/install.sh installs both."""
+    """JupyterLab and websocket-client (jupyter_server's dependency): scripts/students/install.sh installs both."""
     try:
         import jupyterlab  # noqa: F401
         import websocket  # noqa: F401
     except ImportError as err:
         if os.environ.get("CI") == "true":
-            pytest.fail(f"{err.name} is missing in CI: scripts/install.sh installs jupyterlab")
-        pytest.skip(f"{err.name} not installed (bash scripts/install.sh installs JupyterLab)")
+            pytest.fail(f"{err.name} is missing in CI: scripts/students/install.sh installs jupyterlab")
+        pytest.skip(f"{err.name} not installed (bash scripts/students/install.sh installs JupyterLab)")
 
 
 def free_port() -> int:

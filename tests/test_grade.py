@@ -1,4 +1,4 @@
-"""scripts/grade.py: grading a folder of handed-in notebooks, from the grader's own checks, inside a sandbox.
+"""scripts/teachers/grade.py: grading a folder of handed-in notebooks, from the grader's own checks, inside a sandbox.
 
 The batch is synthetic: hand-ins built here from the kit's 03 solution notebook - solved, and one for each way of
 forging a grade the issue lists (a printed PASS line with the check call deleted and stored outputs that show it, a
@@ -20,8 +20,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
+from helpers.env import REPO_ROOT as ROOT   # the repository root, defined once (helpers/env.py)
+sys.path.insert(0, str(ROOT / "scripts" / "teachers"))
 import grade  # noqa: E402
 
 VERSION = grade.kit_version()
@@ -502,7 +502,7 @@ def test_stopping_the_grader_stops_its_runs(tmp_path):
     marker = "86423"
     nb = stub(solution(SFT), "split_dialogue", f"import subprocess\n    subprocess.run(['sleep', '{marker}'])")
     hand_in(tmp_path / "in" / "zoe", "03_sft.ipynb", nb)
-    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "grade.py"), str(tmp_path / "in"),
+    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "teachers" / "grade.py"), str(tmp_path / "in"),
                              "--out", str(tmp_path / "out"), "--timeout", "300"], stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 400          # a loaded machine takes minutes to reach the first check
     while not processes_with(f"sleep {marker}") and time.time() < deadline and proc.poll() is None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers.env import REPO_ROOT as ROOT   # the repository root, defined once (helpers/env.py)
 PACKAGES = ("helpers", "tools")
 
 
@@ -106,8 +106,8 @@ def import_graph(root: Path = ROOT) -> dict[str, set[str]]:
 
 def test_the_kit_has_no_import_circle():
     graph = import_graph()
-    assert {"helpers", "helpers.data", "helpers.check._reference", "tools.notebook", "scripts.nbtool"} <= set(graph)
-    assert "tools.notebook" in graph["scripts.build_slides"] and "tools.notebook" in graph["scripts.nbtool"]
+    assert {"helpers", "helpers.data", "helpers.check._reference", "tools.notebook", "scripts.maintainers.nbtool"} <= set(graph)
+    assert "tools.notebook" in graph["scripts.teachers.build_slides"] and "tools.notebook" in graph["scripts.maintainers.nbtool"]
     found = circles(graph)
     assert not found, "import circles (move what both sides need into a module that imports neither): " + "; ".join(
         " <-> ".join(c) for c in found)
@@ -133,15 +133,15 @@ def test_the_walk_finds_a_circle(tmp_path, files, circle):
 
 # Files that still put a folder on sys.path, and why. Remove a line when its edit goes.
 SYS_PATH_EDITS = {
-    "tests/test_export.py": "imports scripts/export_grades.py, which imports its sibling grade.py (grader's swap)",
-    "tests/test_grade.py": "imports scripts/grade.py (grader's swap: `from scripts import grade`)",
+    "tests/test_export.py": "imports scripts/teachers/export_grades.py, which imports its sibling grade.py (grader's swap)",
+    "tests/test_grade.py": "imports scripts/teachers/grade.py (grader's swap: `from scripts import grade`)",
     "tests/test_teaching.py": "also runs as a script (`python tests/test_teaching.py`), outside pytest's pythonpath",
     "tests/test_rehearsal.py": "a throwaway module of its own in tmp_path, not the kit",
     "tests/test_student.py": "inside a test notebook's cell: the kernel that runs it, not the test",
     "tools/sync.py": "inside the setup cell's text: how a notebook finds helpers/ on Colab",
-    "scripts/ddp_sft.py": "students run it (07) in the student repository, which is not pip-installed",
-    "scripts/gpu_check.py": "run on a Colab/Kaggle T4 after `pip install -r requirements.txt` only (README)",
-    "scripts/train_scorers.py": "maintainers' script, run as a file (not converted yet)",
+    "scripts/students/ddp_sft.py": "students run it (07) in the student repository, which is not pip-installed",
+    "scripts/ci/gpu_check.py": "run on a Colab/Kaggle T4 after `pip install -r requirements.txt` only (README)",
+    "scripts/maintainers/train_scorers.py": "maintainers' script, run as a file (not converted yet)",
 }
 
 

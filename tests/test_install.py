@@ -1,4 +1,4 @@
-"""scripts/install.sh's torch index probe: an index that does not answer costs one short probe and one warning line,
+"""scripts/students/install.sh's torch index probe: an index that does not answer costs one short probe and one warning line,
 then torch comes from the default index - no pip retry storm. pip itself is stubbed (nothing is downloaded): a
 fake virtual environment whose python records `-m pip ...` calls and runs everything else with this Python."""
 import http.server
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers.env import REPO_ROOT as ROOT   # the repository root, defined once (helpers/env.py)
 
 
 def fake_venv(tmp_path: Path) -> tuple[Path, Path]:
@@ -20,7 +20,7 @@ def fake_venv(tmp_path: Path) -> tuple[Path, Path]:
     python = venv / "bin" / "python"
     python.write_text(f"""#!/usr/bin/env bash
 if [ "$1" = -m ] && [ "$2" = pip ]; then echo "$*" >> {log}; exit 0; fi       # pip: recorded, not run
-if [ "$1" = scripts/build_slides.py ]; then exit 0; fi                         # npm: not run either
+if [ "$1" = scripts/teachers/build_slides.py ]; then exit 0; fi                         # npm: not run either
 exec {sys.executable} "$@"
 """)
     python.chmod(0o755)
@@ -32,7 +32,7 @@ def install(tmp_path: Path, index: str) -> tuple[subprocess.CompletedProcess, li
     env = {**os.environ, "COURSE_VENV": str(venv), "COURSE_PYTHON": sys.executable, "COURSE_TORCH": "cpu",
            "TORCH_INDEX_URL": index, "TORCH_SPEC": "torch", "COURSE_NO_LAUNCH": "1", "COURSE_PROBE_TIMEOUT": "5"}
     start = time.perf_counter()
-    done = subprocess.run(["bash", str(ROOT / "scripts" / "install.sh")], env=env, capture_output=True, text=True,
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "students" / "install.sh")], env=env, capture_output=True, text=True,
                           timeout=120)
     took = time.perf_counter() - start
     return done, (log.read_text().splitlines() if log.exists() else []), took

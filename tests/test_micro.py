@@ -1,4 +1,4 @@
-"""The course micro-model (data/micro-llama, scripts/pretrain_micro.py) and what fine-tuning it achieves.
+"""The course micro-model (data/micro-llama, scripts/maintainers/pretrain_micro.py) and what fine-tuning it achieves.
 
 The quick profile's SmolLM2 stand-in is a pretrained 0.7M-parameter Llama, so the quick runs of 03 (SFT) and
 04 (DPO) can show real effects. This file
@@ -29,11 +29,11 @@ from helpers.evaluation import paired_difference
 from helpers.models import MICRO_DIR, TOKENIZER_FILE
 from tests.conftest import MODEL_ID
 
-ROOT = MICRO_DIR.parent.parent
+from helpers.env import REPO_ROOT as ROOT   # the repository root, defined once (helpers/env.py)
 
 
 def _pretrain_module():
-    spec = importlib.util.spec_from_file_location("pretrain_micro", ROOT / "scripts" / "pretrain_micro.py")
+    spec = importlib.util.spec_from_file_location("pretrain_micro", ROOT / "scripts" / "maintainers" / "pretrain_micro.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -68,7 +68,7 @@ def test_shipped_model_matches_the_tokenizer_it_was_trained_with():
 
     info = json.loads((MICRO_DIR / "pretrain.json").read_text())
     assert info["tokenizer_sha256"] == hashlib.sha256(TOKENIZER_FILE.read_bytes()).hexdigest(), (
-        "data/tokenizer.json changed after pretraining: rerun python scripts/pretrain_micro.py")
+        "data/tokenizer.json changed after pretraining: rerun python scripts/maintainers/pretrain_micro.py")
     assert info["heldout_loss_after"] < info["heldout_loss_before"] - 3  # it learned its text (nats/token)
 
 
@@ -335,6 +335,6 @@ def test_dpo_does_not_learn_to_refuse_everything(tuned):
 @pytest.mark.skipif(os.environ.get("COURSE_SLOW_TESTS") != "1", reason="retrains the micro-model (minutes of CPU); "
                     "set COURSE_SLOW_TESTS=1 to run it")
 def test_pretraining_reproduces_the_shipped_model():
-    out = subprocess.run([sys.executable, "scripts/pretrain_micro.py", "--check"], cwd=ROOT, capture_output=True,
+    out = subprocess.run([sys.executable, "scripts/maintainers/pretrain_micro.py", "--check"], cwd=ROOT, capture_output=True,
                          text=True)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]

@@ -1,6 +1,6 @@
 """The full-profile rehearsal's pieces: the offline stand-in Hub, the override mechanism, CPU bf16, the drift guard.
 
-The rehearsal itself (scripts/rehearse.py, minutes) runs in CI after pytest; these tests are fast and make sure a
+The rehearsal itself (scripts/ci/rehearse.py, minutes) runs in CI after pytest; these tests are fast and make sure a
 break in the Hub layout, the config-cell tags or the warning guard is caught by plain `pytest` too.
 """
 import importlib.util
@@ -17,12 +17,12 @@ import torch
 
 import helpers
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers.env import REPO_ROOT as ROOT   # the repository root, defined once (helpers/env.py)
 MODEL_ID = "HuggingFaceTB/SmolLM2-135M"
 
 
 def _script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / "ci" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

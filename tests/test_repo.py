@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers.env import REPO_ROOT as ROOT   # the repository root, defined once (helpers/env.py)
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
@@ -65,12 +65,12 @@ def run(*args):
 
 
 def test_notebooks_and_readme_in_sync_with_course_toml():
-    out = run("scripts/sync_notebooks.py", "--check")
+    out = run("scripts/teachers/sync_notebooks.py", "--check")
     assert out.returncode == 0, out.stdout + out.stderr
 
 
 def test_tokenizer_file_is_reproducible():
-    out = run("scripts/build_tokenizer.py", "--check")
+    out = run("scripts/maintainers/build_tokenizer.py", "--check")
     assert out.returncode == 0, out.stdout + out.stderr
 
 

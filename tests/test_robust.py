@@ -481,8 +481,8 @@ def test_the_notebook_progress_bar_survives_a_run_that_ends_where_its_bar_starte
     cut_off_run(helpers.train.progress._safe_notebook_bar())  # the kit's bar: no error
 
 
-# --- scripts/gpu_check.py: runs cleanly without CUDA; its 05-07 checks rehearsed on the CPU -----------------------
-GPU_CHECK = Path(__file__).resolve().parent.parent / "scripts" / "gpu_check.py"
+# --- scripts/ci/gpu_check.py: runs cleanly without CUDA; its 05-07 checks rehearsed on the CPU -----------------------
+GPU_CHECK = Path(__file__).resolve().parent.parent / "scripts" / "ci" / "gpu_check.py"
 
 
 def _gpu_check(*args, timeout=600):
@@ -491,14 +491,14 @@ def _gpu_check(*args, timeout=600):
 
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
     return subprocess.run([sys.executable, str(GPU_CHECK), *args], capture_output=True, text=True, env=env,
-                          timeout=timeout, cwd=GPU_CHECK.parent.parent)
+                          timeout=timeout, cwd=GPU_CHECK.parents[2])
 
 
 def test_gpu_check_on_a_cpu_says_no_cuda_lists_every_check_and_exits_0():
     run = _gpu_check()
     assert run.returncode == 0, run.stdout + run.stderr
     lines = run.stdout.splitlines()
-    assert lines[0].startswith("no CUDA:") and "!python scripts/gpu_check.py" in lines[0]
+    assert lines[0].startswith("no CUDA:") and "!python scripts/ci/gpu_check.py" in lines[0]
     skipped = [line.split()[1:3] for line in lines[1:]]
     assert [" ".join(s) for s in skipped] == ["precision no", "fp16 scaler", "sdpa no", "4-bit no", "memory no",
                                              "orpo fp16", "reward fp16", "judge fp16", "ddp nccl"], lines
@@ -530,6 +530,6 @@ def test_gpu_check_timing_lines_and_model_ids_come_from_the_notebooks():
     lines = gpu_check.timing_lines()
     assert "scale by 0.50 here" in lines[0] and len(lines) == 1 + 8, lines
     orpo = next(line for line in lines if "05_orpo" in line)
-    column = json.loads((GPU_CHECK.parent.parent / "notebooks" / "05_orpo.ipynb").read_text())["metadata"]["course"]["t4_minutes"]
+    column = json.loads((GPU_CHECK.parents[2] / "notebooks" / "05_orpo.ipynb").read_text())["metadata"]["course"]["t4_minutes"]
     minutes = float(__import__("re").search(r"\d+(?:\.\d+)?", column).group())
     assert f"~{minutes / 2:.1f} min at the measured speed" in orpo, orpo

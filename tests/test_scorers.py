@@ -1,4 +1,4 @@
-"""The quick profile's trained scorers for notebook 06 (scripts/train_scorers.py): the reward model in
+"""The quick profile's trained scorers for notebook 06 (scripts/maintainers/train_scorers.py): the reward model in
 data/micro-reward and the judge in data/micro-judge, measured on the held-out pairs they never saw."""
 import importlib.util
 import json
@@ -17,7 +17,7 @@ REWARD_DIR, JUDGE_DIR = REPO_ROOT / "data" / "micro-reward", REPO_ROOT / "data" 
 
 
 def _scorers_module():
-    spec = importlib.util.spec_from_file_location("train_scorers", REPO_ROOT / "scripts" / "train_scorers.py")
+    spec = importlib.util.spec_from_file_location("train_scorers", REPO_ROOT / "scripts" / "maintainers" / "train_scorers.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -69,6 +69,6 @@ def test_judge_is_what_06_loads_in_quick_and_its_heldout_numbers_are_the_recorde
 @pytest.mark.skipif(os.environ.get("COURSE_SLOW_TESTS") != "1", reason="retrains the scorers (minutes of CPU); set "
                     "COURSE_SLOW_TESTS=1 to run it")
 def test_training_reproduces_the_shipped_scorers():
-    out = subprocess.run([sys.executable, "scripts/train_scorers.py", "--check"], cwd=REPO_ROOT, capture_output=True,
+    out = subprocess.run([sys.executable, "scripts/maintainers/train_scorers.py", "--check"], cwd=REPO_ROOT, capture_output=True,
                          text=True)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers.env import REPO_ROOT as ROOT   # the repository root, defined once (helpers/env.py)
 NOTEBOOK = ROOT / "notebooks" / "00_setup.ipynb"
 TWO_GPUS = ROOT / "notebooks" / "07_two-gpus.ipynb"   # metadata.course.gpus = 2: keeps both of Kaggle's T4s
 
@@ -134,7 +134,7 @@ def test_every_notebook_has_the_same_setup_cell():
         else:
             source = "\n".join(l for l in source.splitlines() if "CUDA_VISIBLE_DEVICES" not in l)
         sources[path.name] = source
-    assert len(set(sources.values())) == 1, "run python scripts/sync_notebooks.py"
+    assert len(set(sources.values())) == 1, "run python scripts/teachers/sync_notebooks.py"
 
 
 def test_an_unknown_gpu_count_is_refused_clearly(monkeypatch):

@@ -1,4 +1,4 @@
-"""Lecture slides (scripts/build_slides.py): the slide rule, the committed metadata, and a real deck of notebook 00
+"""Lecture slides (scripts/teachers/build_slides.py): the slide rule, the committed metadata, and a real deck of notebook 00
 (executed in the quick profile) that builds, has the slides its metadata promises, loads nothing from a CDN, and
 renders in a headless browser with no network (screenshots land in pytest's tmp dir, not in git)."""
 import copy
@@ -11,9 +11,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from scripts import build_slides
+from scripts.teachers import build_slides
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers.env import REPO_ROOT as ROOT   # the repository root, defined once (helpers/env.py)
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SETUP = ROOT / "notebooks" / "00_setup.ipynb"
@@ -55,8 +55,8 @@ def test_committed_notebooks_carry_the_slide_metadata(path):
     nb = nbformat.read(path, as_version=4)
     marked = copy.deepcopy(nb)
     assert not build_slides.mark(marked), (
-        f"{path.name}: its slide metadata is not the rule's - run `python scripts/build_slides.py --mark` "
-        "(scripts/nbtool.py does it on every to-nb) and commit the notebook")
+        f"{path.name}: its slide metadata is not the rule's - run `python scripts/teachers/build_slides.py --mark` "
+        "(scripts/maintainers/nbtool.py does it on every to-nb) and commit the notebook")
     kinds = [c.metadata.slideshow.slide_type for c in nb.cells]
     assert kinds[:2] == ["slide", "skip"], "the deck opens on cell 0, the title (links left out); setup is plumbing"
     assert "\n# " in nb.cells[0].source, "cell 0 carries the title"
@@ -65,7 +65,7 @@ def test_committed_notebooks_carry_the_slide_metadata(path):
 
 
 def test_nbtool_round_trip_keeps_the_slide_metadata(tmp_path):
-    from scripts.nbtool import to_nb, to_py, write_nb
+    from scripts.maintainers.nbtool import to_nb, to_py, write_nb
 
     path = NOTEBOOKS[1]
     write_nb(to_nb(to_py(nbformat.read(path, as_version=4))), tmp_path / path.name)

@@ -1,4 +1,4 @@
-"""The student build (scripts/build_student.py): what it changes, that it leaks no answer, that its notebooks run.
+"""The student build (scripts/teachers/build_student.py): what it changes, that it leaks no answer, that its notebooks run.
 
 - the build: one stub per solution block, outputs cleared, cell ids and metadata kept, nothing but solution
   bodies changed (cell by cell); every solution cell names its exercise, with a tier that matches its text;
@@ -29,9 +29,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from scripts import build_student, nbtool
+from scripts.teachers import build_student
+from scripts.maintainers import nbtool
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers.env import REPO_ROOT as ROOT   # the repository root, defined once (helpers/env.py)
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 BEGIN, END = build_student.BEGIN, build_student.END
@@ -122,7 +123,7 @@ def test_every_solution_cell_names_its_exercise_and_tier(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_nbtool_round_trip_keeps_cell_metadata(path):
-    """Editing through scripts/nbtool.py (to-py, to-nb) must not drop the exercise metadata the build needs."""
+    """Editing through scripts/maintainers/nbtool.py (to-py, to-nb) must not drop the exercise metadata the build needs."""
     nb = read(path)
     back = nbtool.to_nb(nbtool.to_py(nb))
     assert [(c.cell_type, c.metadata) for c in back.cells] == [(c.cell_type, c.metadata) for c in nb.cells]
@@ -327,9 +328,9 @@ def test_strict_mode_fails_a_solution_notebook_at_its_check(tmp_path):
 
 STUDENT_REPO = "my-school/llm-course-2027"
 KIT_REPO = tomllib.loads((ROOT / "course.toml").read_text(encoding="utf-8"))["repo"]
-TEACHER_ONLY = ["TEACHING.md", "tests", "grading", "conftest.py", "pytest.ini", "scripts/grade.py",
-                "scripts/build_student.py", "scripts/build_slides.py", "scripts/export_grades.py",
-                "scripts/rehearse.py", "scripts/student_README.md", ".ci"]
+TEACHER_ONLY = ["TEACHING.md", "tests", "grading", "conftest.py", "pytest.ini", "scripts/teachers/grade.py",
+                "scripts/teachers/build_student.py", "scripts/teachers/build_slides.py", "scripts/teachers/export_grades.py",
+                "scripts/ci/rehearse.py", "scripts/teachers/student_README.md", ".ci"]
 
 
 @pytest.fixture(scope="session")
@@ -369,7 +370,7 @@ def test_every_link_and_the_clone_point_at_the_student_repository(student_repo, 
 def test_the_repository_holds_what_the_notebooks_use_and_no_teacher_file(student_repo):
     for item in TEACHER_ONLY:
         assert not (student_repo / item).exists(), f"{item} is teacher-only"
-    assert sorted(p.name for p in (student_repo / "scripts").iterdir()) == ["ddp_sft.py", "install.sh"]
+    assert sorted(p.name for p in (student_repo / "scripts" / "students").iterdir()) == ["ddp_sft.py", "install.sh"]
     assert (student_repo / "helpers" / "check" / "_reference.py").exists()   # the self-checks' fallbacks need it
     assert sorted(p.name for p in (student_repo / "notebooks").iterdir()) == [p.name for p in NOTEBOOKS]
     for path in NOTEBOOKS:                     # every kit file a notebook names (scripts/x.py, data/...) is there
@@ -406,7 +407,7 @@ def test_the_readme_is_written_for_students(student_repo):
     assert {"The notebooks", "Start on Colab or Kaggle", "The exercises", "Hand in"} <= set(headings), headings
     for stars in ("| ⭐ |", "| ⭐⭐ |", "| ⭐⭐⭐ |"):
         assert stars in readme                                    # the tiers, explained
-    assert "bash scripts/install.sh" in readme and "What to hand in" in readme and STUDENT_REPO in readme
+    assert "bash scripts/students/install.sh" in readme and "What to hand in" in readme and STUDENT_REPO in readme
 
 
 def test_a_bad_repository_name_is_refused_in_one_line(tmp_path, capsys):

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))   # helpers, when run as a script
 import nbcode  # noqa: E402  (tests/nbcode.py: a notebook's definitions, run outside the notebook)
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers.env import REPO_ROOT as ROOT   # the repository root, defined once (helpers/env.py)
 GUIDE = ROOT / "TEACHING.md"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 PREAMBLE = "import math\nimport torch\nimport helpers\nprofile = helpers.Profile('full')\n"
@@ -362,7 +362,7 @@ def test_no_reference_to_internal_notes():
 
 def test_the_builds_are_named():
     text = _guide()
-    for command in ("python scripts/build_student.py", "python scripts/grade.py", "python scripts/build_slides.py"):
+    for command in ("python scripts/teachers/build_student.py", "python scripts/teachers/grade.py", "python scripts/teachers/build_slides.py"):
         assert command in text, f"TEACHING.md does not name `{command}`"
 
 

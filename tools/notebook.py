@@ -3,7 +3,7 @@ through this module (none parses a marker, a tag or a metadata key on its own).
 
 - **Files**: the lessons are ``notebooks/NN_*.ipynb`` (``lesson_paths``), read with ``read`` and written with
   ``write`` (slide metadata set by the rule, validated, one trailing newline - the committed format).
-- **First cells** (``scripts/sync_notebooks.py`` generates them): cell 0 holds ``BADGES_MARK`` (the title, goal and
+- **First cells** (``scripts/teachers/sync_notebooks.py`` generates them): cell 0 holds ``BADGES_MARK`` (the title, goal and
   links; everything after ``LINKS_MARK`` is links and notes); cell 1 is the setup cell, whose first or second line
   starts with ``SETUP_MARK`` (``is_setup_cell``).
 - **The config cell**: the one code cell tagged ``CONFIG_TAG`` (``"parameters"``, papermill's name; ``config_cell``).

@@ -1,4 +1,4 @@
-"""Hidden checks for 03_sft: run by scripts/grade.py after the visible self-check, never shown to students.
+"""Hidden checks for 03_sft: run by scripts/teachers/grade.py after the visible self-check, never shown to students.
 
 The student build leaves ``grading/`` out, and the sandbox's copy of the kit holds no ``grading/hidden``: the
 grader's worker gets this file on its stdin. ``HIDDEN`` maps a visible check's name to more checks of the same

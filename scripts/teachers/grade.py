@@ -1,6 +1,6 @@
 """Grade a folder of handed-in notebooks with the grader's own checks, each hand-in in a sandbox.
 
-    python scripts/grade.py HANDINS_DIR [--out DIR] [--timeout S] [--jobs N]
+    python scripts/teachers/grade.py HANDINS_DIR [--out DIR] [--timeout S] [--jobs N]
 
 HANDINS_DIR holds one folder per student (``alice/03_sft.ipynb`` ...) or notebooks named after the student
 (``alice_03_sft.ipynb``). Each hand-in is matched to its kit notebook (``metadata.course.notebook``, else the file
@@ -60,7 +60,7 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 COLUMNS = ["student", "notebook", "exercise", "title", "tier", "status", "message"]
 CHECK_LINE = re.compile(r"^(PASS|FAIL) ([^:\s][^:]*?)(?::\s*(.*))?$")   # "PASS <check name>[: <detail>]"

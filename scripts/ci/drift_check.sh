@@ -2,9 +2,9 @@
 # Drift check: the unit tests AND every notebook (quick profile) against the NEWEST releases of the course stack -
 # the pre-semester check a teacher runs before bumping the pins in requirements.txt.
 #
-#   scripts/drift_check.sh                         # builds outputs/drift-venv/ (ignored by git), runs both, summarises
-#   DRIFT_PYTEST_ARGS="tests/test_lora.py" scripts/drift_check.sh      # a subset of the unit tests
-#   DRIFT_NOTEBOOKS="notebooks/03_sft.ipynb" scripts/drift_check.sh    # a subset of the notebooks
+#   scripts/ci/drift_check.sh                         # builds outputs/drift-venv/ (ignored by git), runs both, summarises
+#   DRIFT_PYTEST_ARGS="tests/test_lora.py" scripts/ci/drift_check.sh      # a subset of the unit tests
+#   DRIFT_NOTEBOOKS="notebooks/03_sft.ipynb" scripts/ci/drift_check.sh    # a subset of the notebooks
 #   DRIFT_SKIP_UNITS=1 / DRIFT_SKIP_NOTEBOOKS=1                        # one half only
 #
 # The side environment sees this environment's packages (a .pth file), so torch stays the installed one and nothing
@@ -16,7 +16,7 @@
 # cell with the error's last line. Expected failures: tests that compare installed versions with the pins
 # (test_environment_report_facts, test_requirements_and_environment_yml_agree).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 SIDE="$ROOT/outputs/drift-venv"
 LOG="$ROOT/outputs/drift-check.log"

@@ -1,7 +1,7 @@
 """Rebuild data/tokenizer.json: the quick profile's small byte-level BPE, trained on the course's own text.
 
-    python scripts/build_tokenizer.py          # writes data/tokenizer.json
-    python scripts/build_tokenizer.py --check  # exit 1 if the committed file differs from a fresh build
+    python scripts/maintainers/build_tokenizer.py          # writes data/tokenizer.json
+    python scripts/maintainers/build_tokenizer.py --check  # exit 1 if the committed file differs from a fresh build
 
 Byte-level: any text encodes (unknown characters fall back to bytes), like the GPT-2/Pythia/SmolLM2 tokenizers.
 Special tokens come first with fixed ids, as in the real tokenizers the stand-ins imitate.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "data" / "tokenizer.json"
 VOCAB_SIZE = 1000
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<s>", "</s>"]

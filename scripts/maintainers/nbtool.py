@@ -1,7 +1,7 @@
 """Convert notebooks to and from a plain-text "percent" script, for editing and reviewing in any editor.
 
-    python scripts/nbtool.py to-py notebooks/01_lora-from-scratch.ipynb   # -> 01_lora-from-scratch.py beside it
-    python scripts/nbtool.py to-nb notebooks/01_lora-from-scratch.py      # -> .ipynb, outputs empty
+    python scripts/maintainers/nbtool.py to-py notebooks/01_lora-from-scratch.ipynb   # -> 01_lora-from-scratch.py beside it
+    python scripts/maintainers/nbtool.py to-nb notebooks/01_lora-from-scratch.py      # -> .ipynb, outputs empty
 
 Format: a line "# %%" starts a code cell, "# %% [markdown]" a markdown cell whose lines start with "# ".
 A code cell's tags ride on its marker line: "# %% tags=["parameters"]" (the config cell the rehearsal overrides);
@@ -24,7 +24,7 @@ try:
 except ModuleNotFoundError as err:  # run before the kit was installed
     if err.name != "tools":
         raise
-    sys.exit("scripts/nbtool.py needs the kit installed: run `bash scripts/install.sh` (or `pip install -e .`) in its folder")
+    sys.exit("scripts/maintainers/nbtool.py needs the kit installed: run `bash scripts/students/install.sh` (or `pip install -e .`) in its folder")
 
 CODE, MARKDOWN, META = "# %%", "# %% [markdown]", "# %% [metadata]"
 MARKER = re.compile(r"^# %%(?P<md> \[markdown\])?(?: tags=(?P<tags>\[[^\]]*\]))?(?: meta=(?P<meta>\{.*\}))?\s*$")

@@ -1,11 +1,11 @@
 """Grades where courses keep them: a Gradescope autograder and a gradebook CSV for Canvas or Moodle.
 
-    python scripts/export_grades.py handins-graded/             # -> handins-graded/gradebook.csv
+    python scripts/teachers/export_grades.py handins-graded/             # -> handins-graded/gradebook.csv
                                                                 #  + handins-graded/gradescope_autograder.zip
-    python scripts/export_grades.py --notebooks 03 --out gs/    # only the autograder, for an assignment on 03
+    python scripts/teachers/export_grades.py --notebooks 03 --out gs/    # only the autograder, for an assignment on 03
     options: --notebooks 03 04 (which notebooks; default all)  --points 1=1,2=2,3=1  --timeout S  --id-column NAME
 
-Both are built on scripts/grade.py's command line and its grades.csv (student, notebook, exercise, title, tier,
+Both are built on scripts/teachers/grade.py's command line and its grades.csv (student, notebook, exercise, title, tier,
 status, message), never on its internals.
 
 Points, by tier (the exercises' stars; ``--points`` changes them): ⭐ run and read 1, ⭐⭐ write a function 2,
@@ -22,9 +22,9 @@ your LMS expects. The printed summary gives each notebook's maximum, to set as t
 
 gradescope_autograder.zip - upload it as a Gradescope "autograder" (programming assignment). At its root:
   setup.sh        run once when Gradescope builds the image: installs the kit's stack (CPU torch) into
-                  /autograder/venv through the kit's own scripts/install.sh, and bubblewrap for the grader's sandbox
+                  /autograder/venv through the kit's own scripts/students/install.sh, and bubblewrap for the grader's sandbox
   run_autograder  run per submission: every .ipynb under /autograder/submission/ is graded by the kit's
-                  scripts/grade.py (quick profile, --jobs 1, --timeout S) and /autograder/results/results.json
+                  scripts/teachers/grade.py (quick profile, --jobs 1, --timeout S) and /autograder/results/results.json
                   is written: one test per exercise (name, score, max_score, output, visibility "visible",
                   status), score = the sum of the tests' scores, flags and notebook-level errors in "output"
   autograder.json the notebooks of the assignment, the points per tier and the timeout
@@ -49,8 +49,8 @@ import time
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-COLUMNS = ["student", "notebook", "exercise", "title", "tier", "status", "message"]   # scripts/grade.py's grades.csv
+ROOT = Path(__file__).resolve().parents[2]
+COLUMNS = ["student", "notebook", "exercise", "title", "tier", "status", "message"]   # scripts/teachers/grade.py's grades.csv
 POINTS = {1: 1.0, 2: 2.0, 3: 1.0}          # points per tier: ⭐ run and read, ⭐⭐ write a function, ⭐⭐⭐ stretch
 ZIP_NAME, GRADEBOOK_NAME = "gradescope_autograder.zip", "gradebook.csv"
 LEAVE_OUT = {".git", ".venv", "outputs", "student", "slides", ".slides-vendor", "__pycache__", ".ipynb_checkpoints",
@@ -59,26 +59,26 @@ OUTPUT_CHARS = 2000
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image (Ubuntu). Written by
-# scripts/export_grades.py. It installs the kit's pinned stack with the CPU build of torch into $AG/venv (through
-# the kit's own scripts/install.sh) and bubblewrap, the sandbox scripts/grade.py runs each hand-in in.
+# scripts/teachers/export_grades.py. It installs the kit's pinned stack with the CPU build of torch into $AG/venv (through
+# the kit's own scripts/students/install.sh) and bubblewrap, the sandbox scripts/teachers/grade.py runs each hand-in in.
 set -euo pipefail
 AG=${AUTOGRADER_ROOT:-/autograder}
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q python3 python3-venv python3-pip git bubblewrap
-COURSE_VENV="$AG/venv" COURSE_TORCH=cpu COURSE_NO_LAUNCH=1 bash "$AG/source/kit/scripts/install.sh"
+COURSE_VENV="$AG/venv" COURSE_TORCH=cpu COURSE_NO_LAUNCH=1 bash "$AG/source/kit/scripts/students/install.sh"
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
-# Gradescope runs this for every submission, from /autograder. Written by scripts/export_grades.py: it grades the
-# notebooks in $AG/submission/ with the kit's scripts/grade.py and writes $AG/results/results.json.
+# Gradescope runs this for every submission, from /autograder. Written by scripts/teachers/export_grades.py: it grades the
+# notebooks in $AG/submission/ with the kit's scripts/teachers/grade.py and writes $AG/results/results.json.
 # AUTOGRADER_ROOT (default /autograder) moves the whole layout, to try it locally; COURSE_AUTOGRADER_PYTHON picks
 # the Python (default: the venv setup.sh made).
 set -uo pipefail
 AG=${AUTOGRADER_ROOT:-/autograder}
 PY=${COURSE_AUTOGRADER_PYTHON:-$AG/venv/bin/python}
 [ -x "$PY" ] || PY=python3
-exec "$PY" "$AG/source/kit/scripts/export_grades.py" --run-gradescope "$AG"
+exec "$PY" "$AG/source/kit/scripts/teachers/export_grades.py" --run-gradescope "$AG"
 """
 
 
@@ -143,15 +143,15 @@ def pick_notebooks(wanted: list[str] | None, kit: dict[str, list[dict]]) -> list
 
 
 def read_grades(path: Path) -> list[dict]:
-    """grades.csv rows (``path`` is the file or the folder scripts/grade.py wrote it into)."""
+    """grades.csv rows (``path`` is the file or the folder scripts/teachers/grade.py wrote it into)."""
     path = path / "grades.csv" if path.is_dir() else path
     if not path.is_file():
-        raise ExportError(f"no grades.csv at {path}: pass the folder `scripts/grade.py HANDINS --out DIR` wrote")
+        raise ExportError(f"no grades.csv at {path}: pass the folder `scripts/teachers/grade.py HANDINS --out DIR` wrote")
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise ExportError(f"{path} is not a grades.csv of scripts/grade.py: no column {', '.join(missing)}")
+            raise ExportError(f"{path} is not a grades.csv of scripts/teachers/grade.py: no column {', '.join(missing)}")
         return list(reader)
 
 
@@ -316,7 +316,7 @@ def run_gradescope(ag: Path) -> int:
                 target = handins / f"{nb.stem}-{i}{nb.suffix}"
             shutil.copyfile(nb, target)
         graded = work / "graded"
-        cmd = [sys.executable, str(kit / "scripts" / "grade.py"), str(handins.parent), "--out", str(graded),
+        cmd = [sys.executable, str(kit / "scripts" / "teachers" / "grade.py"), str(handins.parent), "--out", str(graded),
                "--jobs", "1", "--timeout", str(config["timeout"])]
         run = subprocess.run(cmd, cwd=kit, capture_output=True, text=True)
         print(run.stdout + run.stderr)
@@ -336,7 +336,7 @@ def run_gradescope(ag: Path) -> int:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("graded", type=Path, nargs="?",
-                        help="grades.csv, or the folder scripts/grade.py wrote it into: writes gradebook.csv")
+                        help="grades.csv, or the folder scripts/teachers/grade.py wrote it into: writes gradebook.csv")
     parser.add_argument("--out", type=Path, help="where the files go (default: the graded folder, else lms-export/)")
     parser.add_argument("--notebooks", nargs="+", metavar="NB",
                         help="the notebooks of the assignment: 03, 03_sft or 03_sft.ipynb (default: all)")

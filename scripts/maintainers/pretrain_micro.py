@@ -1,8 +1,8 @@
 """Pretrain the course micro-model: the quick profile's stand-in for the SmolLM2 ids, with real (learned) weights.
 
-    python scripts/pretrain_micro.py          # generate the text, pretrain, write data/micro-llama/
-    python scripts/pretrain_micro.py --check  # retrain and compare with the shipped weights; writes nothing
-    python scripts/pretrain_micro.py --corpus # print a sample of the pretraining text and its size, then stop
+    python scripts/maintainers/pretrain_micro.py          # generate the text, pretrain, write data/micro-llama/
+    python scripts/maintainers/pretrain_micro.py --check  # retrain and compare with the shipped weights; writes nothing
+    python scripts/maintainers/pretrain_micro.py --corpus # print a sample of the pretraining text and its size, then stop
 
 What it builds: a LlamaForCausalLM with the same classes and module names as SmolLM2 (q_proj, k_proj, v_proj,
 o_proj, gate_proj, up_proj, down_proj), grouped-query attention like SmolLM2 (4 query heads share 2 key/value
@@ -12,7 +12,7 @@ About 0.7 million parameters, stored in fp32 (about 2.9 MB).
 What it learns from: text generated here, at build time, from a grammar and word banks written by the project
 (everyday how-to advice, FAQ entries, short explanations, reader letters about everyday problems, loose everyday
 sentences, safety-minded notes), advice notes on the course's own topics (COURSE_FRAMES: every everyday and
-harmful request of scripts/make_data.py, train and test, with its steps or the reasons against it, and the
+harmful request of scripts/maintainers/make_data.py, train and test, with its steps or the reasons against it, and the
 excuses and "secrecy" phrases the rejected answers are made of - in the second person, as prose, never as a
 dialogue or as an answer of the pairs, so that the base model knows the words of BOTH sides of every pair and
 its loss on the course's answers is far below a random model's) and keyword lists ("Tags: rumour, tomatoes, glasses, ...") whose single words are
@@ -25,7 +25,7 @@ is copied from anywhere, and the text
   the EOS token, but only after a whole document: it writes fluent-looking text in the course's domain and neither
   follows the dialogue format nor stops within an answer's length; notebook 03 (SFT) teaches it both;
 - contains none of the course's preference pairs or evaluation prompts (tests/test_micro.py checks this).
-The keyword lists read data/hh_pref/train.jsonl, so rerun this script after scripts/make_data.py changes it.
+The keyword lists read data/hh_pref/train.jsonl, so rerun this script after scripts/maintainers/make_data.py changes it.
 
 Time: 300 steps of 24 x 128 tokens (about 0.9M tokens seen) take about 1 minute of CPU time on one thread
 (measured: 65 s of CPU time; 123 s wall-clock on the shared 2-core machine at a load average of ~10; expect about
@@ -49,7 +49,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "data" / "micro-llama"
 TOKENIZER = ROOT / "data" / "tokenizer.json"
 SEED = 1234
@@ -328,7 +328,7 @@ def tags(rng: random.Random) -> str:
     return rng.choice(TAG_FRAMES).format(words=", ".join(rng.sample(_WORDS, rng.randint(4, 10))))
 
 
-# The course's topics (scripts/make_data.py: every everyday and harmful request of train AND test), as advice
+# The course's topics (scripts/maintainers/make_data.py: every everyday and harmful request of train AND test), as advice
 # prose in the second person - never as a dialogue, never an answer of the pairs - so the base model knows the words
 # of both sides of every pair: the steps of everyday advice and the excuses of an unhelpful reply, the reasons
 # against a harmful plan and the "secrecy" of going along with it. How often each kind comes (TRAIN["course_kinds"])
@@ -352,7 +352,7 @@ _COURSE: dict = {}
 
 def _course_banks() -> dict:
     if not _COURSE:
-        spec = importlib.util.spec_from_file_location("make_data", ROOT / "scripts" / "make_data.py")
+        spec = importlib.util.spec_from_file_location("make_data", ROOT / "scripts" / "maintainers" / "make_data.py")
         md = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(md)
         _COURSE.update(md=md, everyday=md.everyday_topics(md.EVERYDAY_TRAIN) + md.everyday_topics(md.EVERYDAY_TEST),

@@ -1,7 +1,7 @@
 """Build an offline stand-in for the Hugging Face Hub, so the full profile can be rehearsed without a network.
 
-    python scripts/build_standin_hub.py                       # -> outputs/standin-hub/ (ignored by git)
-    python scripts/build_standin_hub.py --out DIR --layers 2 --scale 0.05
+    python scripts/ci/build_standin_hub.py                       # -> outputs/standin-hub/ (ignored by git)
+    python scripts/ci/build_standin_hub.py --out DIR --layers 2 --scale 0.05
     HF_HOME=outputs/standin-hub HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 COURSE_PROFILE=full python ...
 
 What it writes (the layouts transformers 5.23 and datasets 5.2 read in offline mode):
@@ -44,7 +44,7 @@ try:
 except ModuleNotFoundError as err:  # run before the kit was installed
     if err.name != "tools":
         raise
-    sys.exit("scripts/build_standin_hub.py needs the kit installed: run `bash scripts/install.sh` (or `pip install -e .`) in its folder")
+    sys.exit("scripts/ci/build_standin_hub.py needs the kit installed: run `bash scripts/students/install.sh` (or `pip install -e .`) in its folder")
 
 ROOT = notebook.ROOT
 

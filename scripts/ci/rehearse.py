@@ -1,12 +1,12 @@
 """Rehearse the full profile offline: every notebook, real model configs and data layout, shrunk run sizes.
 
-    python scripts/rehearse.py                          # all notebooks (builds outputs/standin-hub/ if missing)
-    python scripts/rehearse.py notebooks/03_sft.ipynb   # some of them
-    python scripts/rehearse.py --bf16 on                # bf16 autocast in the full pass even if the CPU emulates it
-    python scripts/rehearse.py --rebuild                # rebuild the stand-in hub first
+    python scripts/ci/rehearse.py                          # all notebooks (builds outputs/standin-hub/ if missing)
+    python scripts/ci/rehearse.py notebooks/03_sft.ipynb   # some of them
+    python scripts/ci/rehearse.py --bf16 on                # bf16 autocast in the full pass even if the CPU emulates it
+    python scripts/ci/rehearse.py --rebuild                # rebuild the stand-in hub first
 
 The full profile is what every Colab/Kaggle user runs; the quick profile (``pytest``) never touches it. This
-runs the notebooks with COURSE_PROFILE=full against the offline stand-in Hub of ``scripts/build_standin_hub.py``
+runs the notebooks with COURSE_PROFILE=full against the offline stand-in Hub of ``scripts/ci/build_standin_hub.py``
 (real configs with fewer layers and random weights, a tokenizer of the real vocabulary size, HH-RLHF's layout),
 through nbval, one notebook after another in this order (04 reuses the adapter 03 saves), with:
 
@@ -50,9 +50,9 @@ try:
 except ModuleNotFoundError as err:  # run before the kit was installed
     if err.name != "tools":
         raise
-    sys.exit("scripts/rehearse.py needs the kit installed: run `bash scripts/install.sh` (or `pip install -e .`) in its folder")
+    sys.exit("scripts/ci/rehearse.py needs the kit installed: run `bash scripts/students/install.sh` (or `pip install -e .`) in its folder")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 WORK = ROOT / "outputs" / "rehearsal"
 HUB = ROOT / "outputs" / "standin-hub"
@@ -223,8 +223,8 @@ def main() -> int:
     total = time.perf_counter()
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)", flush=True)
     if args.rebuild or not hub_has_every_model():
-        print("building the stand-in hub (scripts/build_standin_hub.py) ...", flush=True)
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "build_standin_hub.py"), "--out", str(HUB)],
+        print("building the stand-in hub (scripts/ci/build_standin_hub.py) ...", flush=True)
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "ci" / "build_standin_hub.py"), "--out", str(HUB)],
                        check=True, cwd=ROOT)
     if (WORK / "outputs").exists():
         shutil.rmtree(WORK / "outputs")   # a fresh run: no checkpoint of an earlier rehearsal is resumed

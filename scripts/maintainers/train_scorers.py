@@ -1,8 +1,8 @@
 """Train the quick profile's scorers for notebook 06 from the course micro-model: a reward model and a judge.
 
-    python scripts/train_scorers.py            # train both, write data/micro-reward/ and data/micro-judge/
-    python scripts/train_scorers.py --check    # retrain and compare with the shipped files; writes nothing
-    python scripts/train_scorers.py --only reward   # (or judge) one of them
+    python scripts/maintainers/train_scorers.py            # train both, write data/micro-reward/ and data/micro-judge/
+    python scripts/maintainers/train_scorers.py --check    # retrain and compare with the shipped files; writes nothing
+    python scripts/maintainers/train_scorers.py --only reward   # (or judge) one of them
 
 Reward model (data/micro-reward/): the micro-model (data/micro-llama) with a one-number score head
 (LlamaForSequenceClassification, num_labels=1), every weight trained with TRL's RewardTrainer on the course's
@@ -18,7 +18,7 @@ then as B), rendered with the ChatML template of the judge id the quick profile 
 reply's first position). Its held-out agreement (both orders pick the chosen answer) and swap consistency are
 written to scorer.json and printed.
 
-Deterministic as scripts/pretrain_micro.py: seeded, one CPU thread; --check compares weights within CHECK_ATOL.
+Deterministic as scripts/maintainers/pretrain_micro.py: seeded, one CPU thread; --check compares weights within CHECK_ATOL.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 REWARD_DIR = ROOT / "data" / "micro-reward"
 JUDGE_DIR = ROOT / "data" / "micro-judge"

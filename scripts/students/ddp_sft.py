@@ -1,8 +1,8 @@
 """Data-parallel SFT with 03's recipe: ONE script that runs as 1 process or as N processes.  Taught in 07_two-gpus.
 
-    python scripts/ddp_sft.py --out DIR                                               # 1 process (1 GPU or CPU)
-    accelerate launch --multi_gpu --num_processes 2 scripts/ddp_sft.py --out DIR       # 2 GPUs (Kaggle's 2 x T4)
-    python -m torch.distributed.run --nproc_per_node 2 scripts/ddp_sft.py --out DIR    # the same, = torchrun;
+    python scripts/students/ddp_sft.py --out DIR                                               # 1 process (1 GPU or CPU)
+    accelerate launch --multi_gpu --num_processes 2 scripts/students/ddp_sft.py --out DIR       # 2 GPUs (Kaggle's 2 x T4)
+    python -m torch.distributed.run --nproc_per_node 2 scripts/students/ddp_sft.py --out DIR    # the same, = torchrun;
                                                                 # also on a CPU (gloo backend): what CI runs
 
 The launcher starts N copies of this file and tells each its RANK, LOCAL_RANK and WORLD_SIZE (environment
@@ -32,7 +32,7 @@ import warnings
 import zlib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

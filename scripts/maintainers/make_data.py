@@ -1,7 +1,7 @@
 """Write the course's own small preference set and evaluation prompts (all text written by the project).
 
-    python scripts/make_data.py          # writes data/hh_pref/{train,test}.jsonl and data/eval_prompts.json
-    python scripts/make_data.py --check  # exit 1 if any of those files differs from a fresh build; writes nothing
+    python scripts/maintainers/make_data.py          # writes data/hh_pref/{train,test}.jsonl and data/eval_prompts.json
+    python scripts/maintainers/make_data.py --check  # exit 1 if any of those files differs from a fresh build; writes nothing
 
 The preference pairs use exactly the Anthropic/hh-rlhf layout, so the same code reads both:
 one JSON object per line, {"chosen": dialogue, "rejected": dialogue}, where a dialogue is
@@ -12,7 +12,7 @@ Built so that, as on the real HH-RLHF, a base model is near chance on them and o
 two answers: everyday requests (chosen helps, rejected declines with an excuse) and harmful requests (chosen
 declines with the reason and an alternative, rejected goes along with secrecy instead of steps - never a harmful
 detail), in the SAME question wordings and the SAME answer frames. Whatever a model thinks of helping or declining
-as such is right on one kind and wrong on the other; answer length likewise. scripts/pretrain_micro.py puts every
+as such is right on one kind and wrong on the other; answer length likewise. scripts/maintainers/pretrain_micro.py puts every
 topic's advice, reasons, excuses and "secrecy" phrases into the micro-model's pretraining prose equally often, so
 the base model knows the words of both sides. Train and test use different requests (held-out topics).
 
@@ -26,7 +26,7 @@ import random
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"
 SEED = 1729
 
@@ -492,7 +492,7 @@ def main() -> int:
         stale = [rel for rel, text in files.items()
                  if not (ROOT / rel).exists() or (ROOT / rel).read_bytes() != text.encode("utf-8")]
         for rel in stale:
-            print(f"{rel} differs from a fresh build (run: python scripts/make_data.py)")
+            print(f"{rel} differs from a fresh build (run: python scripts/maintainers/make_data.py)")
         if not stale:
             print("data files are up to date")
         return 1 if stale else 0

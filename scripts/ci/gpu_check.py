@@ -1,8 +1,8 @@
 """Check on a GPU what the CPU rehearsal cannot: fp16 loss scaling, SDPA kernels, bitsandbytes 4-bit, peak memory.
 
-    python scripts/gpu_check.py        # a few minutes on a T4; prints PASS/FAIL per check, exits 1 on any FAIL
+    python scripts/ci/gpu_check.py        # a few minutes on a T4; prints PASS/FAIL per check, exits 1 on any FAIL
 
-The CPU rehearsal (scripts/rehearse.py, COURSE_CPU_BF16=1) runs every notebook's code path, including bf16
+The CPU rehearsal (scripts/ci/rehearse.py, COURSE_CPU_BF16=1) runs every notebook's code path, including bf16
 autocast. What only a CUDA GPU has is checked here, offline (real-size models with random weights, tiny stand-ins):
 
 1. precision   helpers.precision() picks fp16 on a T4 (no native bf16), bf16 from compute capability 8.
@@ -24,7 +24,7 @@ autocast. What only a CUDA GPU has is checked here, offline (real-size models wi
                larger than the tolerance.
 8. judge fp16  06's judge the same way: log P("A") - log P("B") after a judging prompt, in both answer orders,
                fp32 against fp16.
-9. ddp nccl    07's script (scripts/ddp_sft.py) as 2 processes over NCCL when two GPUs are visible (Kaggle's
+9. ddp nccl    07's script (scripts/students/ddp_sft.py) as 2 processes over NCCL when two GPUs are visible (Kaggle's
                2 x T4): both ranks in one DistributedDataParallel group on the nccl backend, the same finite losses.
                On one GPU it is skipped with a note (07 then runs its two-process lesson on CPU processes).
 Then one timing line per notebook: the README's T4 column (the notebooks' own estimates at an assumed 8 TFLOP/s,
@@ -52,7 +52,7 @@ from pathlib import Path
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")   # ORPO lives in trl.experimental; importing it warns
 import torch  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 import helpers  # noqa: E402
 
@@ -376,13 +376,13 @@ def check_judge_fp16():
 
 
 def check_ddp_nccl():
-    """07's scripts/ddp_sft.py as 2 processes over NCCL (2 visible GPUs); skipped on one."""
+    """07's scripts/students/ddp_sft.py as 2 processes over NCCL (2 visible GPUs); skipped on one."""
     if torch.cuda.device_count() < 2:
         raise SkipCheck(f"{torch.cuda.device_count()} GPU visible: 07's two-GPU DDP step needs two (Kaggle's "
                         "2 x T4; with one GPU 07 runs its 1-vs-2-process lesson on CPU processes)")
     with tempfile.TemporaryDirectory() as out:
         command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                   str(ROOT / "scripts" / "ddp_sft.py"), "--out", out, "--profile", "quick", "--model-id", MODEL_ID,
+                   str(ROOT / "scripts" / "students" / "ddp_sft.py"), "--out", out, "--profile", "quick", "--model-id", MODEL_ID,
                    "--max-steps", "4", "--batch-size", "4", "--max-length", "256", "--train-pairs", "64",
                    "--lora-dropout", "0", "--no-group-by-length"]
         env = {**os.environ, "CUDA_VISIBLE_DEVICES": "0,1", "OMP_NUM_THREADS": "1"}
@@ -461,7 +461,7 @@ def main() -> int:
         print("no CUDA: this machine has no CUDA GPU, so there is nothing to check here - fp16 loss scaling, SDPA "
               "kernels, bitsandbytes 4-bit, peak memory, 05's ORPO step, 06's fp16 scorers and 07's NCCL step need "
               "one. On Colab/Kaggle pick a T4 (Kaggle: GPU T4 x2 for the NCCL check) and run: "
-              "!python scripts/gpu_check.py")
+              "!python scripts/ci/gpu_check.py")
         for name, _ in CHECKS:
             print(f"SKIP {name:12s} no CUDA")
         return 0

@@ -1,11 +1,11 @@
 """Lecture slides from the notebooks: one reveal.js deck per notebook, with the outputs of a quick-profile run,
 viewable offline (no CDN: reveal.js, MathJax, require.js and jQuery are copied next to the decks).
 
-    python scripts/build_slides.py                                # every notebook -> slides/NN_name.slides.html
-    python scripts/build_slides.py notebooks/03_sft.ipynb --out /tmp/deck
-    python scripts/build_slides.py --execute                      # re-run notebooks even if they hold outputs
-    python scripts/build_slides.py --mark                         # maintainers: rewrite the slide metadata
-    python scripts/build_slides.py --vendor                       # only install the JavaScript libraries
+    python scripts/teachers/build_slides.py                                # every notebook -> slides/NN_name.slides.html
+    python scripts/teachers/build_slides.py notebooks/03_sft.ipynb --out /tmp/deck
+    python scripts/teachers/build_slides.py --execute                      # re-run notebooks even if they hold outputs
+    python scripts/teachers/build_slides.py --mark                         # maintainers: rewrite the slide metadata
+    python scripts/teachers/build_slides.py --vendor                       # only install the JavaScript libraries
 
 Notebooks without outputs (the committed ones) are executed first, in the quick profile (COURSE_PROFILE=quick
 unless you set it; offline), from notebooks/; a notebook that already holds outputs - a saved full-profile run
@@ -50,11 +50,11 @@ try:
 except ModuleNotFoundError as err:  # run before the kit was installed
     if err.name != "tools":
         raise
-    sys.exit("scripts/build_slides.py needs the kit installed: run `bash scripts/install.sh` (or `pip install -e .`) in its folder")
+    sys.exit("scripts/teachers/build_slides.py needs the kit installed: run `bash scripts/students/install.sh` (or `pip install -e .`) in its folder")
 
 NOTEBOOK_DIR = NOTEBOOKS
 VENDOR_INSTALL = ROOT / ".slides-vendor"          # npm --prefix target (git-ignored)
-TEMPLATE_DIR = ROOT / "scripts" / "slides_template"
+TEMPLATE_DIR = ROOT / "scripts" / "teachers" / "slides_template"
 VENDOR = {"reveal.js": "4.6.1", "mathjax": "2.7.9", "requirejs": "2.3.7", "jquery": "3.7.1"}
 # What a deck loads, relative to node_modules/ (copied to <out>/vendor/ keeping these paths).
 VENDOR_FILES = [

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the course on your own machine and open it - one command, from the repository root or anywhere:
 #
-#     bash scripts/install.sh
+#     bash scripts/students/install.sh
 #
 # 1. creates a virtual environment in .venv (COURSE_VENV=path to put it elsewhere);
 # 2. installs PyTorch built for this machine: the CUDA build when an NVIDIA GPU answers `nvidia-smi`, otherwise
@@ -10,7 +10,7 @@
 #    (offline mirror, campus network), one warning line says so and torch comes from the default index instead -
 #    no pip retries against an index that is not there;
 # 3. installs the pinned course stack (requirements.txt) and JupyterLab;
-#    if Node.js's npm is there, also the JavaScript libraries of the lecture slides (scripts/build_slides.py --vendor);
+#    if Node.js's npm is there, also the JavaScript libraries of the lecture slides (scripts/teachers/build_slides.py --vendor);
 # 4. checks that the torch it installed is the build it chose (and stops with a message if not);
 # 5. opens `jupyter lab notebooks/` (stop it with Ctrl+C). COURSE_NO_LAUNCH=1 only installs and prints how to start.
 #
@@ -18,7 +18,7 @@
 # torch, or "pypi" for the default index; TORCH_SPEC=<pip requirement> (default: requirements.txt's torch range;
 # CI pins "torch==2.13.0", whose wheel on its machine is the CPU build); COURSE_PYTHON (default python3, >= 3.10).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 VENV=${COURSE_VENV:-.venv}
 PYTHON=${COURSE_PYTHON:-python3}
@@ -94,12 +94,12 @@ if want == "cuda" and (cuda is None or not torch.cuda.is_available()):
 PY
 
 # Lecture slides bundle reveal.js and MathJax from npm (into .slides-vendor/): only the slides need them.
-if [ ! -f scripts/build_slides.py ]; then
-    :   # the student version (scripts/build_student.py) has no slides to build
+if [ ! -f scripts/teachers/build_slides.py ]; then
+    :   # the student version (scripts/teachers/build_student.py) has no slides to build
 elif command -v npm >/dev/null 2>&1; then
-    "$PY" scripts/build_slides.py --vendor || echo ">>> npm could not fetch the slides' JavaScript libraries; only scripts/build_slides.py needs them"
+    "$PY" scripts/teachers/build_slides.py --vendor || echo ">>> npm could not fetch the slides' JavaScript libraries; only scripts/teachers/build_slides.py needs them"
 else
-    echo ">>> npm not found: everything works except building lecture slides (scripts/build_slides.py needs Node.js's npm)"
+    echo ">>> npm not found: everything works except building lecture slides (scripts/teachers/build_slides.py needs Node.js's npm)"
 fi
 
 echo ">>> installed. Run the tests:   $VENV/bin/pytest"
