@@ -260,22 +260,18 @@ def main() -> int:
     parser.add_argument("--only", choices=["reward", "judge"], help="train only one scorer")
     args = parser.parse_args()
     ok = True
-    if args.only in (None, "reward"):
-        model, tok, info = train_reward()
+    scorers = {"reward": (train_reward, REWARD_DIR, transformers.LlamaForSequenceClassification),
+               "judge": (train_judge, JUDGE_DIR, transformers.Qwen2ForCausalLM)}
+    for name, (train, folder, model_class) in scorers.items():
+        if args.only not in (None, name):
+            continue
+        model, tok, info = train()
         if args.check:
-            ok &= same_weights(model, REWARD_DIR, transformers.LlamaForSequenceClassification)
+            ok &= same_weights(model, folder, model_class)
         else:
-            save(model, tok, info, REWARD_DIR)
-            size = (REWARD_DIR / "model.safetensors").stat().st_size
-            print(f"wrote {REWARD_DIR.relative_to(ROOT)}: model.safetensors {size / 2**20:.2f} MiB")
-    if args.only in (None, "judge"):
-        model, tok, info = train_judge()
-        if args.check:
-            ok &= same_weights(model, JUDGE_DIR, transformers.Qwen2ForCausalLM)
-        else:
-            save(model, tok, info, JUDGE_DIR)
-            size = (JUDGE_DIR / "model.safetensors").stat().st_size
-            print(f"wrote {JUDGE_DIR.relative_to(ROOT)}: model.safetensors {size / 2**20:.2f} MiB")
+            save(model, tok, info, folder)
+            size = (folder / "model.safetensors").stat().st_size
+            print(f"wrote {folder.relative_to(ROOT)}: model.safetensors {size / 2**20:.2f} MiB")
     if args.check:
         print("the shipped scorers are reproduced" if ok else "a shipped scorer differs from a fresh training run")
     return 0 if ok else 1
