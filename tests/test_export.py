@@ -21,11 +21,7 @@ from pathlib import Path
 import pytest
 
 from helpers.env import REPO_ROOT as ROOT   # the repository root, defined once (helpers/env.py)
-sys.path.insert(0, str(ROOT / "scripts" / "teachers"))
-import build_student  # noqa: E402
-import export_grades  # noqa: E402
-
-sys.path.remove(str(ROOT / "scripts" / "teachers"))
+from scripts.teachers import build_student, export_grades
 
 COLUMNS = ["student", "notebook", "exercise", "title", "tier", "status", "message"]
 

@@ -21,8 +21,7 @@ import nbformat
 import pytest
 
 from helpers.env import REPO_ROOT as ROOT   # the repository root, defined once (helpers/env.py)
-sys.path.insert(0, str(ROOT / "scripts" / "teachers"))
-import grade  # noqa: E402
+from scripts.teachers import build_student, grade
 
 VERSION = grade.kit_version()
 SETUP = ROOT / "notebooks" / "00_setup.ipynb"
@@ -621,8 +620,6 @@ def in_class(nb, cls, code):
 
 
 def lora_unsolved():
-    import build_student
-
     return build_student.student_notebook(solution(LORA), LORA.stem)
 
 
@@ -697,8 +694,7 @@ def test_a_class_check_is_judged_from_data_alone():
     from helpers import check
     from helpers.check import SelfCheckError
 
-    sys.path.insert(0, str(ROOT / "tests"))
-    import check_cases_lora as cases
+    from tests import check_cases_lora as cases
 
     for name, solved in [("lora_forward", cases.LoRALinear), ("lora_merge", cases.LoRALinear),
                          ("dora_forward", cases.DoRALinear)]:
@@ -720,8 +716,7 @@ def test_a_class_check_is_judged_from_data_alone():
 def test_after_a_fail_the_students_process_gets_that_answer_alone():
     import helpers.check
 
-    sys.path.insert(0, str(ROOT / "grading"))
-    import worker
+    from grading import worker
 
     source = (ROOT / "helpers" / "check" / "_reference.py").read_text()
     for func, absent in [("build_lora_forward", {"lora_scaling", "build_lora_merge", "dpo_loss"}),

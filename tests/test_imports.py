@@ -133,8 +133,6 @@ def test_the_walk_finds_a_circle(tmp_path, files, circle):
 
 # Files that still put a folder on sys.path, and why. Remove a line when its edit goes.
 SYS_PATH_EDITS = {
-    "tests/test_export.py": "imports scripts/teachers/export_grades.py, which imports its sibling grade.py (grader's swap)",
-    "tests/test_grade.py": "imports scripts/teachers/grade.py (grader's swap: `from scripts import grade`)",
     "tests/test_teaching.py": "also runs as a script (`python tests/test_teaching.py`), outside pytest's pythonpath",
     "tests/test_rehearsal.py": "a throwaway module of its own in tmp_path, not the kit",
     "tests/test_student.py": "inside a test notebook's cell: the kernel that runs it, not the test",

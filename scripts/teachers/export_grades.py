@@ -110,13 +110,13 @@ def parse_points(text: str) -> dict[int, float]:
 
 def kit_exercises(root: Path = ROOT) -> dict[str, list[dict]]:
     """{notebook stem: [{exercise, title, tier}, ...]} from the kit notebooks' cell metadata, in order."""
-    import nbformat
+    from tools import notebook   # the kit is installed wherever this runs (scripts/students/install.sh: pip install -e .)
 
     found = {}
-    for path in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+    for path in notebook.lesson_paths(root / "notebooks"):
         exercises = {}
-        for cell in nbformat.read(path, as_version=4).cells:
-            meta = cell.get("metadata", {}).get("course", {})
+        for cell in notebook.read(path).cells:
+            meta = notebook.course_meta(cell)
             if cell.cell_type != "code" or "exercise" not in meta:
                 continue
             for block in meta.get("blocks") or [meta]:

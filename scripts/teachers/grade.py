@@ -60,23 +60,23 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[2]
+try:
+    from tools import notebook
+    from tools.sync import kit_version
+except ModuleNotFoundError as err:  # run before the kit was installed
+    if err.name != "tools":
+        raise
+    sys.exit("scripts/teachers/grade.py needs the kit installed: run `bash scripts/students/install.sh` (or `pip install -e .`) in its folder")
+
+ROOT = Path(__file__).resolve().parents[2]   # the kit this grader belongs to (the Gradescope copy grades with its own)
 NOTEBOOKS = ROOT / "notebooks"
 COLUMNS = ["student", "notebook", "exercise", "title", "tier", "status", "message"]
 CHECK_LINE = re.compile(r"^(PASS|FAIL) ([^:\s][^:]*?)(?::\s*(.*))?$")   # "PASS <check name>[: <detail>]"
 EXERCISE_MD = re.compile(r"(⭐+)?\s*Exercise\s+(\d+)\s*[-–—:]\s*([^*\n]+?)\s*(?:\*\*|\.(?:\s|$)|$)", re.MULTILINE)
 HAND_IN = re.compile(r"^#+\s*What to hand in\b.*$", re.IGNORECASE | re.MULTILINE)
-SETUP_MARK = "# course:setup-cell"
+SETUP_MARK = notebook.SETUP_MARK
 KIT_LINE = re.compile(r"^course kit (\S+)", re.MULTILINE)
 MESSAGE_CHARS = 400
-
-
-def kit_version(root: Path = ROOT) -> str:
-    """helpers.__version__ of this kit, read without importing helpers (no torch needed)."""
-    for node in ast.parse((root / "helpers" / "__init__.py").read_text(encoding="utf-8")).body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "__version__" for t in node.targets):
-            return node.value.value
-    raise SystemExit("helpers/__init__.py sets no __version__")
 
 
 # ---------------------------------------------------------------- the exercises of a kit notebook
@@ -118,11 +118,6 @@ def _stars(tier) -> str:
     return "⭐" * tier if isinstance(tier, int) else str(tier or "")
 
 
-def _is_exercise(cell) -> bool:
-    meta = cell.get("metadata", {}).get("course", {})
-    return cell.cell_type == "code" and ("exercise" in meta or "### BEGIN SOLUTION" in cell.source)
-
-
 def exercises(nb, stem: str) -> list[Exercise]:
     """The graded exercises of a kit notebook, in order, each with the self-checks it owns.
 
@@ -134,7 +129,7 @@ def exercises(nb, stem: str) -> list[Exercise]:
     code = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     out = []
     for index, cell in code:
-        if not _is_exercise(cell):
+        if not notebook.is_exercise_cell(cell):
             continue
         names = _defined_names(cell.source)
         checks = [name for name, _ in _check_calls(cell.source)]
@@ -177,8 +172,8 @@ class KitNotebook:
 
 def kit_notebooks(root: Path = ROOT) -> dict[str, KitNotebook]:
     kit = {}
-    for path in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
+    for path in notebook.lesson_paths(root / "notebooks"):
+        nb = notebook.read(path)
         kit[path.stem] = KitNotebook(path.stem, path, nb, exercises(nb, path.stem))
     return kit
 
@@ -353,7 +348,7 @@ def identify(path: Path, nb, kit: dict[str, "KitNotebook"]) -> tuple[str | None,
 
     A notebook handed in under another notebook's name is refused, with both names (it would be graded against
     the wrong exercises)."""
-    meta = (nb.metadata.get("course") or {}).get("notebook")
+    meta = notebook.course_meta(nb).get("notebook")
     named = _kit_name(path.name, kit)
     if meta in kit:
         if named and named != meta:
@@ -381,8 +376,8 @@ def _distinctive_answer_lines(root: Path = ROOT) -> set[str]:
     lines = {line.strip() for line in (root / "helpers" / "check" / "_reference.py").read_text().splitlines()}
     lines = {l for l in lines if len(l) >= 30 and not l.startswith(("#", '"', "'", "def ", "return ", "raise "))}
     taught = set()
-    for path in (root / "notebooks").glob("[0-9][0-9]_*.ipynb"):
-        for cell in nbformat.read(path, as_version=4).cells:
+    for path in notebook.lesson_paths(root / "notebooks"):
+        for cell in notebook.read(path).cells:
             taught |= {l.strip() for l in cell.source.splitlines()}
     return lines - taught
 
@@ -821,7 +816,7 @@ def grade(handins: Path, out: Path, timeout: float = 300, jobs: int = 1, record_
     if not handins.is_dir():
         raise SystemExit(f"{handins} is not a folder: pass the folder that holds the handed-in notebooks")
     kit = kit_notebooks()
-    version = kit_version()
+    version = kit_version(ROOT)
     work = discover(handins, kit)
     if not work:
         raise SystemExit(f"no .ipynb files under {handins}")
