@@ -34,6 +34,13 @@ os.environ.setdefault("COURSE_OUTPUT_DIR", os.path.join(os.path.dirname(__file__
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 if _WORKER and os.path.basename(os.environ["COURSE_OUTPUT_DIR"]) != _WORKER:
     os.environ["COURSE_OUTPUT_DIR"] = os.path.join(os.environ["COURSE_OUTPUT_DIR"], _WORKER)
+# ... and its share of the cores: torch's default (one thread per core) in each of two workers, and in the notebook
+# kernels they start, puts twice as many busy threads as cores on the machine, and each thread's spin-waits slow the
+# other worker down several times over. Set before torch is imported here; kernels and subprocesses inherit it.
+if _WORKER:
+    _share = str(max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
+    for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_name, _share)
 
 import matplotlib  # noqa: E402  (after MPLBACKEND: the kernels read it; this pytest process itself draws off-screen)
 
