@@ -5,22 +5,15 @@ grader's worker gets this file on its stdin. ``HIDDEN`` maps a visible check's n
 student object, called like it (``check(student_function, *the visible check's arguments)``); a FAIL here fails the
 exercise with "hidden check" in the message.
 """
-from helpers.check import _reference as _ref
-from helpers.check._core import attempt, close, failed
+from helpers.check.sft import compare_shares
 
 # Cases the visible check does not use: a hand-in that looks its answers up in a table of the visible cases fails.
 _UNSEEN = [([6, 2, 9, 1, 4], 2, None), ([5, 5, 5, 5], 3, 8), ([1], 1, None), ([2, 7, 3], 4, 9)]
 
 
 def real_token_share_unseen(fn) -> None:
-    name = "real_token_share"
-    hint = "compute the share from the lengths; do not look answers up"
-    for lengths, batch_size, pad_to in _UNSEEN:
-        got = attempt(name, fn, list(lengths), batch_size, pad_to, hint=hint)
-        if not isinstance(got, (int, float)) and not hasattr(got, "item"):
-            failed(name, f"expected a number, got {type(got).__name__}", hint)
-        close(name, float(got), _ref.real_token_share(lengths, batch_size, pad_to), atol=1e-9,
-              what=f"share for an unseen case (lengths={lengths}, batch_size={batch_size}, pad_to={pad_to})", hint=hint)
+    compare_shares(fn, _UNSEEN, hint="compute the share from the lengths; do not look answers up",
+                   label="share (a case the notebook never shows)")
 
 
 HIDDEN = {"real_token_share": [real_token_share_unseen]}
