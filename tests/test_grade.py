@@ -7,8 +7,10 @@ PASS line under a made-up check name, an always-pass ``helpers.check.<name>``, n
 check catches, solutions in new cells under the untouched stubs, and one hand-in that tries every escape from the
 sandbox - graded for real (quick profile, two notebooks at a time) and compared row by row with what they must give.
 """
-import concurrent.futures
+import contextlib
 import csv
+import io
+import math
 import os
 import re
 import socket
@@ -33,7 +35,7 @@ CALLS = {"split_dialogue": "split_dialogue = helpers.check.split_dialogue(split_
          "masked_labels": "masked_labels = helpers.check.masked_labels(masked_labels, tokenizer)",
          "real_token_share": "real_token_share = helpers.check.real_token_share(real_token_share)"}
 SANDBOX = grade.bwrap() is not None
-LOOP_LIMIT = 120  # erin's limit: long enough for her first check on a loaded machine, short enough to wait for
+LOOP_LIMIT = 30   # the least of erin's limit (the batch fixture raises it on a slow machine)
 SLEEP = "86421"   # a detached "sleep 86421" that must not outlive its sandbox
 
 
@@ -219,19 +221,21 @@ def batch(tmp_path_factory):
     handins, out = tmp / "handins", tmp / "graded"
     forged_batch(handins, out, listener.getsockname()[1])
     sft_before = grade.kit_hash(grade.ROOT)
-    # erin: an endless loop in her second exercise, graded alongside with a short limit
+    start = time.perf_counter()
+    grade.grade(handins, out, timeout=300, jobs=2)   # the default limit
+    seconds = time.perf_counter() - start
+    # erin: an endless loop in her second exercise, graded after the batch with a limit of three times its slowest
+    # hand-in (so her first check has time to run however loaded the machine is). The loop sleeps instead of
+    # spinning so it leaves the core to the suite's other worker: the limit is wall-clock time, the same case.
+    # Her batch replays the recording the first batch made (same kit, same process).
     loops = tmp / "loops"
-    hand_in(loops / "erin", "03_sft.ipynb", stub(solution(SFT), "masked_labels", "while True:\n        pass"))
-
-    def timed(*args, **kwargs):
-        start = time.perf_counter()
-        grade.grade(*args, **kwargs)
-        return time.perf_counter() - start
-
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        main = pool.submit(timed, handins, out, timeout=300, jobs=2)   # the default limit
-        loop = pool.submit(timed, loops, tmp / "loops-graded", timeout=LOOP_LIMIT, jobs=1)
-        seconds, loop_seconds = main.result(), loop.result()
+    hand_in(loops / "erin", "03_sft.ipynb", stub(solution(SFT), "masked_labels",
+                                                 "import time\n    while True:\n        time.sleep(1)"))
+    loop_limit = max(LOOP_LIMIT, math.ceil(3 * max(graded_seconds(out, s.stem) for s in (out / "reports").glob("*.md"))))
+    start, said = time.perf_counter(), io.StringIO()
+    with contextlib.redirect_stderr(said):
+        grade.grade(loops, tmp / "loops-graded", timeout=loop_limit, jobs=1)
+    loop_seconds = time.perf_counter() - start
     connections = []
     try:
         while True:
@@ -240,7 +244,7 @@ def batch(tmp_path_factory):
         pass
     listener.close()
     return dict(out=out, rows=read_csv(out), seconds=seconds, loop_rows=read_csv(tmp / "loops-graded"),
-                loop_seconds=loop_seconds, connections=connections, kit_unchanged=grade.kit_hash(grade.ROOT) == sft_before)
+                loop_seconds=loop_seconds, loop_limit=loop_limit, loop_said=said.getvalue(), connections=connections, kit_unchanged=grade.kit_hash(grade.ROOT) == sft_before)
 
 
 def graded_seconds(out: Path, student: str) -> float:
@@ -327,15 +331,17 @@ def test_every_escape_fails_and_the_grade_stands(batch):
 
 
 def test_an_endless_loop_times_out_and_only_the_checks_that_never_ran_are_blamed(batch):
+    limit = batch["loop_limit"]
     assert [key(r) + (r["message"],) for r in batch["loop_rows"] if r["status"] != "flag"] == [
-        ("erin", "03_sft", "notebook", "", "", "timeout", f"timed out after {LOOP_LIMIT} s"),
+        ("erin", "03_sft", "notebook", "", "", "timeout", f"timed out after {limit} s"),
         ("erin", "03_sft", "03.1", "split a dialogue", "⭐⭐", "pass", ""),     # judged before the loop
-        ("erin", "03_sft", "03.2", "the masked labels", "⭐⭐", "timeout", f"timed out after {LOOP_LIMIT} s before its "
+        ("erin", "03_sft", "03.2", "the masked labels", "⭐⭐", "timeout", f"timed out after {limit} s before its "
          "check ran"),
-        ("erin", "03_sft", "03.3", "the real-token share", "⭐⭐", "timeout", f"timed out after {LOOP_LIMIT} s before "
+        ("erin", "03_sft", "03.3", "the real-token share", "⭐⭐", "timeout", f"timed out after {limit} s before "
          "its check ran"),
     ]
-    assert graded_seconds(batch["out"].parent / "loops-graded", "erin") < LOOP_LIMIT + 30, "the time limit was not enforced"
+    assert graded_seconds(batch["out"].parent / "loops-graded", "erin") < limit + 30, "the time limit was not enforced"
+    assert "03_sft: the kit's cells run earlier in this process" in batch["loop_said"], batch["loop_said"]
 
 
 def test_a_timeout_is_blamed_only_on_the_checks_that_never_ran():

@@ -809,6 +809,12 @@ def report(student: str, graded: list[Graded], timeout: float) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+# Finished recordings by (kit notebook, kit hash): a second batch graded in the same process against the same kit
+# (late hand-ins, or the tests' separate batches) replays them instead of running the lesson's cells again.
+_RECORDED: dict[tuple[str, str], Recording] = {}
+_RECORDING_LOCKS: dict[str, threading.Lock] = {}
+
+
 def grade(handins: Path, out: Path, timeout: float = 300, jobs: int = 1, record_timeout: float = 900) -> list[dict]:
     """Grade every hand-in under ``handins``; write grades.csv and reports/ into ``out``; return the rows.
 
@@ -826,13 +832,21 @@ def grade(handins: Path, out: Path, timeout: float = 300, jobs: int = 1, record_
     reference = kit_hash(ROOT)
     changed: list[str] = []
     recordings: dict[str, Recording] = {}
-    locks = {stem: threading.Lock() for stem in kit}
+    reused: set[str] = set()
 
     def recorded(stem: str) -> Recording:
-        """The kit notebook's recording: made by the first hand-in that needs it, shared by the others."""
-        with locks[stem]:
+        """The kit notebook's recording: made by the first hand-in that needs it, shared by the others (and by a
+        later batch in this process while the kit is unchanged: ``_RECORDED``)."""
+        with _RECORDING_LOCKS.setdefault(stem, threading.Lock()):
             if stem not in recordings:
-                recordings[stem] = record(stem, kit[stem], record_timeout, max(1, (os.cpu_count() or 1) // max(1, jobs)))
+                if (stem, reference) in _RECORDED:
+                    recordings[stem] = _RECORDED[(stem, reference)]
+                    reused.add(stem)
+                else:
+                    recordings[stem] = record(stem, kit[stem], record_timeout,
+                                              max(1, (os.cpu_count() or 1) // max(1, jobs)))
+                    if recordings[stem].status == "ok":     # a failed recording is retried by the next batch
+                        _RECORDED[(stem, reference)] = recordings[stem]
             return recordings[stem]
 
     def one(item):
@@ -869,7 +883,8 @@ def grade(handins: Path, out: Path, timeout: float = 300, jobs: int = 1, record_
         mine = [g for g in graded if g.student == student]
         (out / "reports" / f"{_safe(student)}.md").write_text(report(student, mine, timeout), encoding="utf-8")
     for stem, rec in sorted(recordings.items()):
-        print(f"{stem}: the kit's cells run once for the checks' inputs in {rec.seconds:.1f} s ({rec.status})",
+        when = "earlier in this process" if stem in reused else "once"
+        print(f"{stem}: the kit's cells run {when} for the checks' inputs in {rec.seconds:.1f} s ({rec.status})",
               file=sys.stderr)
     per = [g.seconds for g in graded if g.seconds]
     if per:
