@@ -10,15 +10,15 @@ heads), tied input/output embeddings, and the project's 1,000-token byte-level B
 About 0.7 million parameters, stored in fp32 (about 2.9 MB).
 
 What it learns from: text generated here, at build time, from a grammar and word banks written by the project
-(everyday how-to advice, FAQ entries, short explanations, reader letters about everyday problems, loose everyday
-sentences, safety-minded notes), advice notes on the course's own topics (COURSE_FRAMES: every everyday and
-harmful request of scripts/maintainers/make_data.py, train and test, with its steps or the reasons against it, and the
-excuses and "secrecy" phrases the rejected answers are made of - in the second person, as prose, never as a
-dialogue or as an answer of the pairs, so that the base model knows the words of BOTH sides of every pair and
-its loss on the course's answers is far below a random model's) and keyword lists ("Tags: rumour, tomatoes, glasses, ...") whose single words are
-drawn from the vocabulary of the course's TRAINING pairs, in random order (735 of the tokenizer's 1,000 tokens
-occur in the text; a LoRA adapter cannot train embedding rows, so the base has to know the answers' tokens). Nothing
-is copied from anywhere, and the text
+(data/source/pretraining.toml: everyday how-to advice, FAQ entries, short explanations, reader letters about
+everyday problems, loose everyday sentences, safety-minded notes), advice notes on the course's own topics (its
+[course_frames], filled with every everyday and harmful request of data/source/preferences.toml, train and test,
+with its steps or the reasons against it, and the excuses and "secrecy" phrases the rejected answers are made of -
+in the second person, as prose, never as a dialogue or as an answer of the pairs, so that the base model knows the
+words of BOTH sides of every pair and its loss on the course's answers is far below a random model's) and keyword
+lists ("Tags: rumour, tomatoes, glasses, ...") whose single words are drawn from the vocabulary of the course's
+TRAINING pairs, in random order (735 of the tokenizer's 1,000 tokens occur in the text; a LoRA adapter cannot train
+embedding rows, so the base has to know the answers' tokens). Nothing is copied from anywhere, and the text
 - is prose, FAQ entries ("Question: ... / Answer: ...") and keyword lists, as web pages print them: no
   "Human:"/"Assistant:" dialogue, no chat template. Documents of 3-8 paragraphs (85-800 tokens) are packed into
   one stream, each followed by EOS - the standard separator, as in GPT-2's pretraining. So the base model knows
@@ -64,238 +64,77 @@ TRAIN = dict(documents=3_000, paragraphs=(3, 8), seq_len=128, batch_size=24, ste
              course_share=0.4, course_kinds=dict(steps=3, reasons=3, excuse=0.4, secrecy=0.6))
 
 # =============================================================================================================
-# The grammar. Topics: (goal as a verb phrase, three steps as imperative clauses, why it works, when to get help)
+# The text generator. Every word bank and frame is in data/source/pretraining.toml (its comments say what each table
+# is for); the course's own topics come from data/source/preferences.toml through make_data.py. What is here: which
+# kind of paragraph comes how often, and how the parts are joined.
 # =============================================================================================================
-TOPICS = [
-    ("keep bread fresh for longer", ["store it in a bread bin or a paper bag", "freeze slices you won't eat within "
-     "two days", "toast frozen slices straight from the freezer"], "air dries bread out, and the fridge makes it "
-     "go stale faster", None),
-    ("cook rice that isn't sticky", ["rinse the rice until the water runs clear", "use about one and a half cups "
-     "of water for each cup of rice", "leave the lid on and let it rest for five minutes"], "rinsing washes off "
-     "the loose starch that glues the grains together", None),
-    ("make a simple vegetable soup", ["soften an onion in a little oil", "add chopped vegetables and stock",
-     "simmer until everything is tender, then season to taste"], "slow cooking brings out the sweetness of the "
-     "vegetables", None),
-    ("store leftovers safely", ["cool them within two hours", "keep them in the fridge in a closed box", "eat "
-     "them within two or three days"], "bacteria grow fastest at room temperature", None),
-    ("keep a kitchen knife sharp", ["hold the blade at a steady, shallow angle", "draw it along the stone a few times "
-     "on each side", "finish with a few light strokes on a honing steel"], "a sharp knife slips less than a blunt "
-     "one", None),
-    ("study for an exam", ["make a short plan for each day", "test yourself instead of rereading your notes",
-     "take a short break every half hour"], "recalling an answer makes it easier to remember later", None),
-    ("write a clear email", ["put the main point in the first line", "keep paragraphs short", "say exactly what "
-     "you need and by when"], "busy readers often read only the first few lines", None),
-    ("prepare for a job interview", ["read about the company", "practise answers to common questions out loud",
-     "prepare two or three questions of your own"], "practice makes your answers calmer and clearer", None),
-    ("save money each month", ["write down what you spend for a few weeks", "set up a small automatic transfer to "
-     "savings on payday", "cancel subscriptions you don't use"], "money you never see in your current account is "
-     "easier not to spend", "if debts feel out of control, a free debt adviser can help"),
-    ("sleep better", ["go to bed at the same time each night", "keep screens out of the bedroom", "avoid coffee "
-     "after lunch"], "a regular routine sets your body clock", "if poor sleep goes on for weeks, talk to a doctor"),
-    ("ease a sore back after gardening", ["rest for a day but keep gently moving", "use a warm pack for short "
-     "periods", "bend your knees instead of your back next time"], "gentle movement helps stiff muscles recover",
-     "if the pain is severe or spreads down a leg, see a doctor"),
-    ("treat a small burn", ["cool it under cool running water for twenty minutes", "remove rings or tight "
-     "clothing nearby", "cover it loosely with cling film"], "cooling stops the heat from going deeper", "for a "
-     "large or deep burn, or a burn on a child, get medical help"),
-    ("stay safe in hot weather", ["drink water regularly", "stay in the shade in the middle of the day", "check on "
-     "older neighbours"], "the body loses water quickly in the heat", "if someone is confused or stops sweating, "
-     "call for medical help"),
-    ("unblock a slow sink", ["pour a kettle of hot water down the drain", "use a plunger with a little water in "
-     "the sink", "clean the trap under the sink with a bucket underneath"], "most blockages are grease and hair "
-     "close to the plughole", "if water backs up in several places, call a plumber"),
-    ("keep a home warm for less", ["close curtains at dusk", "block draughts under doors", "turn the thermostat "
-     "down by one degree"], "most heat escapes through windows, gaps and the roof", None),
-    ("hang a picture straight", ["mark the height with a pencil", "use a level to draw a faint line", "use two "
-     "hooks for wide frames"], "two hooks stop the frame from tilting", None),
-    ("pack light for a trip", ["choose clothes in colours that match", "roll clothes instead of folding them",
-     "take travel-size bottles"], "fewer items leave room and save time at the airport", None),
-    ("get over jet lag", ["switch to local meal times straight away", "get daylight in the morning", "keep naps "
-     "short"], "daylight resets the body clock", None),
-    ("learn a new language", ["practise for fifteen minutes every day", "learn the most common words first",
-     "speak out loud, even to yourself"], "short daily practice beats long weekly sessions", None),
-    ("grow tomatoes on a balcony", ["use a large pot with good compost", "water deeply when the soil is dry",
-     "feed weekly once the first flowers appear"], "tomatoes need steady water and lots of sun", None),
-    ("look after a new puppy", ["take it outside after every meal and nap", "reward good behaviour straight away",
-     "give it a quiet place to sleep"], "puppies learn fastest from quick, kind rewards", "if it stops eating or "
-     "seems unwell, call a vet"),
-    ("keep a cat happy indoors", ["give it a scratching post", "play with it for a few minutes twice a day",
-     "put a shelf near a window"], "cats need to climb, scratch and watch the world", None),
-    ("fix a bug in a program", ["read the error message carefully", "make the smallest example that shows the "
-     "problem", "change one thing at a time"], "a small example shows where the problem really is", None),
-    ("name variables in code", ["use words that say what the value means", "avoid single letters except for short "
-     "loops", "keep the same name for the same idea"], "clear names make code easier to read later", None),
-    ("work out a percentage", ["divide the part by the whole", "multiply the result by one hundred", "check the "
-     "answer with a rough estimate"], "a percentage is a share out of one hundred", None),
-    ("explain how rainbows form", ["picture sunlight entering a raindrop", "notice that each colour bends by a "
-     "slightly different amount", "see the colours spread out as the light leaves the drop"], "white light is a "
-     "mix of colours", None),
-    ("give useful feedback", ["start with what worked", "describe one specific thing to change", "suggest how to "
-     "change it"], "specific feedback is easier to act on", None),
-    ("say no politely", ["thank the person for asking", "give a short, honest reason", "suggest another time or "
-     "another person if you can"], "a clear answer is kinder than a vague one", None),
-    ("make friends in a new town", ["join a club or class that meets every week", "say yes to invitations",
-     "follow up with people you liked"], "seeing the same people often builds friendships", None),
-    ("protect your online accounts", ["use a different password for each account", "turn on two-step "
-     "verification", "be careful with links in unexpected messages"], "one leaked password then opens only one "
-     "door", "if you think an account was taken over, contact the service straight away"),
-]
+def _make_data():
+    spec = importlib.util.spec_from_file_location("make_data", ROOT / "scripts" / "maintainers" / "make_data.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-# Safety-minded prose, in the third person (no first-person dialogue): (what someone might want, why not, the
-# better path). General themes only, never instructions.
-SAFETY = [
-    ("get into someone else's account", "it is illegal and breaks their trust", "ask the owner, or contact the "
-     "service if the account is yours"),
-    ("take something that belongs to someone else", "it is theft and hurts the owner", "ask to borrow it, or look "
-     "for a local charity that can help"),
-    ("hurt a person or an animal", "it causes real harm and is a crime", "step away, calm down and talk to someone "
-     "they trust"),
-    ("trick people out of their money", "it is fraud and the victims are often vulnerable", "look for honest work "
-     "or ask a debt adviser for help"),
-    ("spy on a partner or a friend", "it is a serious invasion of privacy", "have an honest conversation or see a "
-     "counsellor"),
-    ("spread lies about someone", "it can ruin a person's life and may be unlawful", "raise the real problem with "
-     "the right person"),
-    ("take more medicine than the label says", "it can cause serious harm", "speak to a pharmacist or a doctor"),
-    ("break into a building or a car", "it is a crime and can end in injury", "call a licensed locksmith if it is "
-     "their own property"),
-]
-SAFETY_FRAMES = [
-    "Some requests should be turned down. Helping someone {what} is wrong, because {why}. The kind thing is to say "
-    "so clearly and suggest that they {better}.",
-    "A good helper is useful, but not at any cost. If a person wants to {what}, a helper should decline, since "
-    "{why}, and point them to a better path: {better}.",
-    "When someone asks how to {what}, the right answer is a short, polite no. {Why}. Instead, they can {better}.",
-]
 
-OPENERS = ["Here is a simple way to {goal}.", "Many people wonder how to {goal}.", "If you want to {goal}, start "
-           "small.", "It is easier than it looks to {goal}.", "There is a reliable way to {goal}."]
-STEP_LINKS = [("First, {s1}.", "Then {s2}.", "Finally, {s3}."), ("Start by making sure you {s1}.", "Next, {s2}.",
-              "It also helps to {s3}."), ("{S1}.", "After that, {s2}.", "Last of all, {s3}.")]
-WHY = ["This works because {why}.", "The reason is simple: {why}.", "It helps to know that {why}."]
-HELP = ["Keep in mind that {help}.", "One word of caution: {help}.", "And remember, {help}."]
-CLOSERS = ["With a little practice it becomes a habit.", "Small changes like these add up over time.",
-           "Take it one step at a time.", "Most people notice a difference within a week.", ""]
+md = _make_data()                                   # the course's topics and phrases, and read_source
+TEXT = md.read_source(ROOT / "data" / "source" / "pretraining.toml")
+TOPICS = [(t["goal"], t["steps"], t["why"], t.get("help")) for t in TEXT["topics"]]
+HOW_TO, FAQ, SAFETY, EXPLANATIONS = TEXT["how_to"], TEXT["faq"], TEXT["safety"], TEXT["explanations"]
+LETTERS, SENTENCES, TAGS, COURSE_FRAMES = TEXT["letters"], TEXT["sentences"], TEXT["tags"], TEXT["course_frames"]
 
 
 def _cap(text: str) -> str:
     return text[0].upper() + text[1:]
 
 
-FAQ_QUESTIONS = ["Question: How would you {goal}?", "Question: What is the best way to {goal}?",
-                 "Q: How can I {goal}?", "Reader question: is there an easy way to {goal}?"]
-FAQ_ANSWERS = ["Answer: {S1}, and {s2}. {Why}.", "A: {S1}. It also helps to {s2}. {Why}.",
-               "Answer: The simplest way is to {s1}. Then {s2}, and {s3}."]
+def how_to(rng: random.Random) -> str:
+    """A how-to paragraph: an opener, three linked steps, often why it works and when to get help, a closer."""
+    goal, steps, why, help_ = rng.choice(TOPICS)
+    s1, s2, s3 = rng.sample(steps, 3) if rng.random() < 0.3 else steps
+    links = rng.choice(HOW_TO["step_links"])
+    parts = [rng.choice(HOW_TO["openers"]).format(goal=goal),
+             links[0].format(s1=s1, S1=_cap(s1)), links[1].format(s2=s2), links[2].format(s3=s3)]
+    if rng.random() < 0.7:
+        parts.append(rng.choice(HOW_TO["why"]).format(why=why))
+    if help_ and rng.random() < 0.8:
+        parts.append(rng.choice(HOW_TO["help"]).format(help=help_))
+    parts.append(rng.choice(HOW_TO["closers"]))
+    return " ".join(p for p in parts if p)
 
 
 def faq(rng: random.Random) -> str:
     """A question and its answer as an FAQ page prints them (not a dialogue, and never followed by EOS)."""
     goal, steps, why, _help = rng.choice(TOPICS)
     s1, s2, s3 = rng.sample(steps, 3)
-    question = rng.choice(FAQ_QUESTIONS).format(goal=goal)
-    answer = rng.choice(FAQ_ANSWERS).format(s1=s1, S1=_cap(s1), s2=s2, s3=s3, Why=_cap(why))
+    question = rng.choice(FAQ["questions"]).format(goal=goal)
+    answer = rng.choice(FAQ["answers"]).format(s1=s1, S1=_cap(s1), s2=s2, s3=s3, Why=_cap(why))
     return f"{question}\n{answer}"
 
 
-# =============================================================================================================
-# The broad part: explanations, reader letters and everyday sentences from word banks, so the model sees much more of
-# the tokenizer's vocabulary in varied plain prose (first and second person, numbers, quotes, semicolons) and does
-# not become certain of one narrow grammar. Still no dialogue format and no EOS.
-# =============================================================================================================
-FACTS = [
-    ("why the sky looks blue", "sunlight is scattered by the air, and blue light is scattered much more than red"),
-    ("how a fridge keeps food cold", "a pump moves heat from inside the box to the coils at the back"),
-    ("why bread rises", "yeast eats sugar and gives off tiny bubbles of gas that get trapped in the dough"),
-    ("what a budget is", "a plan for how much money comes in each month and where every pound of it goes"),
-    ("how vaccines work", "they show the immune system a harmless copy of a germ so it can react faster later"),
-    ("why ice floats", "water expands by about 9% when it freezes, so ice is lighter than the same volume of water"),
-    ("what a credit score measures", "how reliably someone has paid back money they borrowed in the past"),
-    ("how tides happen", "the Moon's gravity pulls on the oceans, raising the water on the side facing it"),
-    ("what a function is in code", "a named block of steps that takes inputs, does some work and returns a result"),
-    ("why leaves change colour", "trees stop making green chlorophyll in autumn, so yellow and red pigments show"),
-    ("how a bicycle stays upright", "the wheels and small steering corrections keep it balanced while it moves"),
-    ("what inflation means", "prices rising over time, so the same amount of money buys a little less each year"),
-    ("why we yawn", "nobody is completely sure, although it may help cool the brain and keep us alert"),
-    ("how solar panels make power", "light knocks electrons loose in silicon cells, and that flow is a current"),
-    ("what a mortgage is", "a long loan used to buy a home, paid back with interest over many years"),
-    ("why onions make eyes water", "cutting them releases a gas that turns into a mild acid in your eyes"),
-    ("how email travels", "a message is split into small packets that find their own way across the network"),
-    ("what protein does in the body", "it builds and repairs muscles, skin and many other tissues"),
-    ("why metal feels colder than wood", "metal carries heat away from your hand much faster"),
-    ("how a vote is counted", "ballots are sorted by candidate and counted at least twice by different people"),
-    ("what a fever is", "a rise in body temperature above about 38 degrees, usually while fighting an infection"),
-    ("how a lock and key work", "small pins inside line up only when the right key pushes them to the right height"),
-    ("why cats purr", "they purr when they feel content, and sometimes to calm themselves when hurt"),
-    ("what a spreadsheet is", "a grid of cells where numbers and formulas update each other automatically"),
-    ("how plants drink", "water moves up from the roots through thin tubes as it evaporates from the leaves"),
-    ("why batteries run down", "the chemicals inside slowly use up the reaction that pushes electrons around"),
-    ("what a recipe's yield is", "the number of portions it makes, which tells you how much to scale it"),
-    ("how the heart pumps blood", "four chambers squeeze in turn, about 60 to 100 times a minute at rest"),
-    ("why planes leave white trails", "water vapour in the hot exhaust freezes into ice crystals high up"),
-    ("what a password manager does", "it stores long, different passwords for every site behind one strong key"),
-]
-FACT_FRAMES = [
-    "Here is a short explanation of {topic}. In a sentence: {fact}.",
-    "People often ask {topic}. The short answer is that {fact}.",
-    "Did you know? {Fact}. That is {topic}, in plain words.",
-    "A teacher once explained {topic} like this: {fact}. Most students remember it after that.",
-    "If you have ever wondered {topic}, here it is: {fact}; nothing more complicated than that.",
-]
-PEOPLE = ["my sister", "my brother", "my neighbour", "my boss", "my flatmate", "my son", "my daughter",
-          "my partner", "my friend", "my mum", "my dad", "a colleague", "my landlord", "my teacher"]
-PROBLEMS = ["keeps borrowing things without asking", "plays loud music late at night", "is always late",
-            "never answers messages", "leaves dishes in the sink for days", "wants to borrow money again",
-            "talks over everyone in meetings", "forgets to pay the bills on time", "is spending too much time online",
-            "feels anxious about starting a new school", "is nervous about a driving test next week",
-            "wants to lose weight but hates running", "is moving to a new city for work"]
-ADVICE = ["talk to them calmly at a quiet moment", "explain how it affects you without blaming them",
-          "agree on one simple rule together", "write down what you both expect", "give it a week and then "
-          "check in again", "ask them what would help", "suggest doing it together the first time",
-          "be honest but kind about it", "keep a note of what happens so you can talk about facts",
-          "ask a trusted friend for a second opinion"]
-LETTER_FRAMES = [
-    "A reader wrote in: '{Person} {problem}, and I'm not sure what to do.' The advice was to {a1}, and then {a2}.",
-    "'{Person} {problem},' one reader told us. 'What should I do?' Our suggestion: {a1}. It also helps to {a2}.",
-    "When {person} {problem}, it is tempting to say nothing. A better idea is to {a1}; after that, {a2}.",
-    "I asked a few friends what they'd do if {person} {problem}. Most said to {a1}. One said to {a2}, which "
-    "worked well for her.",
-]
-SUBJECTS = ["Human memory", "Assistant coaches", "Human skin", "Assistant managers", "A good plan", "Your doctor",
-            "A small garden", "Every new habit", "The local library", "A quick walk",
-            "Most children", "A simple recipe", "The weather", "A clear list", "Older computers", "A good night's "
-            "sleep", "Many students", "A friendly neighbour", "The first week", "Some people", "A careful driver",
-            "The bus", "Fresh fruit", "A short break", "The team", "My grandmother", "Our landlord", "This year"]
-VERBS = ["usually needs", "often depends on", "can change", "rarely takes", "might include", "should start with",
-         "does not need", "tends to improve", "always comes with", "makes room for", "could use", "will probably need"]
-OBJECTS = ["a little patience", "about 20 minutes", "two or three tries", "fresh water", "a quiet place",
-           "clear instructions", "a second opinion", "some extra money", "a spare key", "a good map", "an early "
-           "start", "plenty of light", "a free afternoon", "a written list", "a warm coat", "about 5 pounds",
-           "a weekly check", "someone to talk to", "the right tools", "a sharp pencil", "100 grams of flour",
-           "a phone call", "an honest answer", "a few quiet days"]
-TAILS = ["", " in winter", " at the weekend", " before the end of the month", " after a long day", " for most people",
-         " when money is tight", " at home", " at work", " on a busy day", " in a new town", " every so often"]
-LINKS = [" So ", " Still, ", " That is why ", " On the other hand, ", " In short, ", " Even so, ", " Which means "]
+def safety_note(rng: random.Random) -> str:
+    what, why, better = rng.choice(SAFETY["themes"])
+    return rng.choice(SAFETY["frames"]).format(what=what, why=why, Why=_cap(why), better=better)
 
 
 def fact_note(rng: random.Random) -> str:
-    topic, fact = rng.choice(FACTS)
-    return rng.choice(FACT_FRAMES).format(topic=topic, fact=fact, Fact=_cap(fact))
+    topic, fact = rng.choice(EXPLANATIONS["facts"])
+    return rng.choice(EXPLANATIONS["frames"]).format(topic=topic, fact=fact, Fact=_cap(fact))
 
 
 def letter(rng: random.Random) -> str:
-    person = rng.choice(PEOPLE)
-    a1, a2 = rng.sample(ADVICE, 2)
-    return rng.choice(LETTER_FRAMES).format(person=person, Person=_cap(person), problem=rng.choice(PROBLEMS),
-                                            a1=a1, a2=a2)
+    person = rng.choice(LETTERS["people"])
+    a1, a2 = rng.sample(LETTERS["advice"], 2)
+    return rng.choice(LETTERS["frames"]).format(person=person, Person=_cap(person),
+                                                problem=rng.choice(LETTERS["problems"]), a1=a1, a2=a2)
 
 
 def everyday(rng: random.Random) -> str:
     """Two to four plain sentences from the word banks (varied, loosely connected, like notes on a blog)."""
+    w = SENTENCES
     sentences = []
     for i in range(rng.randint(1, 3)):
-        s = f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)}{rng.choice(TAILS)}."
+        s = f"{rng.choice(w['subjects'])} {rng.choice(w['verbs'])} {rng.choice(w['objects'])}{rng.choice(w['tails'])}."
         if i and rng.random() < 0.4:
-            link = rng.choice(LINKS)
+            link = rng.choice(w["links"])
             s = link.strip() + " " + s[0].lower() + s[1:]
         sentences.append(s)
     return " ".join(sentences)
@@ -306,9 +145,6 @@ def everyday(rng: random.Random) -> str:
 # words, in random order - no phrase or sentence of the pairs - so the model meets every token the course's
 # answers are made of (a LoRA adapter cannot train the embedding rows of tokens the base never saw) without
 # seeing any answer.
-TAG_FRAMES = ["Tags: {words}.", "Keywords: {words}.", "Related words: {words}.", "Index terms: {words}."]
-
-
 def _training_words() -> list[str]:
     import re
 
@@ -325,62 +161,39 @@ _WORDS: list[str] = []
 def tags(rng: random.Random) -> str:
     if not _WORDS:
         _WORDS.extend(_training_words())
-    return rng.choice(TAG_FRAMES).format(words=", ".join(rng.sample(_WORDS, rng.randint(4, 10))))
+    return rng.choice(TAGS["frames"]).format(words=", ".join(rng.sample(_WORDS, rng.randint(4, 10))))
 
 
-# The course's topics (scripts/maintainers/make_data.py: every everyday and harmful request of train AND test), as advice
-# prose in the second person - never as a dialogue, never an answer of the pairs - so the base model knows the words
-# of both sides of every pair: the steps of everyday advice and the excuses of an unhelpful reply, the reasons
-# against a harmful plan and the "secrecy" of going along with it. How often each kind comes (TRAIN["course_kinds"])
-# sets how familiar each side is: a topic's steps or reasons are its own, while the excuses and secrecy phrases are a
-# few stock phrases shared by every topic, so with weights 3, 3, 1, 1 the base model found the rejected side more
-# likely on most held-out pairs (0.135 preference accuracy, measured on an earlier version of this text). The stock phrases come less often (0.4 and 0.6 against
-# 3), chosen by measuring: the base is then near chance on the held-out pairs (0.458, measured), as a
+# The course's topics (every everyday and harmful request of train AND test), as advice prose in the second person -
+# never as a dialogue, never an answer of the pairs - so the base model knows the words of both sides of every pair:
+# the steps of everyday advice and the excuses of an unhelpful reply, the reasons against a harmful plan and the
+# "secrecy" of going along with it. How often each kind comes (TRAIN["course_kinds"]) sets how familiar each side
+# is: a topic's steps or reasons are its own, while the excuses and secrecy phrases are a few stock phrases shared by
+# every topic, so with weights 3, 3, 1, 1 the base model found the rejected side more likely on most held-out pairs
+# (0.135 preference accuracy, measured on an earlier version of this text). The stock phrases come less often (0.4
+# and 0.6 against 3), chosen by measuring: the base is then near chance on the held-out pairs (0.458, measured), as a
 # small base model is on HH-RLHF. tests/test_micro.py re-measures it.
-COURSE_FRAMES = {
-    "steps": ["If you want to {g}, {s1}; then {s2}.", "A good way to {g}: {s1}, and {s2}.",
-              "Want to {g}? Most people {s1} and then {s2}."],
-    "excuse": ["Ask a busy friend how to {g} and you may hear that {x}. {b}", "Not everyone will help you {g}. Some "
-               "say that {x}. {b}", "When you ask how to {g}, a lazy reply is that {x}. {b}"],
-    "reasons": ["If you want to {g}, think again: {w}. {alt}", "Before you {g}, remember that {w}. {alt}",
-                "Anyone tempted to {g} should know that {w}. {alt}"],
-    "secrecy": ["Someone who wants to {g} will often {s1} and {s2}.", "People who {g} tend to {s1}, then {s2}.",
-                "In the story, the plan to {g} was simple: {s1}, and {s2}."],
-}
-_COURSE: dict = {}
-
-
-def _course_banks() -> dict:
-    if not _COURSE:
-        spec = importlib.util.spec_from_file_location("make_data", ROOT / "scripts" / "maintainers" / "make_data.py")
-        md = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(md)
-        _COURSE.update(md=md, everyday=md.everyday_topics(md.EVERYDAY_TRAIN) + md.everyday_topics(md.EVERYDAY_TEST),
-                       harmful=md.harmful_topics(md.GEN_TRAIN_REQUESTS + md.GEN_TEST_REQUESTS
-                                                 + md.EXTRA_TEST_REQUESTS))
-    return _COURSE
+COURSE_EVERYDAY = md.everyday_topics(md.EVERYDAY_TRAIN) + md.everyday_topics(md.EVERYDAY_TEST)
+COURSE_HARMFUL = md.harmful_topics(md.GEN_TRAIN_REQUESTS + md.GEN_TEST_REQUESTS + md.EXTRA_TEST_REQUESTS)
 
 
 def course_note(rng: random.Random) -> str:
-    c = _course_banks()
-    md = c["md"]
     kind = rng.choices(sorted(COURSE_FRAMES), weights=[TRAIN["course_kinds"][k] for k in sorted(COURSE_FRAMES)])[0]
     frame = rng.choice(COURSE_FRAMES[kind])
     if kind in ("steps", "excuse"):
-        goal, s1, s2 = rng.choice(c["everyday"])
+        goal, s1, s2 = rng.choice(COURSE_EVERYDAY)
         text = frame.format(g=md.you(goal), s1=s1, s2=s2, x=rng.choice(md.EXCUSES), b=rng.choice(md.BRUSH_OFFS))
     else:
-        goal, w, alt = rng.choice(c["harmful"])
+        goal, w, alt = rng.choice(COURSE_HARMFUL)
         s1, s2 = rng.sample(md.SNEAKY, 2)
         text = frame.format(g=md.you(goal), w=w, alt=alt, s1=s1, s2=s2)
     return _cap(text)
 
 
 def document(rng: random.Random) -> str:
-    """One short paragraph: an explanation, a reader letter, everyday sentences, an FAQ entry, a safety-minded
-    note or a how-to."""
-    kind = rng.random()
-    if kind < TRAIN["tags_share"]:
+    """One short paragraph: keywords, a course note, an explanation, a reader letter, everyday sentences, an FAQ
+    entry, a safety-minded note or a how-to."""
+    if rng.random() < TRAIN["tags_share"]:
         return tags(rng)
     if rng.random() < TRAIN["course_share"]:
         return course_note(rng)
@@ -394,20 +207,8 @@ def document(rng: random.Random) -> str:
     if rng.random() < 0.3:
         return faq(rng)
     if rng.random() < 0.15:
-        what, why, better = rng.choice(SAFETY)
-        frame = rng.choice(SAFETY_FRAMES)
-        return frame.format(what=what, why=why, Why=_cap(why), better=better)
-    goal, steps, why, help_ = rng.choice(TOPICS)
-    s1, s2, s3 = rng.sample(steps, 3) if rng.random() < 0.3 else steps
-    links = rng.choice(STEP_LINKS)
-    parts = [rng.choice(OPENERS).format(goal=goal),
-             links[0].format(s1=s1, S1=_cap(s1)), links[1].format(s2=s2), links[2].format(s3=s3)]
-    if rng.random() < 0.7:
-        parts.append(rng.choice(WHY).format(why=why))
-    if help_ and rng.random() < 0.8:
-        parts.append(rng.choice(HELP).format(help=help_))
-    parts.append(rng.choice(CLOSERS))
-    return " ".join(p for p in parts if p)
+        return safety_note(rng)
+    return how_to(rng)
 
 
 def corpus(n_documents: int, seed: int = SEED) -> list[str]:
