@@ -43,7 +43,6 @@ class MemoryEstimate:
     saved: int = 0               # what autograd keeps at the end of the forward pass (helpers.saved_tensor_bytes)
     params: int = 0
     trainable: int = 0
-    config: dict = field(default_factory=dict)
     parts: dict = field(default_factory=dict)
 
     @property
@@ -292,11 +291,8 @@ def estimate_memory(model_id, method: str, *, r: int = 16, target_modules=None, 
     parts = {"weights": weights, "gradients": gradients, "optimizer": optimizer, "blocks": blocks,
              "final norm + output layer": tokens * head.per_token + head.fixed, "logits (loss peak)": logits_peak,
              "other (rotary, labels)": rotary + labels}
-    cfg = dict(r=r if method != "full" else None, target_modules=sorted(targets), batch_size=batch_size,
-               seq_len=seq_len, checkpointing=checkpointing, weight_dtype=str(weight_dtype).replace("torch.", ""),
-               compute_dtype=str(compute_dtype).replace("torch.", ""), lora_dropout=lora_dropout, device=device)
     return MemoryEstimate(name, method, int(weights), int(gradients), int(optimizer), int(activations),
-                          saved=int(saved), params=params, trainable=trainable, config=cfg, parts=parts)
+                          saved=int(saved), params=params, trainable=trainable, parts=parts)
 
 
 @functools.lru_cache(maxsize=None)

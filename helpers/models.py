@@ -96,7 +96,7 @@ def model_spec(model_id: str) -> ModelSpec:
 
 
 def lora_targets(model_id: str, which: str = "all") -> list[str]:
-    """LoRA ``target_modules`` names of this model's family (they differ by architecture): 'attention' | 'mlp' | 'all'."""
+    """LoRA ``target_modules`` names of this model's family (they differ by architecture): 'attention'|'mlp'|'all'."""
     family = FAMILIES[model_spec(model_id).family]
     names = {"attention": family.attention, "mlp": family.mlp, "all": family.all_linear}
     if which not in names:
@@ -149,9 +149,9 @@ def _load_micro(spec: ModelSpec, dtype: torch.dtype) -> transformers.PreTrainedM
     if not weights.exists():
         raise FileNotFoundError(f"{weights} is missing; it ships with the course kit (git checkout data/micro-llama) "
                                 f"or rebuild it with: {rebuild}")
-    from .files import DamagedFileError, safetensors_problem
+    from .files import DamagedFileError, file_problem
 
-    if problem := safetensors_problem(weights):
+    if problem := file_problem(weights):
         raise DamagedFileError(weights, problem, "It ships with the course kit: restore it with "
                                f"`git checkout -- data/micro-llama` or rebuild it: {rebuild}")
     bars = transformers.utils.logging.is_progress_bar_enabled()
@@ -289,7 +289,7 @@ def out_of_memory_advice(what: str) -> str:
 
 def vocab_report(model, tokenizer) -> str:
     """Embedding rows against tokenizer entries: spare rows are harmless padding (Pythia: 50,304 for 50,277 tokens);
-    more tokens than rows is the 'index out of range' bug, fixed by ``model.resize_token_embeddings(len(tokenizer))``."""
+    more tokens than rows is the 'index out of range' bug: ``model.resize_token_embeddings(len(tokenizer))`` fixes it."""
     rows, entries = model.get_input_embeddings().weight.shape[0], len(tokenizer)
     if entries > rows:
         raise ValueError(f"The tokenizer has {entries:,} tokens but the model only {rows:,} embedding rows: token "
