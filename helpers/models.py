@@ -122,17 +122,15 @@ def build_model(model_id: str, device: str | torch.device = "meta", dtype: torch
     return model.eval()
 
 
-def standin_config(model_id: str, vocab_size: int) -> transformers.PretrainedConfig:
-    """A tiny config of the same family as ``model_id``: same classes and module names, a few layers."""
-    spec = model_spec(model_id)
+def standin_config(spec: ModelSpec) -> transformers.PretrainedConfig:
+    """A tiny config of ``spec``'s family (same classes and module names, a few layers) for the project's tokenizer."""
     family = FAMILIES[spec.family]
-    rows = -(-vocab_size // family.vocab_multiple) * family.vocab_multiple
     tokenizer = _project_tokenizer(spec)
-    kwargs = dict(family.standin, vocab_size=rows,
-                  tie_word_embeddings=spec.config.get("tie_word_embeddings", True),
-                  eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.bos_token_id,
-                  pad_token_id=tokenizer.pad_token_id)
-    return transformers.AutoConfig.for_model(family.model_type, **kwargs)
+    rows = -(-len(tokenizer) // family.vocab_multiple) * family.vocab_multiple
+    tied = spec.config.get("tie_word_embeddings", True)
+    return transformers.AutoConfig.for_model(
+        family.model_type, **family.standin, vocab_size=rows, tie_word_embeddings=tied,
+        eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.bos_token_id, pad_token_id=tokenizer.pad_token_id)
 
 
 def uses_micro_model(model_id: str) -> bool:
@@ -252,7 +250,7 @@ def load_model(model_id: str, profile: str, *, dtype: torch.dtype | None = None,
         elif model_id in TRAINED_STANDINS and (TRAINED_STANDINS[model_id] / "model.safetensors").exists():
             model = transformers.AutoModelForCausalLM.from_pretrained(TRAINED_STANDINS[model_id], dtype=dtype)
         else:
-            config = standin_config(model_id, len(_project_tokenizer(spec)))
+            config = standin_config(spec)
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
                 model = transformers.AutoModelForCausalLM.from_config(config, dtype=dtype)
