@@ -19,7 +19,7 @@ __all__ = ["REPO_ROOT", "Profile", "default_device", "environment_report", "get_
 
 PROFILES = ("full", "quick")
 PROFILE_ENV = "COURSE_PROFILE"
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parent.parent   # the repository root (tools/notebook.py: why tools spell it again)
 
 
 class ProfileError(ValueError):
