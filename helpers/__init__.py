@@ -1,15 +1,11 @@
-"""The course's small shared package: plumbing that two or more notebooks need.
+"""The course's small shared package: plumbing that two or more notebooks need; what is *taught* lives in the notebooks.
 
-What is being *taught* (the LoRA layer, the DPO loss, ...) lives in the notebook that teaches it.
-Importing this package has no side effects: no seeding, no downloads, no printing. Names below are stable -
-homework code calls them. ``__all__`` is exactly what the notebooks call as ``helpers.<name>``: the modules they reach
-into (``helpers.train.fit``, ``helpers.check.dpo_loss``...) and the names they call directly; each module's own
-``__all__`` lists what notebooks call from it (tests/test_public.py checks both). Everything else stays reachable
-as ``helpers.<module>.<name>`` for scripts and tests.
-
-``__version__`` is the kit's version. Every notebook's setup cell prints it ("course kit 1.0"), so a handed-in
-notebook's stored outputs say which kit made them; `scripts/teachers/grade.py` flags outputs from another version. Bump it
-when a notebook or a self-check changes what students hand in, then run `python scripts/teachers/sync_notebooks.py`.
+Importing it has no side effects (no seeding, downloads or printing); its names are stable, as homework calls them.
+``__all__`` is exactly what the notebooks call as ``helpers.<name>``, and each module's ``__all__`` what they call from
+it (tests/test_public.py checks both); the rest stays reachable as ``helpers.<module>.<name>`` for scripts and tests.
+``__version__`` is the kit's version: every setup cell prints it, so a hand-in says which kit made it
+(scripts/teachers/grade.py flags another). Bump it when a notebook or a self-check changes what students hand in, then
+run `python scripts/teachers/sync_notebooks.py`.
 """
 __version__ = "1.0"   # read (not imported) by scripts/teachers/sync_notebooks.py and scripts/teachers/grade.py: keep it a plain string
 from . import budget, check, env, evaluation, memory, prefs, rating, train

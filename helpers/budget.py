@@ -1,18 +1,10 @@
-"""The T4's figures, in one place (memory, throughput), and one compute model for every T4 time estimate in the kit.
+"""The T4's figures (memory, throughput) and the one compute model behind every "about N minutes on a T4" in the kit.
 
-Every notebook that predicts "about N minutes on a T4" (03, 04, 05, ... and the README's table) goes through
-these functions, so the estimates share one assumption, stated once here:
-
-- NVIDIA's T4 datasheet gives 65 TFLOP/s peak for fp16 on its tensor cores.
-- A small model (100M-500M parameters) in a Hugging Face training loop reaches a fraction of that: kernels are
-  small, attention and optimizer steps are memory-bound, Python and the data loader add gaps. The kit assumes
-  ``T4_SUSTAINED_TFLOPS`` = 8 (about an eighth of the peak). This is an assumption, not a measurement: every
-  training cell prints the tokens/s it really reaches, and that measured figure beats this one.
-
-FLOPs per token of a decoder with N parameters (the usual approximation, attention's own FLOPs left out):
-forward 2N; backward 4N for a full fine-tune (gradients of activations *and* weights) but only 2N with LoRA
-(frozen weights need no weight gradient; the adapter's own is negligible); activation checkpointing repeats
-the forward pass (+2N).
+NVIDIA's datasheet gives a T4 65 TFLOP/s fp16 peak; a small model in a Hugging Face training loop reaches a fraction
+of it (small kernels, memory-bound attention and optimizer steps, Python gaps). The kit assumes ``T4_SUSTAINED_TFLOPS``
+= 8: an assumption, not a measurement - every training cell prints the tokens/s it really reaches. FLOPs per token of
+a decoder with N parameters (attention's own left out): forward 2N; backward 4N for a full fine-tune but 2N with LoRA
+(frozen weights need no weight gradient); activation checkpointing repeats the forward pass (+2N).
 """
 from __future__ import annotations
 

@@ -5,10 +5,8 @@ columns, same "\n\nHuman: ... \n\nAssistant: ..." strings), so the code that use
 """
 from __future__ import annotations
 
-import json
-
 from .env import REPO_ROOT, Profile
-from .files import DamagedFileError, read_json
+from .files import read_json, read_jsonl
 from .dialogue import ASSISTANT, HUMAN, DataFormatError, split_dialogue  # noqa: F401  (a leaf module)
 
 DATA_DIR = REPO_ROOT / "data"
@@ -39,7 +37,8 @@ def load_preferences(profile: str, split: str = "train", limit: int | None = Non
     if profile == "full":
         ds = _load_hub_dataset(HH_HUB_ID, split)
     else:
-        ds = datasets.Dataset.from_list(read_jsonl(DATA_DIR / "hh_pref" / f"{split}.jsonl"))
+        path = DATA_DIR / "hh_pref" / f"{split}.jsonl"
+        ds = datasets.Dataset.from_list(read_jsonl(path, restore_fix(path)))
     require_columns(ds, ["chosen", "rejected"], name=f"preference data ({split})")
     if limit is not None:
         ds = ds.select(range(min(limit, len(ds))))
@@ -79,40 +78,6 @@ def restore_fix(path) -> str:
             f"or rebuild it with `python {script}`.")
 
 
-def read_jsonl(path) -> list[dict]:
-    """One JSON object per line (blank lines skipped); a one-line ``DamagedFileError`` naming the file and the
-    first bad line if the file is empty, cut off, not UTF-8 text, or holds anything but JSON objects."""
-    from pathlib import Path
-
-    path = Path(path)
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise DamagedFileError(path, f"not text: byte {err.start:,} of {len(raw):,} is not UTF-8 (the file holds "
-                                     "other bytes than JSON lines)", restore_fix(path)) from None
-    rows = []
-    lines = text.splitlines()
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            last = number == len(lines) and not text.endswith("\n")
-            raise DamagedFileError(path, f"line {number:,} is not valid JSON ({err.msg}: character {err.pos:,})"
-                                         + (" - the file is cut off in the middle of it, as a copy that stopped "
-                                            "early leaves it" if last else ""), restore_fix(path)) from None
-        if not isinstance(row, dict):
-            raise DamagedFileError(path, f"line {number:,} is a JSON {type(row).__name__}, not the object "
-                                         "(one pair per line) expected", restore_fix(path))
-        rows.append(row)
-    if not rows:
-        raise DamagedFileError(path, f"empty ({len(raw):,} bytes, no JSON lines), as a copy that stopped early "
-                                     "leaves it", restore_fix(path))
-    return rows
-
-
 def load_eval_prompts() -> dict:
     """{'plain': [str], 'rephrase_groups': [{'id', 'prompts': [str]}], 'harmful': [str]} from data/."""
     path = DATA_DIR / "eval_prompts.json"
@@ -120,14 +85,9 @@ def load_eval_prompts() -> dict:
 
 
 def parse_rows(rows, parse, what: str = "rows") -> tuple[list, list]:
-    """Apply ``parse`` to every row: ``(kept, skipped)`` with ``kept = [(row_index, parse(row)), ...]`` and
-    ``skipped = [(row_index, reason), ...]`` for each row that raised.  Taught in 03_sft.
-
-    Real data has broken rows; a training set that silently shrinks is a bug you never find, so every caller
-    gets the reasons back to report them (01, 03 and 04 print them). A ``DataFormatError`` gives its message
-    as the reason; any other error (a None where text should be, a missing key) is a reason too, named by its
-    type. If *no* row parses - an empty dataset, the wrong columns, or a bug in ``parse`` that hits every row -
-    this raises one DataFormatError that says so, with the most common reasons, instead of returning nothing.
+    """``(kept, skipped)``: ``[(row_index, parse(row))]`` and ``[(row_index, reason)]`` for each row that raised (a
+    DataFormatError's message, or the error's type and message), so a shrinking training set is reported, never silent.
+    If *no* row parses (an empty dataset, wrong columns, a bug in ``parse``) one DataFormatError says so.  Taught in 03.
     """
     kept, skipped, first_error = [], [], None
     for index, row in enumerate(rows):
@@ -152,12 +112,8 @@ def parse_rows(rows, parse, what: str = "rows") -> tuple[list, list]:
 
 
 def report_skipped(skipped, total: int, what: str = "rows", first: int = 5) -> None:
-    """Print ``parse_rows``' skipped rows grouped by reason: one line per reason with its count and the first
-    ``first`` row numbers - never one line per row (a real dataset can have hundreds).  Taught in 01.
-
-        3 of 160 rows skipped:
-          2 x no "\n\nAssistant:" turn (rows 17, 52)
-    """
+    """Print ``parse_rows``' skipped rows as one line per reason, with its count and the first ``first`` row numbers
+    (a real dataset can have hundreds).  Taught in 01."""
     from collections import Counter
 
     if not skipped:
@@ -170,18 +126,12 @@ def report_skipped(skipped, total: int, what: str = "rows", first: int = 5) -> N
         print(f"  {n:,} x {reason} (row{'s' if len(rows) > 1 else ''} {shown})")
 
 
-def _split_dialogue(text: str) -> tuple[str, str]:
-    """Split an HH-RLHF dialogue into (prompt, response) for the kit's data loaders; DataFormatError if it does not
-    parse (callers count those rows).  Notebook 03's Exercise 1 - helpers.dialogue.split_dialogue."""
-    return split_dialogue(text)
+_split_dialogue = split_dialogue   # the loaders' name for it (helpers.train.sft, tests); 03's Exercise 1 writes it
 
 
 def to_messages(prompt: str) -> list[dict]:
-    """"\n\nHuman: a\n\nAssistant: b\n\nHuman: c\n\nAssistant:" -> chat messages.  Taught in 03_sft.
-
-    [{'role': 'user', 'content': 'a'}, {'role': 'assistant', 'content': 'b'}, {'role': 'user', 'content': 'c'}]
-    A trailing empty "\n\nAssistant:" (the generation prompt) is dropped.
-    """
+    """An HH-RLHF prompt ("\n\nHuman: a\n\nAssistant: b...") as chat messages ``[{'role': 'user', 'content': 'a'},
+    ...]``; a trailing empty "\n\nAssistant:" (the generation prompt) is dropped.  Taught in 03_sft."""
     messages, rest = [], prompt
     if not rest.startswith(HUMAN):
         raise DataFormatError(f"a dialogue must start with {HUMAN!r}; got {rest[:30]!r}")
@@ -199,12 +149,9 @@ def to_messages(prompt: str) -> list[dict]:
 
 
 def to_preference_example(example: dict) -> dict:
-    """HH pair -> conversational DPO/ORPO example.  Taught in 04_dpo.
-
-    {'prompt': [messages], 'chosen': [{'role': 'assistant', ...}], 'rejected': [{'role': 'assistant', ...}]}
-    Raises DataFormatError, naming the side ("chosen: ..." / "rejected: ..."), if a column is missing or a side
-    does not parse; also if the two prompts differ or the two answers are identical (nothing to prefer).
-    """
+    """HH pair -> conversational DPO/ORPO example ``{'prompt': [messages], 'chosen': [...], 'rejected': [...]}``; a
+    DataFormatError naming the side for a missing column or a side that does not parse, or when the prompts differ
+    or the answers are identical (nothing to prefer).  Taught in 04_dpo."""
     sides = {}
     for side in ("chosen", "rejected"):
         if side not in example:
@@ -212,7 +159,7 @@ def to_preference_example(example: dict) -> dict:
                                   "'chosen' and 'rejected' (the Anthropic/hh-rlhf layout) - rename with "
                                   "dataset.rename_column(old, new)")
         try:
-            sides[side] = _split_dialogue(example[side])
+            sides[side] = split_dialogue(example[side])
         except DataFormatError as err:
             raise DataFormatError(f"{side}: {err}") from None
     (prompt, chosen), (prompt_r, rejected) = sides["chosen"], sides["rejected"]

@@ -19,7 +19,7 @@ __all__ = ["REPO_ROOT", "Profile", "default_device", "environment_report", "get_
 
 PROFILES = ("full", "quick")
 PROFILE_ENV = "COURSE_PROFILE"
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parent.parent   # the repository root (tools/notebook.py: why tools spell it again)
 
 
 class ProfileError(ValueError):
@@ -27,11 +27,7 @@ class ProfileError(ValueError):
 
 
 class Profile(str):
-    """'full' or 'quick'. A str, so ``profile == "quick"`` works; ``pick`` chooses a config value.
-
-    >>> Profile("quick").pick(full=300, quick=30)
-    30
-    """
+    """'full' or 'quick': a str (``profile == "quick"`` works) whose ``pick`` chooses a config value."""
 
     def __new__(cls, name: str):
         name = str(name).strip().lower()
@@ -49,10 +45,7 @@ class Profile(str):
 
 
 def get_profile(announce: bool = True) -> Profile:
-    """The active profile: $COURSE_PROFILE if set, else 'full' with a CUDA GPU and 'quick' without.
-
-    Prints one line saying which profile and how to override it (``announce=False`` silences it).
-    """
+    """$COURSE_PROFILE if set, else 'full' with a CUDA GPU and 'quick' without; ``announce`` prints which and why."""
     requested = os.environ.get(PROFILE_ENV, "").strip()
     if requested:
         profile, why = Profile(requested), f"from {PROFILE_ENV}={requested}"
@@ -83,35 +76,25 @@ def default_device() -> torch.device:
 
 
 def native_bf16() -> bool:
-    """True only where bf16 runs natively (compute capability >= 8: A100, L4, H100...).
-
-    ``torch.cuda.is_bf16_supported()`` says True on a T4 (7.5) because it can *emulate* bf16 - slowly.
-    """
+    """bf16 runs natively (compute capability >= 8: A100, L4, H100...); ``torch.cuda.is_bf16_supported()`` also says
+    True on a T4 (7.5), which only emulates it, slowly."""
     return torch.cuda.is_available() and torch.cuda.get_device_capability(0)[0] >= 8
 
 
 @dataclass(frozen=True)
 class Precision:
-    """The mixed-precision choice for this machine.
+    """The mixed-precision choice (``precision()``): the autocast dtype (also a good dtype for a frozen base) and the
+    trainers' flags, ``**prec.trainer_args``. Trainable weights stay fp32: fp16 loss scaling needs fp32 masters."""
 
-    name:         'bf16' | 'fp16' | 'fp32'
-    compute_dtype: dtype the matmuls run in (autocast) - also a good dtype to load a frozen base in
-    fp16, bf16:   flags for TrainingArguments / SFTConfig / DPOConfig (``**precision.trainer_args``)
-    Trainable weights stay fp32 in every case; fp16 loss scaling needs fp32 master weights.
-    """
-
-    name: str
+    name: str                   # 'bf16' | 'fp16' | 'fp32'
     compute_dtype: torch.dtype
-    fp16: bool
-    bf16: bool
-    use_cpu: bool = False   # bf16 autocast on the CPU (COURSE_CPU_BF16=1): the trainers need use_cpu=True for it
+    fp16: bool = False
+    bf16: bool = False
+    use_cpu: bool = False       # bf16 autocast on the CPU (COURSE_CPU_BF16=1): the trainers need use_cpu=True for it
 
     @property
     def trainer_args(self) -> dict:
-        args = {"fp16": self.fp16, "bf16": self.bf16}
-        if self.use_cpu:
-            args["use_cpu"] = True
-        return args
+        return {"fp16": self.fp16, "bf16": self.bf16} | ({"use_cpu": True} if self.use_cpu else {})
 
     def __str__(self) -> str:
         where = ", on the CPU" if self.use_cpu else ""
@@ -122,20 +105,16 @@ CPU_BF16_ENV = "COURSE_CPU_BF16"
 
 
 def precision() -> Precision:
-    """bf16 where native, fp16 on other GPUs (a T4), fp32 on the CPU.
-
-    ``COURSE_CPU_BF16=1`` on a machine without a GPU chooses bf16 autocast on the CPU instead of fp32, so a CPU run
-    (the full-profile rehearsal, see the README) goes through the trainers' mixed-precision path: autocast, bf16
-    matmuls, fp32 trainable weights. It cannot exercise what only a GPU has - fp16 loss scaling (GradScaler), the
-    SDPA attention kernels, bitsandbytes 4-bit, peak-memory figures; ``scripts/ci/gpu_check.py`` checks those.
-    """
-    if native_bf16():
-        return Precision("bf16", torch.bfloat16, fp16=False, bf16=True)
+    """bf16 where native, fp16 on other GPUs (a T4), fp32 on the CPU - or, with COURSE_CPU_BF16=1, bf16 autocast on
+    the CPU, so a CPU run (the full-profile rehearsal) takes the trainers' mixed-precision path (what only a GPU has -
+    fp16 loss scaling, SDPA kernels, 4-bit, peak memory - is checked by scripts/ci/gpu_check.py)."""
     if torch.cuda.is_available():
-        return Precision("fp16", torch.float16, fp16=True, bf16=False)
+        if native_bf16():
+            return Precision("bf16", torch.bfloat16, bf16=True)
+        return Precision("fp16", torch.float16, fp16=True)
     if os.environ.get(CPU_BF16_ENV, "").strip() == "1":
-        return Precision("bf16", torch.bfloat16, fp16=False, bf16=True, use_cpu=True)
-    return Precision("fp32", torch.float32, fp16=False, bf16=False)
+        return Precision("bf16", torch.bfloat16, bf16=True, use_cpu=True)
+    return Precision("fp32", torch.float32)
 
 
 def seed_everything(seed: int = 0) -> int:
@@ -150,14 +129,8 @@ def seed_everything(seed: int = 0) -> int:
 
 
 def output_dir(name: str = "") -> Path:
-    """A folder for checkpoints and adapters that survives the runtime where possible (created if missing).
-
-    Colab with Drive mounted: /content/drive/MyDrive/llm-course/<name>  (mount it first to survive disconnects)
-    Colab without Drive:      /content/llm-course-outputs/<name>          (lost when the runtime ends)
-    Kaggle:                   /kaggle/working/<name>                       (kept as the notebook's output)
-    elsewhere:                <repo>/outputs/<name>                        (ignored by git)
-    $COURSE_OUTPUT_DIR overrides all of these.
-    """
+    """A folder for checkpoints and adapters (created) that survives the runtime where possible: $COURSE_OUTPUT_DIR,
+    else Drive's llm-course/ on Colab (/content/llm-course-outputs without Drive), /kaggle/working, <repo>/outputs."""
     if os.environ.get("COURSE_OUTPUT_DIR"):
         base = Path(os.environ["COURSE_OUTPUT_DIR"])
     elif platform_name() == "colab":
@@ -181,10 +154,8 @@ HUB_HOST = "huggingface.co"
 
 
 def hub_offline(timeout: float = 3.0) -> str | None:
-    """Why the Hugging Face Hub cannot be reached now, or None when it can.
-
-    HF_HUB_OFFLINE set, or no connection to huggingface.co within ``timeout`` seconds. Asked once before a
-    download, it turns a minute of silent retries into an immediate "no network" message."""
+    """Why the Hub cannot be reached now (HF_HUB_OFFLINE, or no connection within ``timeout`` s), or None: asked
+    before a download, it turns a minute of silent retries into an immediate "no network" message."""
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
         return "HF_HUB_OFFLINE is set"
     host = os.environ.get("HF_ENDPOINT", "").split("://")[-1].split("/")[0] or HUB_HOST
@@ -196,13 +167,8 @@ def hub_offline(timeout: float = 3.0) -> str | None:
 
 
 def quiet_library_notices() -> None:
-    """Silence the library notices that are harmless in this course, in one place (call it in the setup cell):
-
-    - bitsandbytes on a machine without a GPU logs "Failed to load CPU gemm_4bit_forward from kernels-community"
-      when it is imported (by PEFT or TRL); the quick profile never quantizes, so the notice means nothing here.
-
-    Real warnings stay on. Calling it twice is harmless.
-    """
+    """Silence the notices harmless in this course (the setup cell calls it); real warnings stay on. Today one:
+    bitsandbytes without a GPU logs "Failed to load CPU gemm_4bit_forward" (the quick profile never quantizes)."""
     import logging
 
     logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
@@ -221,36 +187,30 @@ COURSE_PACKAGES = ("torch", "transformers", "peft", "trl", "datasets", "accelera
 
 
 def environment_report(profile: str | None = None, show: bool = True) -> dict:
-    """One call that says where we are: platform, GPU, memory, bf16, precision, versions, profile.
-
-    Returns the facts as a dict (the tests read it); prints them as a few lines unless ``show=False``.
-    """
+    """Platform, GPU, memory, bf16, precision, versions, profile: returned as a dict, printed unless ``show=False``."""
+    gpu = torch.cuda.get_device_properties(0) if torch.cuda.is_available() else None
     facts = {
         "platform": platform_name(),
         "python": platform.python_version(),
         "profile": str(profile) if profile is not None else os.environ.get(PROFILE_ENV, "(auto)"),
         "device": str(default_device()),
-        "gpu": None,
-        "gpu_memory_gib": None,
-        "compute_capability": None,
+        "gpu": gpu and gpu.name,
+        "gpu_memory_gib": gpu and round(gpu.total_memory / 2**30, 1),
+        "compute_capability": gpu and f"{gpu.major}.{gpu.minor}",
         "native_bf16": native_bf16(),
         "precision": precision().name,
         "versions": {p: _version(p) for p in COURSE_PACKAGES},
     }
-    if torch.cuda.is_available():
-        props = torch.cuda.get_device_properties(0)
-        facts["gpu"] = props.name
-        facts["gpu_memory_gib"] = round(props.total_memory / 2**30, 1)
-        facts["compute_capability"] = f"{props.major}.{props.minor}"
+    if gpu:
         facts["gpu_count"] = torch.cuda.device_count()
     if show:
         if facts["gpu"]:
-            gpu = (f"{facts['gpu']}, {facts['gpu_memory_gib']:,.1f} GiB, compute capability "
-                   f"{facts['compute_capability']}, native bf16: {'yes' if facts['native_bf16'] else 'no'}")
+            line = (f"{facts['gpu']}, {facts['gpu_memory_gib']:,.1f} GiB, compute capability "
+                    f"{facts['compute_capability']}, native bf16: {'yes' if facts['native_bf16'] else 'no'}")
         else:
-            gpu = f"none (CPU, {os.cpu_count()} cores)"
+            line = f"none (CPU, {os.cpu_count()} cores)"
         print(f"Platform:  {facts['platform']} | Python {facts['python']} | profile: {facts['profile']}")
-        print(f"GPU:       {gpu}")
+        print(f"GPU:       {line}")
         print(f"Precision: {precision()}")
         print("Versions:  " + ", ".join(f"{k} {v}" for k, v in facts["versions"].items()))
         if facts.get("gpu_count", 1) > 1:

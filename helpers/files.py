@@ -1,12 +1,9 @@
 """Files a cut-off copy can damage, checked before a library reads them: one line naming the file, what is wrong
-with it and the fix - instead of ``SafetensorError: incomplete metadata, file not fully covered`` or
-``JSONDecodeError: Expecting value: line 1 column 1`` from deep inside a library.
+with it and the fix - instead of ``SafetensorError: incomplete metadata`` or ``JSONDecodeError`` from a library.
 
-A Drive sync or a copy that stops early leaves a file that exists but is shorter than it should be (often
-half, sometimes 0 bytes); a wrong download leaves other bytes altogether. Each ``*_problem`` function reads
-only what it needs (a safetensors header, a zip directory, one JSON document) and returns what is wrong in
-words, or None for a file that looks whole. Used by ``helpers.train`` (adapters, checkpoints, the run lock,
-``finished.json``), ``helpers.evaluation.find_adapters`` and the data loaders in ``helpers.data``.
+A Drive sync or a copy that stops early leaves a file shorter than it should be (often half, sometimes 0 bytes); a
+wrong download leaves other bytes altogether. Each ``*_problem`` function reads only what it needs and returns what
+is wrong in words, or None for a file that looks whole.
 """
 from __future__ import annotations
 
@@ -19,29 +16,30 @@ CUT_OFF = "as a copy or sync that stopped early leaves it"
 
 
 class DamagedFileError(ValueError):
-    """A file that exists but cannot be read (cut off, empty, not the format its name says); the message is one
-    line: the file, what is wrong, the fix."""
+    """A file that exists but cannot be read; the message is one line: the file, what is wrong, the fix."""
 
     def __init__(self, path, problem: str, fix: str):
         self.path, self.problem, self.fix = Path(path), problem, fix
         super().__init__(f"Cannot read {path}: {problem}. {fix}")
 
 
-def _size(path: Path) -> int:
-    return path.stat().st_size
+def _text(raw: bytes, holds: str) -> tuple[str | None, str | None]:
+    """``(text, None)``, or ``(None, problem)`` when ``raw`` is empty or not UTF-8 (``holds``: what it should hold)."""
+    if not raw.strip():
+        return None, f"empty ({len(raw):,} bytes), {CUT_OFF}"
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as err:
+        return None, (f"not text: byte {err.start:,} of {len(raw):,} is not UTF-8 (the file holds other bytes "
+                      f"than {holds})")
 
 
 def json_problem(path, *, kind: type | None = dict, keys=()) -> str | None:
-    """What is wrong with a JSON file, or None: empty, not UTF-8 text, not valid JSON (cut off or other bytes),
-    not a ``kind`` (a JSON object by default), or without one of ``keys``."""
-    path = Path(path)
-    raw = path.read_bytes()
-    if not raw.strip():
-        return f"empty ({len(raw):,} bytes), {CUT_OFF}"
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        return f"not text: byte {err.start:,} of {len(raw):,} is not UTF-8 (the file holds other bytes than JSON)"
+    """What is wrong with a JSON file, or None: empty, not UTF-8, not valid JSON (cut off or other bytes), not a
+    ``kind`` (a JSON object by default), or without one of ``keys``."""
+    text, problem = _text(Path(path).read_bytes(), "JSON")
+    if problem:
+        return problem
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
@@ -60,20 +58,39 @@ def json_problem(path, *, kind: type | None = dict, keys=()) -> str | None:
 
 def read_json(path, fix: str, *, kind: type | None = dict, keys=()):
     """The parsed JSON in ``path``; a one-line ``DamagedFileError`` (file, problem, ``fix``) if it cannot be read."""
-    problem = json_problem(path, kind=kind, keys=keys)
-    if problem:
+    if problem := json_problem(path, kind=kind, keys=keys):
         raise DamagedFileError(path, problem, fix)
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def safetensors_problem(path) -> str | None:
-    """What is wrong with a ``.safetensors`` file, or None. Reads the 8-byte header length and the JSON header
-    only: a whole file is exactly 8 + header + the largest tensor end the header lists (what safetensors checks
-    as "file not fully covered")."""
+def read_jsonl(path, fix: str) -> list[dict]:
+    """One JSON object per line (blank lines skipped); a one-line ``DamagedFileError`` naming the file and the first
+    bad line if the file is empty, cut off, not UTF-8 text, or holds anything but JSON objects."""
     path = Path(path)
-    size = _size(path)
-    if size == 0:
-        return f"empty (0 bytes), {CUT_OFF}"
+    text, problem = _text(path.read_bytes(), "JSON lines")
+    if problem:
+        raise DamagedFileError(path, problem, fix)
+    rows, lines = [], text.splitlines()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            last = number == len(lines) and not text.endswith("\n")
+            raise DamagedFileError(path, f"line {number:,} is not valid JSON ({err.msg}: character {err.pos:,})"
+                                   + (f" - the file is cut off in the middle of it, {CUT_OFF}" if last else ""),
+                                   fix) from None
+        if not isinstance(row, dict):
+            raise DamagedFileError(path, f"line {number:,} is a JSON {type(row).__name__}, not the object "
+                                   "(one pair per line) expected", fix)
+        rows.append(row)
+    return rows
+
+
+def _safetensors_problem(path: Path, size: int) -> str | None:
+    """Reads the 8-byte header length and the JSON header only: a whole file is exactly 8 + header + the largest
+    tensor end the header lists (what safetensors checks as "file not fully covered")."""
     if size < 8:
         return f"cut off: {size:,} bytes, not even the 8-byte header length ({CUT_OFF})"
     with path.open("rb") as f:
@@ -96,14 +113,8 @@ def safetensors_problem(path) -> str | None:
     return None
 
 
-def torch_file_problem(path) -> str | None:
-    """What is wrong with a file ``torch.save`` wrote (``optimizer.pt``, ``scheduler.pt``, ``rng_state.pth``,
-    ``*.bin``), or None. ``torch.save`` writes a zip archive whose directory sits at the very end, so a cut-off
-    copy loses it first; only that directory is read."""
-    path = Path(path)
-    size = _size(path)
-    if size == 0:
-        return f"empty (0 bytes), {CUT_OFF}"
+def _torch_file_problem(path: Path, size: int) -> str | None:
+    """``torch.save`` writes a zip archive whose directory comes last, so a cut-off copy loses it first: read it."""
     try:
         with zipfile.ZipFile(path) as archive:
             archive.namelist()
@@ -113,29 +124,30 @@ def torch_file_problem(path) -> str | None:
 
 
 def file_problem(path) -> str | None:
-    """``json_problem`` / ``safetensors_problem`` / ``torch_file_problem`` by the file's name; None for other kinds."""
+    """What is wrong with a JSON, ``.safetensors`` or ``torch.save`` file (``.pt``, ``.pth``, ``.bin``), by its
+    name, or None; other kinds are not checked."""
     path = Path(path)
     if path.suffix == ".json":
         return json_problem(path, kind=None)
-    if path.suffix == ".safetensors":
-        return safetensors_problem(path)
-    if path.suffix in (".pt", ".pth", ".bin"):
-        return torch_file_problem(path)
-    return None
+    if path.suffix not in (".safetensors", ".pt", ".pth", ".bin"):
+        return None
+    size = path.stat().st_size
+    if size == 0:
+        return f"empty (0 bytes), {CUT_OFF}"
+    return (_safetensors_problem if path.suffix == ".safetensors" else _torch_file_problem)(path, size)
 
 
 ADAPTER_CONFIG, ADAPTER_WEIGHTS = "adapter_config.json", ("adapter_model.safetensors", "adapter_model.bin")
 
 
 def adapter_problem(folder) -> tuple[Path, str] | None:
-    """``(file, what is wrong)`` for the first damaged file of a saved PEFT adapter (its ``adapter_config.json``
-    or weights), or None when both look whole. A missing file is not "damaged": callers handle that."""
+    """``(file, what is wrong)`` for the first damaged file of a saved PEFT adapter, or None when both look whole
+    (a missing file is not damaged: callers handle that)."""
     folder = Path(folder)
     config = folder / ADAPTER_CONFIG
     if config.is_file() and (problem := json_problem(config)):
         return config, problem
-    for name in ADAPTER_WEIGHTS:
-        weights = folder / name
+    for weights in (folder / name for name in ADAPTER_WEIGHTS):
         if weights.is_file() and (problem := file_problem(weights)):
             return weights, problem
     return None

@@ -1,29 +1,12 @@
-"""How much GPU memory a fine-tuning step needs - predicted from the architecture, before anything is loaded.
+"""How much GPU memory a fine-tuning step needs, predicted from the architecture before anything is loaded.
 
-Taught in 02_what-lora-saves (section 3, where every term is derived and checked against measurements);
-04_dpo uses it to pick a batch size that fits a T4. One training step keeps four things in memory:
-
-- weights:     every parameter. Trainable ones in fp32 (they are the master weights the optimizer updates);
-               frozen ones in ``weight_dtype`` (fp16 on a T4); a 4-bit NF4 base (QLoRA) at ~0.52 byte/param
-               (half a byte per weight + one 8-bit scale per 64 weights + second-level fp32 scales).
-- gradients:   one fp32 number per *trainable* parameter.
-- optimizer:   AdamW keeps two fp32 moments per trainable parameter (exp_avg, exp_avg_sq: 8 bytes) and a
-               4-byte step counter per trainable tensor.
-- activations: what autograd keeps from the forward pass for the backward pass - it grows with
-               batch_size x seq_len. Counted op by op for Llama-style (Llama, SmolLM2, TinyLlama, Qwen2) and
-               GPT-NeoX (Pythia) blocks, plus the logits, which are large when the vocabulary is large.
-               In mixed precision it also holds the half-precision copies autocast makes of fp32 weights.
-
-The assumed recipe is the course's: PyTorch SDPA with a fused kernel (FlashAttention or memory-efficient:
-no T x T attention matrix is stored), ``use_cache=False``, fused AdamW, mixed precision through autocast
-(``compute_dtype``), LoRA adapters in fp32, activation checkpointing as in ``model.gradient_checkpointing_enable()``.
-``total`` adds the four parts - the safe number, and the true peak when gradients live through the forward
-pass (gradient accumulation). ``peak`` is what PyTorch's allocator reaches with ``zero_grad(set_to_none=True)``
-and no accumulation: backward frees activations while it creates gradients, so for full fine-tuning the two
-are never all in memory at once.
-Not covered: GPT-2 (Conv1D layers), attention that materializes T x T scores (eager, or SDPA's math kernel -
-e.g. grouped-query models on a T4 with a PyTorch whose memory-efficient kernel lacks GQA), CUDA context and
-allocator fragmentation (``torch.cuda.memory_reserved`` runs somewhat above ``max_memory_allocated``).
+Taught, and checked against measurements, in 02_what-lora-saves (section 3); 04 uses it to pick a T4 batch size.
+A step keeps the weights (trainable ones fp32, frozen ones in ``weight_dtype`` or NF4 at ~0.52 byte/param), an fp32
+gradient per trainable parameter, AdamW's two fp32 moments (and a step counter per tensor), and the activations
+autograd saves, counted op by op for Llama-style and GPT-NeoX blocks, plus the fp32 logits. The recipe assumed is the
+course's: fused SDPA (no T x T scores kept), ``use_cache=False``, fused AdamW, autocast in ``compute_dtype``, fp32
+LoRA adapters. Not covered: GPT-2 (Conv1D), attention that materialises T x T scores (eager, or SDPA's math kernel),
+CUDA context and allocator fragmentation (``memory_reserved`` runs somewhat above ``max_memory_allocated``).
 """
 from __future__ import annotations
 
@@ -42,7 +25,9 @@ METHODS = ("full", "lora", "qlora")
 ADAMW_BYTES_PER_PARAM = 8    # exp_avg + exp_avg_sq, fp32
 ADAMW_BYTES_PER_TENSOR = 4   # the step counter (a 0-d fp32 tensor per parameter tensor)
 NF4_BLOCK, NF4_BLOCK2 = 64, 256   # bitsandbytes: one absmax per 64 weights; double quant: one per 256 absmax
-LOSS_COPIES = 3              # fp32 (B, T, V) tensors alive at once in the loss backward (see _logits_peak)
+# the loss backward holds three fp32 (B*T, V) tensors at once (the saved log-probabilities, the incoming and the
+# outgoing gradient): the largest block for big vocabularies
+LOSS_COPIES = 3
 
 
 @dataclass(frozen=True)
@@ -58,7 +43,6 @@ class MemoryEstimate:
     saved: int = 0               # what autograd keeps at the end of the forward pass (helpers.saved_tensor_bytes)
     params: int = 0
     trainable: int = 0
-    config: dict = field(default_factory=dict)
     parts: dict = field(default_factory=dict)
 
     @property
@@ -86,11 +70,7 @@ class MemoryEstimate:
                 f"peak without accumulation {self.peak / gib:,.2f} GiB)")
 
 
-def _bytes(dtype: torch.dtype) -> int:
-    return torch.empty((), dtype=dtype).element_size()
-
-
-def _dims(config, family: str) -> dict:
+def _dims(config) -> dict:
     heads = config.num_attention_heads
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
     kv_heads = getattr(config, "num_key_value_heads", None) or heads
@@ -217,12 +197,6 @@ def _head(dm: dict, rc: _Recipe, family: str) -> _Kept:
     return k
 
 
-def _logits_peak(tokens: int, vocab: int) -> int:
-    """The loss works on fp32 logits: in its backward the saved log-probabilities, the incoming gradient and
-    the outgoing gradient are three (B*T, V) fp32 tensors at once - the largest block for big vocabularies."""
-    return LOSS_COPIES * 4 * tokens * vocab
-
-
 def lora_shapes(model, target_modules) -> list[tuple[str, int, int]]:
     """(name, in_features, out_features) of each layer LoRA would adapt: nn.Linear modules whose name ends
     with a target (PEFT's rule for a list of names; lm_head only if named)."""
@@ -242,18 +216,12 @@ def estimate_memory(model_id, method: str, *, r: int = 16, target_modules=None, 
                     seq_len: int = 512, checkpointing: bool = False, weight_dtype: torch.dtype = torch.float16,
                     compute_dtype: torch.dtype = torch.float16, lora_dropout: float = 0.05,
                     device: str = "cuda") -> MemoryEstimate:
-    """Predict the memory of one training step of ``model_id``.
+    """Predict the memory of one training step of ``model_id`` (a registered id, built on the meta device, or a model).
 
-    model_id:       a registered model id (helpers.models.MODELS; its real-size architecture is built on the meta
-                    device) - or a model object (a stand-in, or one built with helpers.build_model)
-    method:         'full' (every weight trains, fp32), 'lora' (frozen base in weight_dtype + fp32 adapters),
-                    'qlora' (frozen NF4 4-bit base, other weights in weight_dtype, fp32 adapters)
-    r, target_modules, lora_dropout: the LoRA config (target_modules default: helpers.lora_targets(model_id))
-    batch_size, seq_len: sequences per step and tokens per sequence (padded length)
-    checkpointing:  activation (gradient) checkpointing: keep only each block's input, recompute in backward
-    weight_dtype:   dtype of the frozen weights (LoRA/QLoRA); full fine-tuning keeps fp32 weights
-    compute_dtype:  the autocast dtype (fp16 on a T4, bf16 on newer GPUs); torch.float32 = no mixed precision
-    device:         'cuda' (the prediction) or 'cpu' (PyTorch's CPU kernels keep slightly different tensors)
+    method: 'full' (every weight trains, fp32), 'lora' (frozen base in weight_dtype + fp32 adapters) or 'qlora'
+    (frozen NF4 linear layers); r, target_modules (default: every linear layer of a block), lora_dropout: the LoRA
+    config; batch_size x seq_len: the padded batch; checkpointing: keep only each block's input and recompute it;
+    compute_dtype: the autocast dtype (torch.float32: none); device: 'cuda', or 'cpu' (its kernels keep other tensors).
     """
     if method not in METHODS:
         raise ValueError(f"method={method!r}: choose one of {', '.join(METHODS)}")
@@ -269,15 +237,15 @@ def estimate_memory(model_id, method: str, *, r: int = 16, target_modules=None, 
         raise ValueError(f"batch_size, seq_len and r must be at least 1 (got {batch_size}, {seq_len}, {r})")
     if device not in ("cuda", "cpu"):
         raise ValueError(f"device={device!r}: 'cuda' or 'cpu'")
-    dm = _dims(model.config, family)
-    names = [leaf for leaf in _block_shapes(model)]
+    dm, shapes = _dims(model.config), _block_shapes(model)
+    names = list(shapes)
     targets = set() if method == "full" else set(target_modules or names)
     adapted = lora_shapes(model, targets)
     if method != "full" and not adapted:
         raise ValueError(f"target_modules={sorted(targets)} match no linear layer of {name}; its linear layers "
                          f"are {names} (helpers.lora_targets gives the usual choice)")
-    c = _bytes(compute_dtype)
-    w = 4 if method == "full" else _bytes(weight_dtype)
+    c = compute_dtype.itemsize
+    w = 4 if method == "full" else weight_dtype.itemsize
     rc = _Recipe(full=method == "full", targets=targets, r=r, dropout=lora_dropout, c=c, s=w,
                  mask=1 if device == "cuda" else 4, cuda=device == "cuda")
 
@@ -298,7 +266,6 @@ def estimate_memory(model_id, method: str, *, r: int = 16, target_modules=None, 
     # --- activations -----------------------------------------------------------------------------------------
     tokens = batch_size * seq_len
     block = _neox_block if family == "gpt_neox" else _llama_block
-    shapes = _block_shapes(model)
     first = block(dm, rc, shapes, x_grad=rc.full)            # the first block reads the (frozen?) embeddings
     later = block(dm, rc, shapes, x_grad=True)
     head = _head(dm, rc, family)
@@ -306,7 +273,7 @@ def estimate_memory(model_id, method: str, *, r: int = 16, target_modules=None, 
     # int64 shifted labels (with one sequence, a view of the padded labels: T + 1), input ids if the
     # embeddings train, the loss
     labels = 8 * (tokens if batch_size > 1 else seq_len + 1) + (8 * tokens if rc.full else 0) + 4
-    logits_saved, logits_peak = 4 * tokens * dm["vocab"], _logits_peak(tokens, dm["vocab"])
+    logits_saved, logits_peak = 4 * tokens * dm["vocab"], LOSS_COPIES * 4 * tokens * dm["vocab"]
     fixed = rotary + labels + tokens * head.per_token + head.fixed
     if checkpointing:   # keep each block's input; in backward recompute one block at a time
         blocks = tokens * dm["layers"] * rc.s * dm["d"]
@@ -324,11 +291,8 @@ def estimate_memory(model_id, method: str, *, r: int = 16, target_modules=None, 
     parts = {"weights": weights, "gradients": gradients, "optimizer": optimizer, "blocks": blocks,
              "final norm + output layer": tokens * head.per_token + head.fixed, "logits (loss peak)": logits_peak,
              "other (rotary, labels)": rotary + labels}
-    cfg = dict(r=r if method != "full" else None, target_modules=sorted(targets), batch_size=batch_size,
-               seq_len=seq_len, checkpointing=checkpointing, weight_dtype=str(weight_dtype).replace("torch.", ""),
-               compute_dtype=str(compute_dtype).replace("torch.", ""), lora_dropout=lora_dropout, device=device)
     return MemoryEstimate(name, method, int(weights), int(gradients), int(optimizer), int(activations),
-                          saved=int(saved), params=params, trainable=trainable, config=cfg, parts=parts)
+                          saved=int(saved), params=params, trainable=trainable, parts=parts)
 
 
 @functools.lru_cache(maxsize=None)

@@ -156,3 +156,41 @@ def test_no_test_or_script_edits_sys_path_to_import_the_kit():
             if "sys.path.insert(" in line or "sys.path.append(" in line or "syspath_prepend(" in line:
                 offenders.append(f"{rel}:{number}")
     assert not offenders, offenders
+
+
+def test_tools_and_helpers_name_the_same_root():
+    """tools/notebook.py's ROOT (tools import no helpers) is helpers.env.REPO_ROOT: one folder, two spellings."""
+    import tools.notebook
+
+    assert tools.notebook.ROOT == ROOT
+
+
+BOOTSTRAPPED = ["scripts/ci/build_standin_hub.py", "scripts/ci/rehearse.py", "scripts/maintainers/nbtool.py",
+                "scripts/teachers/build_slides.py", "scripts/teachers/build_student.py", "scripts/teachers/grade.py",
+                "scripts/teachers/sync_notebooks.py"]
+
+
+def test_the_install_message_is_written_once():
+    """Scripts that need the kit installed leave the message to tools/bootstrap.py, the one place that writes it."""
+    message = "needs the kit installed"
+    holders = sorted(path.relative_to(ROOT).as_posix() for folder in ("scripts", "tools")
+                     for path in (ROOT / folder).rglob("*.py") if message in path.read_text(encoding="utf-8"))
+    assert holders == ["tools/bootstrap.py"]
+    for script in BOOTSTRAPPED:
+        assert '"tools" / "bootstrap.py"' in (ROOT / script).read_text(encoding="utf-8"), script
+
+
+@pytest.mark.parametrize("script", ["scripts/teachers/sync_notebooks.py", "scripts/ci/build_standin_hub.py"])
+def test_a_script_run_before_the_kit_is_installed_says_how_to_install_it(tmp_path, script):
+    """``python -S`` leaves out site-packages, and `pip install -e .` with it: `import tools` fails as on a fresh
+    clone, and the script exits with one line saying what to run."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = subprocess.run([sys.executable, "-S", str(ROOT / script)], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert (out.returncode, out.stdout) == (1, ""), out.stderr
+    assert out.stderr == (f"{script} needs the kit installed: run `bash scripts/students/install.sh` (or "
+                          "`pip install -e .`) in its folder\n")

@@ -185,7 +185,7 @@ def test_the_closed_forms_taught_in_the_notebook():
     for model_id, block, family in [("HuggingFaceTB/SmolLM2-360M", _llama_block, "llama"),
                                     ("EleutherAI/pythia-410m", _neox_block, "gpt_neox")]:
         model = helpers.build_model(model_id)
-        dm, shapes, r = _dims(model.config, family), _block_shapes(model), 16
+        dm, shapes, r = _dims(model.config), _block_shapes(model), 16
         d, i, kv, heads = dm["d"], dm["i"], dm["kv"], dm["heads"]
         full = _Recipe(full=True, targets=set(), r=r, dropout=0.0, c=2, s=4, mask=1, cuda=True)
         lora = _Recipe(full=False, targets=set(helpers.lora_targets(model_id)), r=r, dropout=0.05, c=2, s=2, mask=1,

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import nbformat
 
+# The repository root for tools and scripts: helpers.env.REPO_ROOT names the same folder for helpers, notebooks and
+# tests (tests/test_imports.py checks it), but importing helpers would import torch, and helpers may not import tools.
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 LESSON_GLOB = "[0-9][0-9]_*.ipynb"

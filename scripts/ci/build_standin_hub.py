@@ -33,6 +33,7 @@ import json
 import os
 import random
 import re
+import runpy
 import shutil
 import sys
 import tempfile
@@ -41,10 +42,8 @@ from pathlib import Path
 
 try:
     from tools import notebook
-except ModuleNotFoundError as err:  # run before the kit was installed
-    if err.name != "tools":
-        raise
-    sys.exit("scripts/ci/build_standin_hub.py needs the kit installed: run `bash scripts/students/install.sh` (or `pip install -e .`) in its folder")
+except ModuleNotFoundError as err:  # run before the kit was installed: tools/bootstrap.py says how to install it
+    runpy.run_path(str(Path(__file__).resolve().parents[2] / "tools" / "bootstrap.py"))["exit_without_kit"](err, __file__)
 
 ROOT = notebook.ROOT
 

@@ -52,6 +52,7 @@ from pathlib import Path
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")   # ORPO lives in trl.experimental; importing it warns
 import torch  # noqa: E402
 
+# The root computed here, not imported: this runs on a Colab/Kaggle T4 where the kit is not installed (README).
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 import helpers  # noqa: E402

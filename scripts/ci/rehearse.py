@@ -39,6 +39,7 @@ import ast
 import os
 import re
 import resource
+import runpy
 import shutil
 import subprocess
 import sys
@@ -47,12 +48,10 @@ from pathlib import Path
 
 try:
     from tools import notebook
-except ModuleNotFoundError as err:  # run before the kit was installed
-    if err.name != "tools":
-        raise
-    sys.exit("scripts/ci/rehearse.py needs the kit installed: run `bash scripts/students/install.sh` (or `pip install -e .`) in its folder")
+except ModuleNotFoundError as err:  # run before the kit was installed: tools/bootstrap.py says how to install it
+    runpy.run_path(str(Path(__file__).resolve().parents[2] / "tools" / "bootstrap.py"))["exit_without_kit"](err, __file__)
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = notebook.ROOT   # the repository root, defined once for tools and scripts (tools/notebook.py)
 NOTEBOOKS = ROOT / "notebooks"
 WORK = ROOT / "outputs" / "rehearsal"
 HUB = ROOT / "outputs" / "standin-hub"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import runpy
 import sys
 from pathlib import Path
 
@@ -21,10 +22,8 @@ import nbformat
 
 try:
     from tools.notebook import BADGES_MARK, SETUP_MARK, read, write
-except ModuleNotFoundError as err:  # run before the kit was installed
-    if err.name != "tools":
-        raise
-    sys.exit("scripts/maintainers/nbtool.py needs the kit installed: run `bash scripts/students/install.sh` (or `pip install -e .`) in its folder")
+except ModuleNotFoundError as err:  # run before the kit was installed: tools/bootstrap.py says how to install it
+    runpy.run_path(str(Path(__file__).resolve().parents[2] / "tools" / "bootstrap.py"))["exit_without_kit"](err, __file__)
 
 CODE, MARKDOWN, META = "# %%", "# %% [markdown]", "# %% [metadata]"
 MARKER = re.compile(r"^# %%(?P<md> \[markdown\])?(?: tags=(?P<tags>\[[^\]]*\]))?(?: meta=(?P<meta>\{.*\}))?\s*$")

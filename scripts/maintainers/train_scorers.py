@@ -28,6 +28,7 @@ import sys
 import time
 from pathlib import Path
 
+# The root computed here, not imported: tests/test_scorers.py runs this file without the kit installed.
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 REWARD_DIR = ROOT / "data" / "micro-reward"

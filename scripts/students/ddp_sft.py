@@ -32,6 +32,7 @@ import warnings
 import zlib
 from pathlib import Path
 
+# The root computed here, not imported: students run this in the student repository, which is not pip-installed.
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))

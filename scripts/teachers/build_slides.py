@@ -36,6 +36,7 @@ import copy
 import json
 import os
 import re
+import runpy
 import shutil
 import subprocess
 import sys
@@ -47,10 +48,8 @@ import nbformat
 try:
     from tools.notebook import (BADGES_MARK, LINKS_MARK, LONG_CELL, NOTEBOOKS, ROOT, code_lines,  # noqa: F401
                                 count_slides, lesson_paths, mark, read, skip_reason, slide_types, write)
-except ModuleNotFoundError as err:  # run before the kit was installed
-    if err.name != "tools":
-        raise
-    sys.exit("scripts/teachers/build_slides.py needs the kit installed: run `bash scripts/students/install.sh` (or `pip install -e .`) in its folder")
+except ModuleNotFoundError as err:  # run before the kit was installed: tools/bootstrap.py says how to install it
+    runpy.run_path(str(Path(__file__).resolve().parents[2] / "tools" / "bootstrap.py"))["exit_without_kit"](err, __file__)
 
 NOTEBOOK_DIR = NOTEBOOKS
 VENDOR_INSTALL = ROOT / ".slides-vendor"          # npm --prefix target (git-ignored)

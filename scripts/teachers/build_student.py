@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import runpy
 import shutil
 import sys
 import tomllib
@@ -37,10 +38,8 @@ import nbformat
 
 try:
     from tools import notebook, sync
-except ModuleNotFoundError as err:  # run before the kit was installed
-    if err.name != "tools":
-        raise
-    sys.exit("scripts/teachers/build_student.py needs the kit installed: run `bash scripts/students/install.sh` (or `pip install -e .`) in its folder")
+except ModuleNotFoundError as err:  # run before the kit was installed: tools/bootstrap.py says how to install it
+    runpy.run_path(str(Path(__file__).resolve().parents[2] / "tools" / "bootstrap.py"))["exit_without_kit"](err, __file__)
 
 ROOT = notebook.ROOT
 BEGIN, END = notebook.BEGIN, notebook.END

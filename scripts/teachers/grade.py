@@ -48,6 +48,7 @@ import hashlib
 import json
 import os
 import re
+import runpy
 import shutil
 import signal
 import subprocess
@@ -63,10 +64,8 @@ import nbformat
 try:
     from tools import notebook
     from tools.sync import kit_version
-except ModuleNotFoundError as err:  # run before the kit was installed
-    if err.name != "tools":
-        raise
-    sys.exit("scripts/teachers/grade.py needs the kit installed: run `bash scripts/students/install.sh` (or `pip install -e .`) in its folder")
+except ModuleNotFoundError as err:  # run before the kit was installed: tools/bootstrap.py says how to install it
+    runpy.run_path(str(Path(__file__).resolve().parents[2] / "tools" / "bootstrap.py"))["exit_without_kit"](err, __file__)
 
 ROOT = Path(__file__).resolve().parents[2]   # the kit this grader belongs to (the Gradescope copy grades with its own)
 NOTEBOOKS = ROOT / "notebooks"

@@ -8,14 +8,14 @@ how, is described once, in tools/sync.py (the functions; scripts/teachers/build_
 """
 from __future__ import annotations
 
+import runpy
 import sys
+from pathlib import Path
 
 try:
     from tools.notebook import ROOT, course_meta, lesson_paths, read
-except ModuleNotFoundError as err:  # run before the kit was installed
-    if err.name != "tools":
-        raise
-    sys.exit("scripts/teachers/sync_notebooks.py needs the kit installed: run `bash scripts/students/install.sh` (or `pip install -e .`) in its folder")
+except ModuleNotFoundError as err:  # run before the kit was installed: tools/bootstrap.py says how to install it
+    runpy.run_path(str(Path(__file__).resolve().parents[2] / "tools" / "bootstrap.py"))["exit_without_kit"](err, __file__)
 from tools.sync import (SETUP_METADATA, _meta, badge_cell, lesson_title, readme_table, settings,  # noqa: F401
                         setup_cell, sync_notebook, sync_readme, unpublished_note)
 
