@@ -93,3 +93,9 @@ def test_the_check_would_catch_a_missing_row(monkeypatch):
         test_every_script_is_named_in_its_folders_row()
     with pytest.raises(AssertionError, match="scripts"):
         test_every_tracked_top_level_entry_has_a_row()
+
+
+def test_each_path_has_one_row():
+    """Two rows for one path disagree sooner or later (the table once had two `tools/` rows)."""
+    paths = [p for row_paths, _ in layout_rows() for p in row_paths]
+    assert sorted({p for p in paths if paths.count(p) > 1}) == [], "README's layout table names these in two rows"
