@@ -13,10 +13,7 @@ __all__ = ["Timing", "count_parameters", "describe_trainable", "fmt_bytes", "fmt
 
 
 def count_parameters(model) -> tuple[int, int]:
-    """(trainable, total) parameter counts. Shared (tied) weights count once, as PEFT counts them.
-
-    For a 4-bit bitsandbytes weight each stored byte holds two parameters; we count parameters, not bytes.
-    """
+    """(trainable, total) parameter counts, as PEFT counts them: tied weights once, a 4-bit weight's byte as two."""
     trainable = total = 0
     for param in model.parameters():
         n = param.numel()
