@@ -6,10 +6,9 @@ import torch
 
 def chat_prompt(tokenizer, question_or_messages) -> str:
     """A user question (or a messages list) rendered by the chat template, ending with the generation prompt."""
-    messages = question_or_messages
-    if isinstance(messages, str):
-        messages = [{"role": "user", "content": messages}]
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    if isinstance(question_or_messages, str):
+        question_or_messages = [{"role": "user", "content": question_or_messages}]
+    return tokenizer.apply_chat_template(question_or_messages, tokenize=False, add_generation_prompt=True)
 
 
 @torch.no_grad()

@@ -1,6 +1,5 @@
-"""The one call that trains (``fit``: the checks before the first step, the lock, resume, the kit's advice when
-memory runs out), the adapters it saves (``load_adapter``, ``adapter_base_model``), and the SFT adapter that 04 and
-06 start from (``ensure_sft_adapter``).  Taught in 03_sft.
+"""The one call that trains (``fit``), the adapters it saves (``load_adapter``), and the SFT adapter that 04 and 06
+start from (``ensure_sft_adapter``).  Taught in 03_sft.
 """
 from __future__ import annotations
 
@@ -21,9 +20,8 @@ from .sft import _quiet_datasets, check_precision, pick_rows, sft_config, sft_da
 
 
 def sft_adapter_dir(model_id: str, profile: str) -> Path:
-    """Where 03_sft saves the LoRA adapter (and tokenizer) for ``model_id`` and where 04_dpo looks for it:
-    one folder per base model, ``<output_dir>/03_sft/adapters/<model>`` (``-quick`` for the quick profile's
-    stand-in), so training another model never replaces this one's adapter."""
+    """Where 03_sft saves the adapter and tokenizer for ``model_id`` and 04_dpo looks for it: one folder per base
+    model (``-quick``: the quick profile's stand-in), so training another model never replaces this one's."""
     name = _slug(model_id.split("/")[-1]) + ("-quick" if Profile(profile) == "quick" else "")
     return Path(output_dir("03_sft")) / "adapters" / name
 

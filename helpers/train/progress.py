@@ -1,6 +1,5 @@
-"""Progress while training: the Trainer's bar kept, plus one readable line per log (losses, tokens/s, time
-left) and a warning when the run would take far longer than planned - the early sign of a CPU runtime.
-"""
+"""Progress while training: the Trainer's bar, one readable line per log, and a warning when the run would take far
+longer than planned (the early sign of a CPU runtime)."""
 from __future__ import annotations
 
 import time
