@@ -1,4 +1,5 @@
-"""Counting, timing and memory - measured honestly.  Taught in 01_lora-from-scratch and 02_what-lora-saves."""
+"""Counting, timing and memory - measured honestly.  Taught in 01_lora-from-scratch and 02_what-lora-saves
+(02 defines there what only it uses: the byte counters of a training step, ``compare_times``)."""
 from __future__ import annotations
 
 import statistics
@@ -8,12 +9,11 @@ from dataclasses import dataclass
 
 import torch
 
+__all__ = ["Timing", "count_parameters", "describe_trainable", "fmt_bytes", "fmt_ratio", "peak_memory", "time_fn"]
+
 
 def count_parameters(model) -> tuple[int, int]:
-    """(trainable, total) parameter counts. Shared (tied) weights count once, as PEFT counts them.
-
-    For a 4-bit bitsandbytes weight each stored byte holds two parameters; we count parameters, not bytes.
-    """
+    """(trainable, total) parameter counts, as PEFT counts them: tied weights once, a 4-bit weight's byte as two."""
     trainable = total = 0
     for param in model.parameters():
         n = param.numel()
@@ -101,86 +101,6 @@ def peak_memory(device=None):
             torch.cuda.synchronize(device)
             result["peak"] = torch.cuda.max_memory_allocated(device) - result["start"]
             result["end"] = torch.cuda.memory_allocated(device) - result["start"]
-
-
-def saved_tensor_bytes(fn, model=None) -> tuple[object, int]:
-    """Run ``fn()`` (a forward pass) and count the bytes autograd keeps for the backward pass.  Taught in
-    02_what-lora-saves.
-
-    Every tensor an operation saves for backward passes through ``torch.autograd.graph.saved_tensors_hooks``;
-    we add up the distinct storages (a view keeps its whole storage alive; two ops saving the same tensor
-    cost it once) and leave out ``model``'s parameters - they are weights, counted elsewhere. Works on any
-    device, the CPU included, where there is no allocator to ask. Returns (what fn returned, bytes).
-    """
-    params = {p.untyped_storage().data_ptr() for p in model.parameters()} if model is not None else set()
-    seen: dict[int, int] = {}
-
-    def pack(tensor):
-        storage = tensor.untyped_storage()
-        if storage.data_ptr() not in params:
-            seen[storage.data_ptr()] = storage.nbytes()
-        return tensor
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        out = fn()
-    return out, sum(seen.values())
-
-
-def training_state_bytes(model, optimizer=None) -> dict:
-    """Bytes held between steps, counted tensor by tensor: ``{"weights", "gradients", "optimizer"}``.
-
-    weights:   every parameter (a 4-bit bitsandbytes weight counts its packed bytes plus its quantization
-               constants); gradients: the ``.grad`` tensors that exist; optimizer: every tensor in the
-               optimizer's state (AdamW: exp_avg, exp_avg_sq and a step counter per parameter).
-    Shared (tied) parameters count once. Exact on any device - the CPU check of notebook 02 uses it.
-    """
-    weights = gradients = 0
-    seen = set()
-    for param in model.parameters():
-        if id(param) in seen:
-            continue
-        seen.add(id(param))
-        weights += param.numel() * param.element_size()
-        quant_state = getattr(param, "quant_state", None)
-        if quant_state is not None:
-            weights += _quant_state_bytes(quant_state)
-        if param.grad is not None:
-            gradients += param.grad.numel() * param.grad.element_size()
-    state = 0
-    if optimizer is not None:
-        for per_param in optimizer.state.values():
-            state += sum(t.numel() * t.element_size() for t in per_param.values() if torch.is_tensor(t))
-    return {"weights": weights, "gradients": gradients, "optimizer": state}
-
-
-def _quant_state_bytes(quant_state) -> int:
-    tensors = [getattr(quant_state, name, None) for name in ("absmax", "code", "offset")]
-    nested = getattr(quant_state, "state2", None)
-    if nested is not None:
-        tensors += [getattr(nested, "absmax", None), getattr(nested, "code", None)]
-    return sum(t.numel() * t.element_size() for t in tensors if torch.is_tensor(t))
-
-
-def compare_times(fns: dict, *, warmup: int = 3, repeats: int = 10, device=None, tokens: int | None = None) -> dict:
-    """Time several functions fairly: ``{name: Timing}`` from calls interleaved round-robin.  Taught in
-    02_what-lora-saves.
-
-    ``time_fn`` on A and then on B lets B run under a different load (other processes, clock boost, thermal
-    state); alternating A, B, A, B... gives every candidate the same conditions. Each call is warmed up and
-    synchronised exactly as in ``time_fn``; ``tokens`` (per call) adds tokens/s."""
-    for _ in range(warmup):
-        for fn in fns.values():
-            fn()
-    synchronize(device)
-    times = {name: [] for name in fns}
-    for i in range(repeats):
-        names = list(fns)[i % len(fns):] + list(fns)[:i % len(fns)]   # rotate who goes first
-        for name in names:
-            start = time.perf_counter()
-            fns[name]()
-            synchronize(device)
-            times[name].append(time.perf_counter() - start)
-    return {name: _timing(t, tokens) for name, t in times.items()}
 
 
 def _timing(times: list, tokens: int | None) -> Timing:

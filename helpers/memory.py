@@ -40,7 +40,7 @@ class MemoryEstimate:
     gradients: int
     optimizer: int
     activations: int
-    saved: int = 0               # what autograd keeps at the end of the forward pass (helpers.saved_tensor_bytes)
+    saved: int = 0               # what autograd keeps at the end of the forward pass (02's saved_tensor_bytes)
     params: int = 0
     trainable: int = 0
     parts: dict = field(default_factory=dict)

@@ -10,14 +10,9 @@ def history_series(log_history: list[dict], key: str) -> tuple[list, list]:
 
 def plot_history(log_history: list[dict], keys, title: str = "", ax=None, ylabel: str | None = None, *,
                  labels: dict | None = None, colors: dict | None = None, styles: dict | None = None):
-    """Plot each key of ``keys`` (e.g. ['loss', 'eval_loss']) against the optimizer step; returns the axes.
-
-    labels: {key: legend text in words} - a legend should read "held-out pairs", not "eval_heldout_loss"
-            (a key without a label keeps its raw name);
-    colors: {key: matplotlib colour} - give one series the same colour in every panel of a figure;
-    styles: {key: line style} ("-", "--", ":") - e.g. solid for chosen, dashed for rejected.
-    Missing keys are skipped, so an unfinished run still plots.
-    """
+    """Plot each of ``keys`` (e.g. ['loss', 'eval_loss']) against the optimizer step, skipping missing ones; returns
+    the axes. ``labels``, ``colors``, ``styles``: {key: legend text in words / colour / line style}, so a legend
+    reads "held-out pairs", not "eval_heldout_loss", and a series keeps its colour in every panel."""
     import matplotlib.pyplot as plt
 
     labels, colors, styles = labels or {}, colors or {}, styles or {}

@@ -1,11 +1,6 @@
-"""Preference pairs as tokens: parse HH-RLHF rows, tokenize a pair the way TRL does, batch pairs.  Taught in 04_dpo.
-
-04_dpo (DPO) and 05_orpo (ORPO) score the same pairs with hand-written losses, so they share this plumbing;
-the losses themselves, and the log-probabilities they start from, stay in the notebooks that teach them.
-
-A tokenized pair is ``{'prompt_ids', 'chosen_ids', 'rejected_ids'}`` (lists of token ids; each answer ends with
-EOS when the chat template writes one). A collated batch stacks the B chosen sequences on top of the B rejected
-ones (TRL's layout), right-padded: ``input_ids``, ``attention_mask``, ``completion_mask``, each (2B, T).
+"""Preference pairs as tokens, as TRL makes them: parse HH-RLHF rows, tokenize a pair, batch pairs (B chosen rows
+on top of B rejected ones, right-padded, (2B, T)).  Taught in 04_dpo; 05_orpo scores the same pairs. The losses
+stay in the notebooks that teach them.
 """
 from __future__ import annotations
 
@@ -77,8 +72,7 @@ def select_pairs(batch, pairs):
 
 
 def trainable_state(model):
-    """A copy of the trainable weights (the adapter being trained), to put back with ``load_trainable_state``:
-    04 and 05 try several hand-written runs from the same start."""
+    """A copy of the trainable weights, to put back with ``load_trainable_state`` (several runs from one start)."""
     return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
 
 

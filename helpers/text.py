@@ -6,22 +6,16 @@ import torch
 
 def chat_prompt(tokenizer, question_or_messages) -> str:
     """A user question (or a messages list) rendered by the chat template, ending with the generation prompt."""
-    messages = question_or_messages
-    if isinstance(messages, str):
-        messages = [{"role": "user", "content": messages}]
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    if isinstance(question_or_messages, str):
+        question_or_messages = [{"role": "user", "content": question_or_messages}]
+    return tokenizer.apply_chat_template(question_or_messages, tokenize=False, add_generation_prompt=True)
 
 
 @torch.no_grad()
 def generate_ids(model, tokenizer, prompts, *, chat: bool = True, **settings) -> torch.Tensor:
-    """The new token ids for one batch of prompts: (len(prompts), <= max_new_tokens); rows that stopped at EOS
-    early are filled up with the pad token. Taught in 00_setup.
-
-    - chat=True wraps each prompt in the chat template with the generation prompt.
-    - left padding: a decoder-only model continues from the last position, so pads go on the left.
-    - ``eos_token_id`` and ``pad_token_id`` come from the tokenizer; ``settings`` (``max_new_tokens``,
-      ``do_sample``, ``temperature``, ...) go to ``model.generate`` as given - so passing ``temperature`` without
-      ``do_sample=True`` shows what it really does (nothing).
+    """The new token ids for one batch of prompts, (len(prompts), <= max_new_tokens), pad-filled after an early EOS.
+    Taught in 00_setup: chat template (``chat``), left padding (a decoder continues from the last position), EOS and
+    pad from the tokenizer; ``settings`` go to ``model.generate`` as given (``temperature`` alone does nothing).
     """
     from .models import vocab_report
 
@@ -45,11 +39,8 @@ def generate_ids(model, tokenizer, prompts, *, chat: bool = True, **settings) ->
 def generate(model, tokenizer, prompts, *, max_new_tokens: int = 64, do_sample: bool = False,
              temperature: float = 1.0, top_p: float = 1.0, batch_size: int = 8, chat: bool = True,
              seed: int | None = 0) -> list[str]:
-    """Answer each prompt; returns only the new text, cut at EOS (``generate_ids``, then decode).
-
-    ``max_new_tokens`` counts only new tokens (``max_length`` would count the prompt too); ``temperature`` and
-    ``top_p`` only matter with ``do_sample=True``, so they are passed on only then.
-    """
+    """Answer each prompt with at most ``max_new_tokens`` new tokens; returns only the new text, cut at EOS.
+    ``temperature`` and ``top_p`` only matter with ``do_sample=True``, so they are passed on only then."""
     sampling = dict(do_sample=True, temperature=temperature, top_p=top_p) if do_sample else dict(do_sample=False)
     if seed is not None:
         torch.manual_seed(seed)
@@ -62,9 +53,8 @@ def generate(model, tokenizer, prompts, *, max_new_tokens: int = 64, do_sample: 
 
 
 def side_by_side(prompts, columns: dict, width: int = 60):
-    """Show answers to the same prompts next to each other: ``side_by_side(prompts, {"before": a, "after": b})``.
-
-    Renders an HTML table in a notebook; returns the rows as a list of dicts (the tests read them)."""
+    """Answers to the same prompts next to each other, ``side_by_side(prompts, {"before": a, "after": b})``: an
+    HTML table in a notebook; returns the rows as a list of dicts (the tests read them)."""
     rows = [{"prompt": p, **{name: answers[i] for name, answers in columns.items()}} for i, p in enumerate(prompts)]
     try:
         import html

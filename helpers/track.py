@@ -2,31 +2,24 @@
 
     TRACKER = helpers.tracker()   # reads COURSE_TRACKER = none | tensorboard | trackio | wandb (default: none)
 
-``helpers.train.use_run_dir(args, ..., tracker=TRACKER)`` passes it to the trainer (``report_to`` plus a run name
-that says notebook, method, model and the run folder's config hash, e.g. ``04_dpo-dpo-smollm2-360m-1a2b3c4d``);
-``helpers.train.fit`` points the tracker at the run, so a resumed run continues its own curve instead of starting
-a new one. ``TRACKER.log_run(name, history)`` logs a hand-written loop's history (04's beta sweep, 05's lambda
-sweep) as a run of its own, so one chart compares the settings. ``TRACKER.show()`` prints how to open it.
-
-Nothing leaves the machine unless the student asks for it:
-- tensorboard: event files under ``output_dir("tensorboard")/<run name>/`` (Drive on Colab: curves survive a
-  disconnect). Open with ``%load_ext tensorboard`` + ``%tensorboard --logdir ...`` in Colab/Jupyter.
-- trackio: Hugging Face's local-first tracker; a SQLite database under ``output_dir("trackio")`` (its
-  ``TRACKIO_DIR``), no Space, no upload; no dashboard is started during training. Open: ``trackio show``.
-- wandb: online only when the student has logged in (``wandb login`` / ``WANDB_API_KEY``); otherwise offline
-  (``WANDB_MODE=offline``) under ``output_dir("wandb")``, with the ``wandb sync`` command printed.
-The packages are optional (not in requirements.txt): a tracker that is not installed gives one line with the
-install command and training goes on without one.
+``helpers.train.use_run_dir(args, ..., tracker=TRACKER)`` makes the trainer report to it under a run name of
+notebook, method and run folder (``04_dpo-dpo-smollm2-360m-1a2b3c4d``), so a resumed run continues its own curve.
+``TRACKER.log_run(name, history)`` logs a hand-written loop (04's beta sweep, 05's lambda sweep) as a run of its
+own; ``TRACKER.show()`` prints how to open it. Nothing leaves the machine unless the student asks for it:
+tensorboard and trackio write local files under ``output_dir()``; wandb is online only after ``wandb login``,
+otherwise offline with the ``wandb sync`` command printed. The packages are optional (not in requirements.txt):
+one that is not installed gives one line with the install command, and training goes on without a tracker.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import json
 import netrc
 import os
 import re
 import sys
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +27,6 @@ from .env import output_dir
 
 TRACKERS = ("none", "tensorboard", "trackio", "wandb")
 PROJECT = "llm-course"  # trackio's and W&B's project: every notebook's runs side by side in one dashboard
-INSTALL = {"tensorboard": "pip install tensorboard", "trackio": "pip install trackio", "wandb": "pip install wandb"}
 _METHODS = {"SFTConfig": "sft", "DPOConfig": "dpo", "ORPOConfig": "orpo"}
 
 
@@ -49,52 +41,33 @@ def _installed(name: str) -> bool:
         return False
 
 
-def wandb_logged_in() -> bool:
-    """True when W&B has an API key: ``WANDB_API_KEY``, or ``wandb login``'s entry in ~/.netrc. Read without
-    importing wandb and without the network."""
-    if os.environ.get("WANDB_API_KEY"):
-        return True
-    try:
-        path = os.environ.get("NETRC") or str(Path.home() / ".netrc")
-        hosts = netrc.netrc(path).hosts if Path(path).is_file() else {}
-    except (OSError, netrc.NetrcParseError):
-        return False
-    return any("wandb" in host for host in hosts)
-
-
 def wandb_mode() -> str:
-    """``online`` when logged in to W&B, else ``offline``; an explicit ``WANDB_MODE`` wins."""
+    """An explicit ``WANDB_MODE``, else ``online`` when W&B has an API key (``WANDB_API_KEY``, or ``wandb login``'s
+    entry in ~/.netrc - read without importing wandb or the network), else ``offline``."""
     explicit = os.environ.get("WANDB_MODE", "").strip().lower()
-    if explicit:
-        return explicit
-    return "online" if wandb_logged_in() else "offline"
+    if explicit or os.environ.get("WANDB_API_KEY"):
+        return explicit or "online"
+    try:
+        hosts = netrc.netrc(os.environ.get("NETRC") or Path.home() / ".netrc").hosts
+    except (OSError, netrc.NetrcParseError):
+        return "offline"
+    return "online" if any("wandb" in host for host in hosts) else "offline"
 
 
 def trackio_dir() -> Path:
-    """Where trackio keeps its database: its ``TRACKIO_DIR`` (fixed when trackio is first imported), which
-    ``tracker("trackio")`` sets to ``output_dir("trackio")`` unless it was already set."""
+    """Where trackio keeps its database: its ``TRACKIO_DIR``, fixed when trackio is first imported."""
     module = sys.modules.get("trackio.utils")
-    if module is not None:
-        return Path(module.TRACKIO_DIR)
-    return Path(os.environ.get("TRACKIO_DIR") or output_dir("trackio"))
+    return Path(module.TRACKIO_DIR if module else os.environ.get("TRACKIO_DIR") or output_dir("trackio"))
 
 
-def method_of(args) -> str:
-    """``sft``, ``dpo``, ``orpo`` from the config's class (SFTConfig, DPOConfig, ORPOConfig), else ``train``."""
-    return next((m for cls, m in _METHODS.items() if any(c.__name__ == cls for c in type(args).__mro__)), "train")
-
-
-def run_name(notebook: str, method: str, folder) -> str:
-    """``<notebook>-<method>-<run folder>``, e.g. ``04_dpo-dpo-smollm2-360m-1a2b3c4d``: the folder's name is the
-    model and the config hash of ``runs/<model>-<hash>/``, so the same configuration always logs to the same run."""
-    return f"{notebook}-{method}-{Path(folder).name}"
+def _quiet():
+    """trackio prints a banner at every init and finish: kept out of the notebook (``show()`` says how to open it)."""
+    return contextlib.redirect_stdout(io.StringIO())
 
 
 @dataclass(frozen=True)
 class Tracker:
-    """Which tracker the trainers report to (``name``), and where its files go (``folder``; None for none).
-
-    ``bool(TRACKER)`` is False for ``none``; ``TRACKER.report_to`` is the value for TrainingArguments."""
+    """Which tracker the trainers report to (``name``; ``bool()`` is False for none), and where its files go."""
 
     name: str = "none"
     folder: Path | None = None
@@ -102,22 +75,13 @@ class Tracker:
     def __bool__(self) -> bool:
         return self.name != "none"
 
-    @property
-    def report_to(self) -> str:
-        return self.name
-
-    def __str__(self) -> str:
-        if not self:
-            return "tracker: none (set COURSE_TRACKER=tensorboard, trackio or wandb to watch training live)"
-        extra = f", W&B mode {wandb_mode()}" if self.name == "wandb" else ""
-        return f"tracker: {self.name}, files in {self.folder}{extra}"
-
-    def configure(self, args, notebook: str, folder, method: str | None = None):
-        """Set ``args.report_to``, ``run_name`` (and trackio's project) for the run in ``folder``; returns args.
-        None of these fields is part of a run's config hash (helpers.train.runs._NOT_KEYED)."""
+    def configure(self, args, notebook: str, folder):
+        """Set ``args.report_to``, ``run_name`` and the project for the run in ``folder``; returns args. None of
+        these fields is part of a run's config hash (helpers.train.runs._NOT_KEYED)."""
         if self:  # none: args stay as they are (report_to="none")
+            method = next((_METHODS[c.__name__] for c in type(args).__mro__ if c.__name__ in _METHODS), "train")
             args.report_to = [self.name]
-            args.run_name = run_name(notebook, method or method_of(args), folder)
+            args.run_name = f"{notebook}-{method}-{Path(folder).name}"  # the folder: model and config hash
             if self.name == "tensorboard":  # read when the Trainer is built: also an evaluate() before fit logs here
                 os.environ["TENSORBOARD_LOGGING_DIR"] = str(output_dir("tensorboard") / args.run_name)
             args.project = PROJECT
@@ -145,14 +109,13 @@ class Tracker:
         return []
 
     def show(self) -> None:
-        """Print how to open the tracker; prints nothing when it is off, so the default output is unchanged."""
+        """Print how to open the tracker; nothing when it is off, so the default output is unchanged."""
         for line in self.how_to_open():
             print(line)
 
     def log_run(self, name: str, history: list[dict], *, step: str = "step", config: dict | None = None) -> None:
-        """Log a hand-written loop's ``history`` (one dict per step, with ``step``) as its own run ``name``,
-        e.g. one run per beta of 04's sweep. Numbers only; the keys become charts (prefixed ``train/`` like the
-        Trainer's). Logging the same name again replaces the run's points (tensorboard: a fresh folder)."""
+        """Log a hand-written loop's ``history`` (one dict per step) as its own run ``name``, e.g. one per beta of
+        04's sweep. Numbers only, prefixed ``train/`` like the Trainer's; the same name again replaces the run."""
         if not self:
             return
         rows = [(int(row[step]), {f"train/{k}": float(v) for k, v in row.items()
@@ -172,13 +135,13 @@ class Tracker:
                     for key, value in values.items():
                         writer.add_scalar(key, value, global_step)
         elif self.name == "trackio":
-            trackio = _import_trackio()
-            with _trackio_quiet():
-                trackio.init(project=PROJECT, name=name, resume="never", config=config, embed=False,
-                             auto_log_cpu=False, auto_log_gpu=False)
-                for global_step, values in rows:
-                    trackio.log({**values, "train/global_step": global_step})
-                trackio.finish()
+            import trackio
+
+            local = _LocalTrackio(trackio)  # quiet, and at each row's own step
+            local.init(project=PROJECT, name=name, resume="never", config=config)
+            for global_step, values in rows:
+                local.log({**values, "train/global_step": global_step})
+            local.finish()
         elif self.name == "wandb":
             import wandb
 
@@ -194,9 +157,8 @@ class Tracker:
 def tracker(name: str | None = None) -> Tracker:
     """The tracker named by ``name`` or ``$COURSE_TRACKER`` (none, tensorboard, trackio, wandb; default none).
 
-    A name the kit does not know: TrackerError listing the valid ones. A tracker that is not installed: one line
-    with the install command, and ``none`` (training goes on without it). For trackio, ``TRACKIO_DIR`` is set to
-    ``output_dir("trackio")`` unless already set (trackio reads it when first imported)."""
+    An unknown name: TrackerError listing the valid ones. One not installed: a line with the install command, and
+    ``none``. For trackio, ``TRACKIO_DIR`` becomes ``output_dir("trackio")`` unless already set."""
     given = name if name is not None else os.environ.get("COURSE_TRACKER", "")
     choice = str(given).strip().lower() or "none"
     if choice not in TRACKERS:
@@ -205,7 +167,7 @@ def tracker(name: str | None = None) -> Tracker:
     if choice == "none":
         return Tracker()
     if not _installed(choice):
-        print(f"COURSE_TRACKER={choice}: {choice} is not installed - run `{INSTALL[choice]}` (then restart the "
+        print(f"COURSE_TRACKER={choice}: {choice} is not installed - run `pip install {choice}` (then restart the "
               "kernel); training goes on without a tracker.")
         return Tracker()
     if choice == "tensorboard":
@@ -221,27 +183,9 @@ def wandb_run_id(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", name)[:64]
 
 
-def _import_trackio():
-    os.environ.setdefault("TRACKIO_DIR", str(output_dir("trackio")))
-    import trackio
-
-    return trackio
-
-
-@contextmanager
-def _trackio_quiet():
-    """trackio prints a few lines at every init ('* Trackio project initialized', ...); keep them out of the
-    notebook's output (TRACKER.show() prints the one way to open it)."""
-    import contextlib
-    import io
-
-    with contextlib.redirect_stdout(io.StringIO()):
-        yield
-
-
 class _LocalTrackio:
-    """trackio for the Trainer's TrackioCallback, local only: no dashboard started inside the notebook, no CPU/GPU
-    system metrics mixed into the curves, and its banner lines kept out of the output."""
+    """trackio for the Trainer's TrackioCallback, local only: no dashboard, no CPU/GPU metrics in the curves, no
+    banner; logged at the Trainer's global step, so a resumed run's replayed steps land where they belong."""
 
     def __init__(self, module):
         self._module = module
@@ -251,37 +195,27 @@ class _LocalTrackio:
 
     def init(self, **kwargs):
         kwargs.update(embed=False, auto_log_cpu=False, auto_log_gpu=False)
-        with _trackio_quiet():
+        with _quiet():
             return self._module.init(**kwargs)
 
     def finish(self):
-        with _trackio_quiet():
+        with _quiet():
             return self._module.finish()
 
     def log(self, metrics, step=None):
-        """At the Trainer's global step (not trackio's own counter): a resumed run's replayed steps land on the
-        steps they replay, and the x-axis is the same as TensorBoard's."""
         if step is None and "train/global_step" in metrics:
             step = int(metrics["train/global_step"])
         return self._module.log(metrics, step=step)
 
 
-def _report_to(args) -> list[str]:
-    value = getattr(args, "report_to", None) or []
-    return [value] if isinstance(value, str) else list(value)
-
-
-@contextmanager
+@contextlib.contextmanager
 def attached(trainer, from_step: int = 0):
-    """While training (``helpers.train.fit``): point the trainer's tracker callbacks at its run.
+    """While ``helpers.train.fit`` trains: point the trainer's tracker callbacks at its run.
 
-    tensorboard: the event files go to ``output_dir("tensorboard")/<run_name>`` (the same folder when a run
-    resumes: one curve); resumed at ``from_step``, the points a dead runtime logged after that step are hidden
-    (SummaryWriter's ``purge_step``), so the replayed steps replace them. trackio: local only, resumed by run
-    name, at the Trainer's global step. wandb: one run id per run name, resumed ("allow"), online when logged
-    in, else offline; finished afterwards so the next trainer gets its own run."""
-    names, args = _report_to(trainer.args), trainer.args
-    wandb_run = None
+    tensorboard: files in ``output_dir("tensorboard")/<run_name>``; a run resumed at ``from_step`` hides the points
+    a dead runtime logged after it (``purge_step``), so the replayed steps replace them. trackio: local, resumed by
+    run name. wandb: one run id per run name, resumed, online when logged in; finished afterwards."""
+    args, wandb_run = trainer.args, None
     for callback in trainer.callback_handler.callbacks:
         kind = type(callback).__name__
         if kind == "TensorBoardCallback" and getattr(callback, "tb_writer", None) is None and args.run_name:
@@ -290,7 +224,8 @@ def attached(trainer, from_step: int = 0):
                 callback.tb_writer = callback._SummaryWriter(log_dir=callback.logging_dir, purge_step=from_step + 1)
         elif kind == "TrackioCallback" and not isinstance(callback._trackio, _LocalTrackio):
             callback._trackio = _LocalTrackio(callback._trackio)
-    if "wandb" in names and args.run_name and trainer.is_world_process_zero():  # DDP: one run, from rank 0
+    report_to = [args.report_to] if isinstance(args.report_to, str) else args.report_to or []
+    if "wandb" in report_to and args.run_name and trainer.is_world_process_zero():  # DDP: one run, from rank 0
         import wandb
 
         if wandb.run is None:

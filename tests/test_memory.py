@@ -1,9 +1,10 @@
 """helpers.memory predicts what a training step keeps - checked tensor by tensor on the CPU.
 
-Activations: autograd's saved-tensor hooks (helpers.saved_tensor_bytes) count exactly what the forward pass
+Activations: autograd's saved-tensor hooks (02's saved_tensor_bytes) count exactly what the forward pass
 keeps for backward; the model must predict it to the byte for both block families, full fine-tuning and LoRA,
 fp32 and fp16 autocast, with and without dropout and activation checkpointing. Weights, gradients and AdamW
-states: counted tensor by tensor after one optimizer step (helpers.training_state_bytes).
+states: counted tensor by tensor after one optimizer step (02's training_state_bytes).
+The counters are the notebook's own definitions (tests/nbcode.py).
 """
 import peft
 import pytest
@@ -11,6 +12,10 @@ import torch
 
 import helpers
 from helpers.memory import _nf4_bytes, estimate_memory, lora_shapes
+from nbcode import definitions
+
+COUNT = definitions("02_what-lora-saves.ipynb", "tensor_bytes", "quant_state_bytes", "training_state_bytes",
+                    "saved_tensor_bytes")
 
 STANDINS = ["HuggingFaceTB/SmolLM2-135M", "EleutherAI/pythia-70m", "Qwen/Qwen2.5-0.5B"]
 F32, F16 = torch.float32, torch.float16
@@ -41,7 +46,7 @@ def measured_saved(model, batch, autocast):
         with torch.autocast("cpu", dtype=autocast or F16, enabled=autocast is not None):
             return model(**batch, use_cache=False).loss
 
-    return helpers.saved_tensor_bytes(forward, model)[1]
+    return COUNT["saved_tensor_bytes"](forward, model)[1]
 
 
 def pick_targets(model_id, which):
@@ -97,7 +102,7 @@ def test_weights_gradients_optimizer_exact_after_a_step(method):
     ids = torch.randint(0, model.config.vocab_size, (2, 16))
     model(input_ids=ids, labels=ids).loss.backward()
     optimizer.step()
-    got = helpers.training_state_bytes(model, optimizer)
+    got = COUNT["training_state_bytes"](model, optimizer)
     est = estimate_memory(helpers.load_model(model_id, "quick"), method, r=8, weight_dtype=F32, compute_dtype=F32,
                           device="cpu")
     assert got == {"weights": est.weights, "gradients": est.gradients, "optimizer": est.optimizer}
@@ -118,9 +123,7 @@ def test_nf4_bytes_match_bitsandbytes():
     for shape in [(192, 64), (2560, 960)]:
         weight = bnb.nn.Params4bit(torch.randn(*shape), requires_grad=False, quant_type="nf4",
                                    compress_statistics=True).to("cpu")
-        from helpers.measure import _quant_state_bytes
-
-        assert weight.numel() + _quant_state_bytes(weight.quant_state) == _nf4_bytes(shape[0] * shape[1])
+        assert weight.numel() + COUNT["quant_state_bytes"](weight.quant_state) == _nf4_bytes(shape[0] * shape[1])
 
 
 def test_totals_and_the_course_story():
@@ -172,7 +175,7 @@ def test_qlora_weights_and_activations_exact_on_cpu(tmp_path):
     assert model.is_loaded_in_4bit
     est = estimate_memory(helpers.load_model(model_id, "quick"), "qlora", r=16, batch_size=2, seq_len=16,
                           weight_dtype=F16, compute_dtype=F16, device="cpu")
-    assert helpers.training_state_bytes(model)["weights"] == est.weights - 4 * est.trainable
+    assert COUNT["training_state_bytes"](model)["weights"] == est.weights - 4 * est.trainable
     model = lora_model(model, helpers.lora_targets(model_id), 16, 0.05).train()
     ids = torch.randint(0, model.config.vocab_size, (2, 16))
     assert measured_saved(model, {"input_ids": ids, "labels": ids}, F16) == est.saved

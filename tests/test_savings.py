@@ -34,7 +34,8 @@ TABLE = {
 @pytest.fixture(scope="module")
 def nb():
     return definitions(NOTEBOOK, "lora_count", "peft_count", "PYTHIA_ALL", "LLAMA_ALL", "CONFIGS", "make_trainable",
-                       "train_step", "PARTS", "plot_breakdown", "fit_report", preamble=PREAMBLE)
+                       "train_step", "PARTS", "plot_breakdown", "fit_report", "tensor_bytes", "saved_tensor_bytes",
+                       "compare_times", "summary", preamble=PREAMBLE)
 
 
 def test_the_notebook_tabulates_every_configuration(nb):
@@ -81,8 +82,7 @@ def test_checkpointing_keeps_only_block_inputs(nb):
     kept = {}
     for ckpt in (False, True):
         model, _ = nb["make_trainable"](helpers.load_model(model_id, "quick"), "lora", recipe, ckpt)
-        kept[ckpt] = helpers.saved_tensor_bytes(lambda: model(input_ids=ids, labels=ids, use_cache=False).loss,
-                                                model)[1]
+        kept[ckpt] = nb["saved_tensor_bytes"](lambda: model(input_ids=ids, labels=ids, use_cache=False).loss, model)[1]
     assert kept[True] < kept[False] / 2
 
 
@@ -112,9 +112,9 @@ def test_breakdown_figure_is_labelled_in_words_with_units(nb):
     plt.close(fig)
 
 
-def test_compare_times_interleaves_and_reports_tokens():
+def test_compare_times_interleaves_and_reports_tokens(nb):
     calls = []
-    timings = helpers.compare_times({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
-                                    warmup=1, repeats=4, tokens=100)
+    timings = nb["compare_times"]({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
+                                  warmup=1, repeats=4, tokens=100)
     assert calls == ["a", "b", "a", "b", "b", "a", "a", "b", "b", "a"]   # warm-up, then who goes first rotates
     assert set(timings) == {"a", "b"} and len(timings["a"].times) == 4 and timings["a"].tokens_per_s > 0

@@ -77,7 +77,7 @@ def test_wandb_is_offline_unless_logged_in(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path))
     tracker = helpers.tracker("wandb")
     lines = tracker.how_to_open()
-    assert tracker.report_to == "wandb" and any(line.strip().startswith("wandb sync ") for line in lines)
+    assert tracker.name == "wandb" and any(line.strip().startswith("wandb sync ") for line in lines)
     (tmp_path / "netrc").write_text("machine api.wandb.ai\n  login user\n  password x\n")
     monkeypatch.setenv("NETRC", str(tmp_path / "netrc"))
     assert track.wandb_mode() == "online"

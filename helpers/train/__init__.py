@@ -2,23 +2,20 @@
 
 ==================  ==========================================================================================
 ``runs``            run folders and locks: one folder per configuration, resume from a complete checkpoint
-``lora``            the course's LoRA recipe (``LORA_R``/``LORA_ALPHA``/``LORA_DROPOUT``, ``lora_config``)
+``lora``            the course's LoRA recipe (``LORA_R``, ``LORA_DROPOUT``, ``lora_config``)
 ``sft``             03's SFT recipe (``sft_recipe``), its data (dialogues as prompt/completion) and ``sft_config``
 ``progress``        progress bars: the Trainer's bar plus one readable line per log, and the time-left warning
 ``fitting``         fitting and adapters: ``fit`` (checks, lock, resume), ``load_adapter``, ``ensure_sft_adapter``
 ==================  ==========================================================================================
 
-The notebook teaches each piece (the prompt/response split, the masked labels, padding, precision, resuming);
-these functions assemble them so 03 and ``ensure_sft_adapter`` run one recipe, not two. Every name below is
-reachable as ``helpers.train.<name>``; ``__all__`` lists the ones notebooks call.
+Every name below is reachable as ``helpers.train.<name>``; ``__all__`` lists the ones notebooks call.
 """
 from .fitting import (adapter_base_model, adapter_fix, data_report, ensure_sft_adapter, fit, load_adapter, preflight,
                       sft_adapter_dir)
-from .lora import LORA_ALPHA, LORA_DROPOUT, LORA_R, lora_config, trainable_to_fp32
+from .lora import LORA_DROPOUT, LORA_R, lora_config, trainable_to_fp32
 from .progress import show_progress
 from .runs import (RUN_CONFIG, RUN_FINISHED, RUN_LOCK, RunError, RunLock, check_writable, checkpoint_problem,
-                   checkpoint_step, clear_run, fingerprint, latest_checkpoint, run_config, run_dir, run_status,
-                   use_run_dir)
+                   checkpoint_step, clear_run, fingerprint, latest_checkpoint, run_status, use_run_dir)
 from .sft import SFT_RECIPE, PrecisionError, check_precision, pick_rows, sft_config, sft_dataset, sft_recipe
 
 __all__ = ["LORA_R", "RUN_FINISHED", "adapter_base_model", "checkpoint_step", "clear_run", "ensure_sft_adapter",

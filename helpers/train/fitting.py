@@ -1,6 +1,5 @@
-"""The one call that trains (``fit``: the checks before the first step, the lock, resume, the kit's advice when
-memory runs out), the adapters it saves (``load_adapter``, ``adapter_base_model``), and the SFT adapter that 04 and
-06 start from (``ensure_sft_adapter``).  Taught in 03_sft.
+"""The one call that trains (``fit``), the adapters it saves (``load_adapter``), and the SFT adapter that 04 and 06
+start from (``ensure_sft_adapter``).  Taught in 03_sft.
 """
 from __future__ import annotations
 
@@ -21,14 +20,14 @@ from .sft import _quiet_datasets, check_precision, pick_rows, sft_config, sft_da
 
 
 def sft_adapter_dir(model_id: str, profile: str) -> Path:
-    """Where 03_sft saves the LoRA adapter (and tokenizer) for ``model_id`` and where 04_dpo looks for it:
-    one folder per base model, ``<output_dir>/03_sft/adapters/<model>`` (``-quick`` for the quick profile's
-    stand-in), so training another model never replaces this one's adapter."""
+    """Where 03_sft saves the adapter and tokenizer for ``model_id`` and 04_dpo looks for it: one folder per base
+    model (``-quick``: the quick profile's stand-in), so training another model never replaces this one's."""
     name = _slug(model_id.split("/")[-1]) + ("-quick" if Profile(profile) == "quick" else "")
     return Path(output_dir("03_sft")) / "adapters" / name
+
+
 def adapter_fix(path) -> str:
-    """What to do about a damaged adapter folder: delete it and rerun the notebook that saves it (by its place
-    under ``output_dir()``; 03's adapters are also trained again by ``ensure_sft_adapter``)."""
+    """What to do about a damaged adapter folder: delete it and rerun the notebook that saves it."""
     folder, writer = Path(path), writer_of(path, output_dir())
     again = (f"rerun {writer}, which saves it" if writer else "save it again with the notebook that made it")
     if writer and writer.startswith("03_"):
@@ -37,8 +36,7 @@ def adapter_fix(path) -> str:
 
 
 def adapter_base_model(path) -> str | None:
-    """The base model an adapter folder was trained from (adapter_config.json), or None if there is none.
-    A damaged adapter_config.json is a one-line ``DamagedFileError`` (the file, what is wrong, the fix)."""
+    """The base model an adapter folder was trained from (adapter_config.json), or None if there is none."""
     config = Path(path) / "adapter_config.json"
     if not config.is_file():
         return None
@@ -49,13 +47,9 @@ def adapter_base_model(path) -> str | None:
 
 
 def load_adapter(base, path, *, is_trainable: bool = False, tokenizer=None, **kwargs):
-    """``PeftModel.from_pretrained(base, path, is_trainable=...)`` after checking that the adapter was trained
-    on this base model (its adapter_config.json records it): an adapter on another base of the same shapes
-    loads without a word and computes nonsense; on another width it fails with one 'size mismatch' per layer.
-    With ``tokenizer``, also checks that every token id has an embedding row (``vocab_report``).
-    A damaged adapter (a Drive sync cut off: ``adapter_model.safetensors`` short or empty, ``adapter_config.json``
-    not JSON) is a one-line ``helpers.files.DamagedFileError`` naming the file and the fix, checked before PEFT
-    reads it (PEFT would say ``SafetensorError: ... incomplete metadata, file not fully covered``).
+    """``PeftModel.from_pretrained(base, path, is_trainable=...)`` after checking that the adapter is whole and was
+    trained on this base model: on another base of the same shapes it would load without a word and compute
+    nonsense, on another width fail with one 'size mismatch' per layer. ``tokenizer``: check it fits the embedding.
     """
     from peft import PeftModel
 
@@ -88,11 +82,8 @@ def load_adapter(base, path, *, is_trainable: bool = False, tokenizer=None, **kw
 
 # --- the checks before training, and the one call that trains -------------------------------------------------
 def data_report(trainer, given: int | None = None) -> dict:
-    """How many training examples ``max_length`` cuts or drops, printed; a RunError if none is left.
-
-    TRL cuts long examples at ``max_length`` - an SFT answer then loses its end *and its EOS*, a DPO pair its
-    answers' ends - and drops an example whose prompt alone fills ``max_length`` (nothing left to train),
-    without a word. ``given``: how many examples went into the trainer (to count the dropped ones)."""
+    """How many of the ``given`` examples TRL silently cuts at ``max_length`` (an SFT answer loses its EOS too) or
+    drops (the prompt alone fills it), printed; a RunError if none is left."""
     data, limit = trainer.train_dataset, trainer.args.max_length
     kept = len(data) if data is not None else 0
     cut = 0
@@ -118,9 +109,8 @@ def data_report(trainer, given: int | None = None) -> dict:
 
 
 def preflight(trainer, given: int | None = None) -> dict:
-    """Everything that would otherwise fail after minutes of training, checked before the first step: the run
-    folder is writable, no emulated bf16, the tokenizer fits the embedding, some data is left after
-    ``max_length``. Returns ``data_report``'s counts."""
+    """What would otherwise fail after minutes of training, checked before the first step: a writable folder, no
+    emulated bf16, a tokenizer that fits the embedding, data left after ``max_length`` (``data_report``'s counts)."""
     from ..models import vocab_report
 
     check_writable(trainer.args.output_dir)
@@ -131,33 +121,12 @@ def preflight(trainer, given: int | None = None) -> dict:
     return data_report(trainer, given)
 
 
-def _heartbeat(lock):
-    from transformers import TrainerCallback
-
-    class Heartbeat(TrainerCallback):
-        """Touches the run's lock file at every step: a lock untouched for long belongs to a dead runtime."""
-
-        def on_step_end(self, args, state, control, **kwargs):
-            lock.touch()
-
-    return Heartbeat()
-
-
 def fit(trainer, given: int | None = None, *, resume: bool = True):
-    """Train ``trainer`` in its run folder (``args.output_dir``; see ``use_run_dir``) so that the run survives.
+    """Train ``trainer`` in its run folder (``use_run_dir``) so that the run survives; returns ``train()``'s result.
 
-    - ``preflight`` first: writable folder, precision, vocabulary, and how many of the ``given`` examples
-      ``max_length`` cut or dropped (none left: a clear error, not an IndexError mid-run).
-    - A lock (``RunLock``): a second live process on the same folder is refused.
-    - Resume from the newest *complete* checkpoint (``latest_checkpoint``; a half-written one is reported and
-      removed). A finished run is reported with its results and loaded from its last checkpoint: 0 new steps.
-    - The global RNG is reseeded with ``args.seed`` just before ``train()``, as in a fresh runtime: whatever ran
-      before (reading the data loader, generating) cannot shift the data order, so a resumed run replays the
-      steps it lost exactly.
-    - Out of GPU memory in a step: the kit's advice instead of a bare ``torch.OutOfMemoryError``.
-    - A tracker in ``args.report_to`` (``use_run_dir(..., tracker=...)``) logs to the run named by
-      ``args.run_name``, the same run when it resumes (``helpers.track.attached``).
-    Returns ``trainer.train``'s result.
+    ``preflight`` first; then, holding the ``RunLock``, resume from the newest *complete* checkpoint (a finished run
+    is loaded: 0 new steps). The RNG is reseeded with ``args.seed`` just before ``train()``, as in a fresh runtime,
+    so a resumed run replays the steps it lost exactly. Out of GPU memory: the kit's advice, not a bare error.
     """
     import torch
     import transformers
@@ -167,7 +136,8 @@ def fit(trainer, given: int | None = None, *, resume: bool = True):
     args, folder = trainer.args, Path(trainer.args.output_dir)
     preflight(trainer, given)
     with RunLock(folder) as lock:
-        heartbeat = _heartbeat(lock)
+        heartbeat = transformers.TrainerCallback()
+        heartbeat.on_step_end = lambda *args, **kwargs: lock.touch()  # an untouched lock: a dead runtime's
         trainer.add_callback(heartbeat)
         try:
             checkpoint = latest_checkpoint(folder, remove_incomplete=True) if resume else None
@@ -200,8 +170,7 @@ def fit(trainer, given: int | None = None, *, resume: bool = True):
 
 
 def _load_finished(trainer, checkpoint, finished: dict):
-    """A finished run's weights and state, without a step: ``train(resume_from_checkpoint=last)`` would train
-    one step past ``max_steps``."""
+    """A finished run's weights and state; ``train(resume_from_checkpoint=last)`` would do one step too many."""
     from transformers.trainer_callback import TrainerState
     from transformers.trainer_utils import TrainOutput
 
@@ -218,20 +187,11 @@ def _summary(finished: dict) -> str:
 
 
 def ensure_sft_adapter(model_id: str, profile: str, *, seed: int = 0, force: bool = False, **sizes) -> Path:
-    """The SFT LoRA adapter for ``model_id`` in ``sft_adapter_dir(model_id, profile)``, trained now if it is not
-    there.  Taught in 03_sft.
+    """The SFT LoRA adapter (and course-template tokenizer) for ``model_id`` in ``sft_adapter_dir``, trained now with
+    03's recipe through ``fit`` if no whole adapter from this base model is there (or ``force``), so 04 also works
+    in a fresh runtime where 03 never ran.  Taught in 03_sft.
 
-    If the folder holds an adapter trained from this model (adapter_config.json's base model; a quick-profile
-    stand-in and the real model count as different), it is returned as it is. Otherwise a short SFT runs with
-    03's recipe - the ``chosen`` dialogues as prompt/completion conversations, ``lora_config``, ``sft_config``
-    with T4-safe precision - through ``fit`` (its own run folder, resumable), and the adapter and tokenizer are
-    saved there. So 04_dpo also works in a fresh runtime where 03 never ran. Load it for more training with
-    ``load_adapter(base, path, is_trainable=True)``. The tokenizer saved with it has the course chat template
-    (HH-RLHF's layout, EOS after each answer): ``AutoTokenizer.from_pretrained(path)``.
-
-    ``sizes`` (``max_steps``, ``batch_size``, ``grad_accum``, ``learning_rate``, ``max_length``, ``checkpointing``)
-    default to 03's recipe (``sft_recipe(profile)``); pass one only to change it (04 and 06: fewer ``max_steps``).
-    force: train again even if an adapter is there.
+    ``sizes`` change 03's recipe (``sft_recipe(profile, **sizes)``; 04 and 06 run fewer ``max_steps``).
     """
     from trl import SFTTrainer
 

@@ -4,15 +4,14 @@ Taught in 01_lora-from-scratch; used by 02-05 and 07.
 from __future__ import annotations
 
 
-LORA_R, LORA_ALPHA, LORA_DROPOUT = 16, 32, 0.05  # the course's LoRA recipe for SFT (03) and DPO (04)
+LORA_R, LORA_DROPOUT = 16, 0.05  # the course's LoRA recipe for SFT (03) and DPO (04), with alpha = 2r
+
+
 def lora_config(model_id: str, *, r: int = LORA_R, alpha: int | None = None, dropout: float = LORA_DROPOUT,
                 targets=None, model=None):
-    """The course's LoRA recipe (03 SFT, 04 DPO): r=16, alpha=32 (update scaled by alpha/r = 2), dropout 0.05
-    on the LoRA branch, on all seven projections of a Llama-style model (``helpers.lora_targets``).
-
-    02 varies it: another ``r`` (alpha follows as 2r unless given) or other ``targets`` (module names).
-    Any Hub id that ``load_model`` accepts works: outside the course's registry the targets come from the
-    model's architecture (its config's ``model_type``, or ``model=`` a loaded model), or pass ``targets``."""
+    """The course's LoRA recipe (03 SFT, 04 DPO): r=16, alpha=2r (the update scaled by 2), dropout 0.05, on every
+    linear projection (``helpers.lora_targets``; for a model outside the registry, by its architecture).
+    02 varies ``r``, ``alpha`` or the ``targets`` (module names)."""
     from peft import LoraConfig
 
     if targets is None:
@@ -22,7 +21,7 @@ def lora_config(model_id: str, *, r: int = LORA_R, alpha: int | None = None, dro
 
 
 def _targets_for(model_id: str, model=None) -> list[str]:
-    """LoRA targets for a registered model, else by its architecture (model_type of a family the kit knows)."""
+    """LoRA targets for a registered model, else by its architecture (``model_type`` of a family the kit knows)."""
     from ..models import FAMILIES, UnknownModelError, lora_targets
 
     try:
@@ -47,12 +46,9 @@ def _targets_for(model_id: str, model=None) -> list[str]:
 
 
 def trainable_to_fp32(model) -> int:
-    """Cast every trainable parameter that is not fp32 back to fp32; returns how many tensors were cast.
-    Taught in 04_dpo (the T4 trap), used by 02 too.
-
-    For a 4-bit base, TRL casts the LoRA weights to bf16 while building the trainer; with fp16 loss scaling on a T4
-    that fails (``_amp_foreach_non_finite_check_and_unscale_cuda not implemented for 'BFloat16'``). Call this after
-    building the trainer (or after ``get_peft_model``): trainable weights must be fp32 under mixed precision."""
+    """Cast every trainable parameter back to fp32 (returns how many tensors were cast), after building the trainer:
+    for a 4-bit base TRL makes the LoRA weights bf16, and fp16 loss scaling on a T4 then fails
+    (``_amp_foreach_non_finite_check_and_unscale_cuda not implemented for 'BFloat16'``). Taught in 04_dpo."""
     import torch
 
     cast = 0

@@ -1,6 +1,5 @@
-"""Progress while training: the Trainer's bar kept, plus one readable line per log (losses, tokens/s, time
-left) and a warning when the run would take far longer than planned - the early sign of a CPU runtime.
-"""
+"""Progress while training: the Trainer's bar, one readable line per log, and a warning when the run would take far
+longer than planned (the early sign of a CPU runtime)."""
 from __future__ import annotations
 
 import time
@@ -10,14 +9,12 @@ def _progress_callback_class():
     from transformers import TrainerCallback
 
     class ProgressPrinter(TrainerCallback):
-        """One readable line per log: step, losses, tokens/s, time per step, and the estimated time left.
-
-        After the first log it also warns if the run would take longer than ``budget_min`` minutes - the early
-        sign that a full-profile run is on the CPU (one student's progress bar said 113 hours)."""
+        """One readable line per log (step, losses, tokens/s, time per step and left), and at the first a warning if
+        the run would take over ``budget_min`` minutes: a full-profile run on the CPU (one bar said 113 hours)."""
 
         def __init__(self, budget_min: float = 15.0):
-            self.budget_min, self.start, self.start_step, self.warned = budget_min, None, 0, False
-            self.start_tokens = None
+            self.budget_min, self.warned = budget_min, False
+            self.start, self.start_step, self.start_tokens = None, 0, None
 
         def on_train_begin(self, args, state, control, **kwargs):
             self.start, self.start_step, self.start_tokens = time.perf_counter(), state.global_step, None
@@ -53,18 +50,15 @@ def _progress_callback_class():
 
 
 def show_progress(trainer, budget_min: float = 15.0):
-    """Keep the Trainer's progress bar and add ``ProgressPrinter``: one readable line per log (losses,
-    tokens/s, time left) and the warning when the run would take longer than ``budget_min`` minutes - the early
-    sign of a CPU runtime. The raw log dicts the bar would also print are left out. Returns the trainer."""
+    """Keep the Trainer's progress bar, without the raw log dicts, and add ``ProgressPrinter``; returns the trainer."""
     from transformers import PrinterCallback, ProgressCallback
 
     from transformers.utils.notebook import NotebookProgressCallback
 
     trainer.remove_callback(PrinterCallback)  # raw dicts (only there with disable_tqdm=True)
     for callback in list(trainer.callback_handler.callbacks):
-        if type(callback) is ProgressCallback:  # the terminal bar: keep it, without its raw-dict lines
-            trainer.remove_callback(callback)
-            trainer.add_callback(_bar_without_dicts())
+        if type(callback) is ProgressCallback:  # the terminal bar: keep it, without the raw dicts it writes under it
+            callback.on_log = lambda *args, **kwargs: None
         elif type(callback) is NotebookProgressCallback:  # Jupyter's bar: keep it, with its end-of-run crash fixed
             trainer.remove_callback(callback)
             trainer.add_callback(_safe_notebook_bar())
@@ -77,10 +71,8 @@ def _safe_notebook_bar():
     from transformers.utils.notebook import NotebookProgressCallback
 
     class NotebookBar(NotebookProgressCallback):
-        """transformers' notebook bar. In transformers 5.23 its last update can divide by None (``TypeError:
-        unsupported operand type(s) for /: 'int' and 'NoneType'``) when a run - a resumed or cut-off one - ends
-        with no measured step rate since the bar's start; the run itself is fine, so the bar then drops its
-        time-left estimate instead of stopping the notebook."""
+        """transformers' notebook bar, minus a crash: a run ending with no step rate measured since the bar's start
+        (resumed, cut off) made its last update divide by None (``TypeError``); it drops the time-left estimate."""
 
         def on_train_end(self, args, state, control, **kwargs):
             tracker = self.training_tracker
@@ -90,15 +82,3 @@ def _safe_notebook_bar():
             return super().on_train_end(args, state, control, **kwargs)
 
     return NotebookBar()
-
-
-def _bar_without_dicts():
-    from transformers import ProgressCallback
-
-    class ProgressBar(ProgressCallback):
-        """transformers' tqdm bar, minus the raw log dict it writes under itself (ProgressPrinter prints it)."""
-
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            pass
-
-    return ProgressBar()

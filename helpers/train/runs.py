@@ -1,9 +1,10 @@
-"""Runs that survive a disconnected runtime: one folder per configuration (``run_dir``/``use_run_dir``), a lock
-file so two live processes never write the same folder (``RunLock``), and resuming from the newest *complete*
-checkpoint only (``latest_checkpoint``).  Taught in 03_sft (section "resume after a disconnect").
+"""Runs that survive a disconnected runtime: one folder per configuration (``use_run_dir``), a lock so two live
+processes never write the same folder (``RunLock``), resuming from the newest *complete* checkpoint only
+(``latest_checkpoint``).  Taught in 03_sft (section "resume after a disconnect").
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -19,19 +20,18 @@ from ..files import file_problem, json_problem
 
 class RunError(RuntimeError):
     """A training run that cannot start safely: its folder is locked, unwritable, or its data is empty."""
+
+
 WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin", "model.safetensors", "model.safetensors.index.json",
                 "pytorch_model.bin")
 STATE_FILES = ("optimizer.pt", "scheduler.pt", "trainer_state.json")  # written after the weights, in this order
 
 
 def checkpoint_problem(checkpoint) -> str | None:
-    """Why ``checkpoint`` cannot be resumed from (a missing file), or None if it is complete.
+    """Why ``checkpoint`` cannot be resumed from, or None if it is complete.
 
-    A complete checkpoint has the weights (the adapter for LoRA), ``optimizer.pt``, ``scheduler.pt``, an RNG
-    state and ``trainer_state.json`` (the Trainer writes that one last). A save cut off by a dying runtime
-    leaves some of them out; resuming from it would fail, or worse, restart AdamW and the warm-up silently.
-    A copy or Drive sync cut off leaves them all there, one of them short or empty: each JSON, safetensors and
-    torch file is checked to be whole too (``helpers.files``; headers only, no weights are loaded)."""
+    A save cut off by a dying runtime leaves files out (resuming would fail, or silently restart AdamW and the
+    warm-up); a copy or Drive sync cut off leaves one short or empty, so each file's header is checked too."""
     path = Path(checkpoint)
     names = {p.name for p in path.iterdir()} if path.is_dir() else set()
     if not names:
@@ -55,18 +55,14 @@ def checkpoint_problem(checkpoint) -> str | None:
 def _checkpoints(folder) -> list[Path]:
     """``checkpoint-<step>`` folders in ``folder``, newest (highest step) first."""
     found = [p for p in Path(folder).glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()]
-    return sorted(found, key=lambda p: int(p.name.split("-")[-1]), reverse=True)
+    return sorted(found, key=checkpoint_step, reverse=True)
 
 
 def latest_checkpoint(output_dir, *, remove_incomplete: bool = False, quiet: bool = False) -> str | None:
-    """The newest *complete* ``checkpoint-<step>`` folder in ``output_dir``, or None.
+    """The newest *complete* ``checkpoint-<step>`` folder in ``output_dir`` (for ``resume_from_checkpoint``), or None.
 
-    Pass it to ``trainer.train(resume_from_checkpoint=...)``: None starts fresh, a path resumes from its step
-    (weights, optimizer, scheduler, RNG and data position), so a run cut off by Colab continues where it was.
-    A newer checkpoint that a dying runtime left half-written is skipped, with a line saying which and why
-    (the trainer keeps two, so the one before it is still there); ``remove_incomplete=True`` also deletes it,
-    so that it cannot get in the way of later saves (``fit`` does this while it holds the run's lock).
-    """
+    A newer one that a dying runtime left half-written is skipped with a line saying why (the trainer keeps two,
+    so the one before it is still there); ``remove_incomplete=True`` (``fit``, holding the lock) deletes it."""
     for path in _checkpoints(output_dir):
         problem = checkpoint_problem(path)
         if problem is None:
@@ -85,10 +81,10 @@ def checkpoint_step(checkpoint) -> int:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9.]+", "-", str(text).lower()).strip("-") or "run"
-def check_writable(folder, what: str = "checkpoints") -> Path:
-    """Create ``folder`` if needed and prove a file can be written there; a clear RunError if not.
 
-    Checked before training: otherwise the first checkpoint fails after minutes of work."""
+
+def check_writable(folder, what: str = "checkpoints") -> Path:
+    """Create ``folder`` and prove a file can be written there (else a RunError), before the first save fails."""
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -113,9 +109,8 @@ _NOT_KEYED = re.compile(r"^(output_dir|logging_.*|log_.*|disable_tqdm|report_to|
 
 
 def fingerprint(*objects) -> str:
-    """A short hash of datasets (every row), adapter folders (their weight files) or plain values: the same
-    content gives the same fingerprint in every session, so it can key a run. (An adapter's JSON and README are
-    left out: PEFT writes ``target_modules`` in a different order in every Python process.)"""
+    """A short hash of datasets (every row), adapter folders (their weight files) or plain values, the same in
+    every session, to key a run. (An adapter's JSON is left out: PEFT orders ``target_modules`` per process.)"""
     digest = hashlib.sha256()
     for obj in objects:
         if isinstance(obj, (str, Path)) and Path(obj).is_dir():
@@ -129,42 +124,24 @@ def fingerprint(*objects) -> str:
     return digest.hexdigest()[:12]
 
 
-def run_dir(notebook: str, config: dict, name: str | None = None) -> Path:
-    """The folder of the run with this configuration: ``output_dir(notebook)/runs/<name>-<hash>/``.
+def use_run_dir(args, notebook: str, *, tracker=None, **identity) -> Path:
+    """Point ``args.output_dir`` at the folder of the run with this configuration and return it. Call it after the
+    config is complete, before the trainer.
 
-    ``config`` is everything that changes what is trained - model id, profile, data fingerprint, every
-    hyperparameter. The same configuration always maps to the same folder (so a run cut off by a disconnect
-    is resumed, and a finished one is found again); any change gives a new folder, so two configurations
-    never adopt each other's checkpoints. The configuration is written to ``config.json`` there to read back.
-    """
+    The run's key is ``identity`` (model id, profile, data fingerprint...) plus every field of ``args`` that
+    changes what is trained. The same key always maps to ``output_dir(notebook)/runs/<model>-<hash>/`` (a cut-off
+    run resumes, a finished one is found again), any change to a new folder; ``config.json`` there holds the key.
+    ``tracker`` (``helpers.tracker()``): the trainer reports to it; the key is the same with or without it."""
+    config = {**identity, "args": {k: v for k, v in args.to_dict().items() if not _NOT_KEYED.match(k)}}
     text = json.dumps(config, sort_keys=True, default=str)
-    key = hashlib.sha256(text.encode()).hexdigest()[:8]
-    label = _slug(name or str(config.get("model_id", config.get("model", notebook))).split("/")[-1])
-    folder = check_writable(Path(output_dir(notebook)) / "runs" / f"{label}-{key}", "the run")
-    saved = folder / RUN_CONFIG
+    label = _slug(str(identity.get("model_id", notebook)).split("/")[-1])
+    folder = Path(output_dir(notebook)) / "runs" / f"{label}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+    saved = check_writable(folder, "the run") / RUN_CONFIG
     problem = json_problem(saved) if saved.is_file() else "missing"
     if problem:
         if problem != "missing":  # a cut-off copy: the folder's name is the key, so the file can be written again
             print(f"{saved} was {problem}; wrote it again from this configuration")
-        saved.write_text(json.dumps(json.loads(text), indent=1, sort_keys=True), encoding="utf-8")
-    return folder
-
-
-def run_config(args, **identity) -> dict:
-    """The part of a TrainingArguments/SFTConfig/DPOConfig that changes what is trained (not where it is
-    saved or how it is logged), plus ``identity`` (model id, profile, data fingerprint...): a run's key."""
-    fields = {k: v for k, v in args.to_dict().items() if not _NOT_KEYED.match(k)}
-    return {**identity, "args": fields}
-
-
-def use_run_dir(args, notebook: str, *, tracker=None, **identity) -> Path:
-    """Point ``args.output_dir`` at the run folder for this configuration (``run_dir``, keyed by
-    ``run_config(args, **identity)``) and return it. Call it after the config is complete, before the trainer.
-
-    ``tracker`` (``helpers.tracker()``, optional): the trainer reports to it, under a run name made of the
-    notebook, the method and this folder's name (model and config hash), so a resumed run continues its curve.
-    It changes nothing that is trained: the run's key (and folder) is the same with or without it."""
-    folder = run_dir(notebook, run_config(args, **identity), name=str(identity.get("model_id", notebook)).split("/")[-1])
+        saved.write_text(json.dumps(config, indent=1, sort_keys=True, default=str), encoding="utf-8")
     args.output_dir = str(folder)
     if tracker is not None:
         tracker.configure(args, notebook, folder)
@@ -172,9 +149,8 @@ def use_run_dir(args, notebook: str, *, tracker=None, **identity) -> Path:
 
 
 def _read_record(folder, name: str, remove: bool = False) -> dict | None:
-    """A run's ``finished.json`` or ``config.json`` as a dict; None if absent. A damaged one (cut off, empty, not
-    JSON) is reported in one line and ignored - ``remove=True`` (``fit``, holding the lock) also deletes it: the
-    checkpoints say how far the run got, and ``fit`` writes the record again when the run ends."""
+    """A run's ``finished.json`` or ``config.json``, or None if absent. A damaged one is reported in one line and
+    ignored; ``remove=True`` (``fit``, holding the lock) also deletes it."""
     path = Path(folder) / name
     if not path.is_file():
         return None
@@ -183,17 +159,14 @@ def _read_record(folder, name: str, remove: bool = False) -> dict | None:
         return json.loads(path.read_text(encoding="utf-8"))
     why = ("the run's checkpoints say how far it got, and the record is written again when the run ends"
            if name == RUN_FINISHED else "it is written again from the configuration")
-    fix = f"{'deleted it' if remove else 'delete it'}: {why}"
-    print(f"ignoring {path}: {problem}; {fix}")
+    print(f"ignoring {path}: {problem}; {'deleted it' if remove else 'delete it'}: {why}")
     if remove:
         path.unlink(missing_ok=True)
     return None
 
 
 def run_status(folder) -> dict:
-    """What a run folder holds: ``{'finished': dict | None, 'checkpoint': newest complete or None, 'config'}``.
-    A damaged ``finished.json`` or ``config.json`` counts as absent, with a line saying so."""
-    folder = Path(folder)
+    """What a run folder holds: ``{'finished': dict | None, 'checkpoint': newest complete or None, 'config'}``."""
     return {"finished": _read_record(folder, RUN_FINISHED), "checkpoint": latest_checkpoint(folder, quiet=True),
             "config": _read_record(folder, RUN_CONFIG)}
 
@@ -212,18 +185,16 @@ def _pid_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # exists, owned by someone else
-        return True
+        pass
     return True
 
 
 class RunLock:
     """``with RunLock(folder):`` - at most one live process trains in a run folder.
 
-    The lock file ``run.lock`` holds the owner's PID, host and start time, and is touched at every step (see
-    ``fit``). A second live writer is refused with a RunError. A lock left by a dead process is taken over:
-    on the same machine when that PID no longer runs; from another machine (a Colab runtime that died, Drive
-    still mounted) once it has not been touched for ``stale_after`` seconds.
-    """
+    ``run.lock`` holds the owner's PID, host and start time and is touched at every step (``fit``). A second live
+    writer gets a RunError. A dead owner's lock is taken over: on this machine once its PID is gone; from another
+    (a Colab runtime that died, Drive still mounted) once untouched for ``stale_after`` seconds."""
 
     def __init__(self, folder, stale_after: float = 600.0):
         self.path, self.stale_after, self.held = Path(folder) / RUN_LOCK, stale_after, False
@@ -245,66 +216,59 @@ class RunLock:
             return None
         return problem
 
-    def _stale(self, owner: dict) -> str | None:
-        """Why the lock's owner is gone (None while it may still be alive)."""
-        if owner.get("host") == socket.gethostname():
-            if owner.get("pid") == os.getpid():
-                return "it was taken by this process earlier"
-            return None if _pid_alive(int(owner.get("pid", -1))) else f"process {owner.get('pid')} no longer runs"
-        idle = time.time() - self.path.stat().st_mtime
-        return f"untouched for {idle / 60:,.0f} min" if idle > self.stale_after else None
+    def _take_over(self) -> str:
+        """Why the existing lock may be taken over (its owner is gone), as the line to print; a RunError if not."""
+        damage = self._damage()
+        for _ in range(10):   # a lock created this instant: its owner is writing it
+            if not damage or not self.path.exists() or time.time() - self.path.stat().st_mtime > 2:
+                break
+            time.sleep(0.2)
+            damage = self._damage()
+        idle = time.time() - self.path.stat().st_mtime if self.path.exists() else float("inf")
+        if damage:
+            if idle <= self.stale_after:
+                raise RunError(f"Cannot read the run lock {self.path}: {damage}, so it does not say which process "
+                               "trains here. If no other notebook trains this configuration now, delete "
+                               f"{self.path} and run again.") from None
+            return f"taking over the lock {self.path}: {damage}, untouched for {idle / 60:,.0f} min"
+        owner = self._owner() or {}
+        if owner.get("host") != socket.gethostname():
+            why = f"untouched for {idle / 60:,.0f} min" if idle > self.stale_after else None
+        elif owner.get("pid") == os.getpid():
+            why = "it was taken by this process earlier"
+        else:
+            why = None if _pid_alive(int(owner.get("pid", -1))) else f"process {owner.get('pid')} no longer runs"
+        if why is None:
+            raise RunError(f"Another live process is training in {self.path.parent} (pid {owner.get('pid')} on "
+                           f"{owner.get('host')}, since {owner.get('since')}). Two writers would overwrite each "
+                           "other's checkpoints. Wait for it to finish, or stop it (interrupt or restart that "
+                           f"notebook's kernel); if you are sure it is gone, delete {self.path}.") from None
+        return f"taking over the lock of {self.path.parent.name}: {why}"
 
     def acquire(self):
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%d %H:%M:%S")}
         for _ in range(2):
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             except FileExistsError:
-                damage = self._damage()
-                for _ in range(10):   # a lock created this instant: its owner is writing it
-                    if not damage or not self.path.exists() or time.time() - self.path.stat().st_mtime > 2:
-                        break
-                    time.sleep(0.2)
-                    damage = self._damage()
-                if damage:
-                    idle = time.time() - self.path.stat().st_mtime if self.path.exists() else float("inf")
-                    if idle <= self.stale_after:
-                        raise RunError(
-                            f"Cannot read the run lock {self.path}: {damage}, so it does not say which process "
-                            "trains here. If no other notebook trains this configuration now, delete "
-                            f"{self.path} and run again.") from None
-                    print(f"taking over the lock {self.path}: {damage}, untouched for {idle / 60:,.0f} min")
-                    self.path.unlink(missing_ok=True)
-                    continue
-                owner = self._owner() or {}
-                why = self._stale(owner)
-                if why is None:
-                    raise RunError(
-                        f"Another live process is training in {self.path.parent} (pid {owner.get('pid')} on "
-                        f"{owner.get('host')}, since {owner.get('since')}). Two writers would overwrite each "
-                        "other's checkpoints. Wait for it to finish, or stop it (interrupt or restart that "
-                        f"notebook's kernel); if you are sure it is gone, delete {self.path}.") from None
-                print(f"taking over the lock of {self.path.parent.name}: {why}")
+                print(self._take_over())
                 self.path.unlink(missing_ok=True)
                 continue
             with os.fdopen(fd, "w") as f:
-                json.dump(me, f)
+                json.dump({"pid": os.getpid(), "host": socket.gethostname(),
+                           "since": time.strftime("%Y-%m-%d %H:%M:%S")}, f)
             self.held = True
             return self
         raise RunError(f"Could not take the lock {self.path}: another process took it at the same moment. Run again.")
 
     def touch(self):
         if self.held:
-            try:
+            with contextlib.suppress(OSError):
                 os.utime(self.path)
-            except OSError:
-                pass
 
     def release(self):
         if self.held:
-            owner = self._owner() or {}
-            if owner.get("pid") == os.getpid():
+            if (self._owner() or {}).get("pid") == os.getpid():
                 self.path.unlink(missing_ok=True)
             self.held = False
 

@@ -1,5 +1,5 @@
-"""SFT data and config: HH-RLHF dialogues as prompt/completion examples, the course's ``SFTConfig``, and the
-precision check every trainer config passes.  Taught in 03_sft.
+"""03's SFT recipe, data (HH-RLHF dialogues as prompt/completion examples) and ``SFTConfig``, and the precision
+check every trainer config passes.  Taught in 03_sft.
 """
 from __future__ import annotations
 
@@ -30,11 +30,8 @@ class PrecisionError(ValueError):
 
 
 def pick_rows(dataset, n: int | None, seed: int = 0):
-    """``n`` rows chosen at random (seeded) from the whole dataset, kept in their original order; all if None.
-
-    Anthropic/hh-rlhf's train split is four subsets one after the other (harmless-base first), so its first
-    rows are not a sample of it.
-    """
+    """``n`` rows chosen at random (seeded), kept in their order; all if None. (HH-RLHF's train split is four
+    subsets one after the other, so its first rows are not a sample of it.)"""
     import random
 
     if n is None or n >= len(dataset):
@@ -43,14 +40,9 @@ def pick_rows(dataset, n: int | None, seed: int = 0):
 
 
 def sft_dataset(preferences, column: str = "chosen"):
-    """HH-RLHF dialogues -> conversational prompt/completion examples for TRL.  Taught in 03_sft.
-
-    Each ``preferences[column]`` is split at its last "\\n\\nAssistant:" (as in notebook 03) and the
-    prompt turned into chat messages (``helpers.to_messages``):
-        {'prompt': [{'role': 'user', ...}, ...], 'completion': [{'role': 'assistant', ...}], 'row': i}
-    ``row`` is the example's index in ``preferences``. Returns ``(dataset, skipped)``: dialogues that do not
-    parse are not dropped silently - ``skipped`` lists ``(row, reason)`` for each, for the caller to report.
-    """
+    """HH-RLHF dialogues, split at their last "\\n\\nAssistant:" -> ``(dataset, skipped)``: conversational examples
+    ``{'prompt': [messages], 'completion': [{'role': 'assistant', ...}], 'row': i}`` for TRL, and ``(row, reason)``
+    for each dialogue that does not parse, for the caller to report."""
     import datasets
 
     from ..data import parse_rows, require_columns, _split_dialogue, to_messages
@@ -67,10 +59,8 @@ def sft_dataset(preferences, column: str = "chosen"):
 def sft_config(output_dir, *, max_steps: int, batch_size: int, grad_accum: int, learning_rate: float,
                max_length: int, checkpointing: bool, group_by_length: bool = True, logging_steps: int = 10,
                eval_steps: int | None = None, save_steps: int | None = None, seed: int = 0, **overrides):
-    """The course's ``SFTConfig``: the sizes come from the caller's config cell, the rest is fixed here.
-
-    ``overrides`` replace any field (``save_strategy="no"``, ...). Taught argument by argument in 03_sft.
-    """
+    """The course's ``SFTConfig``: the sizes from the caller's config cell, the rest fixed here; ``overrides``
+    replace any field. Taught argument by argument in 03_sft."""
     import torch
     from trl import SFTConfig
 
@@ -105,11 +95,8 @@ def sft_config(output_dir, *, max_steps: int, batch_size: int, grad_accum: int, 
 
 
 def check_precision(args):
-    """Refuse bf16 on a GPU without native bf16 (a T4, compute capability 7.5); returns ``args``.
-
-    ``torch.cuda.is_bf16_supported()`` says True there because bf16 can be *emulated* - several times slower,
-    with no message. TRL's configs default to ``bf16=True``, so a config built without
-    ``**helpers.precision().trainer_args`` ends up here."""
+    """Refuse bf16 (TRL's default) on a GPU that only emulates it, several times slower and silently (a T4, where
+    ``torch.cuda.is_bf16_supported()`` says True); returns ``args``."""
     import torch
 
     if getattr(args, "bf16", False) and torch.cuda.is_available() and not native_bf16():
@@ -119,6 +106,8 @@ def check_precision(args):
             "native bf16, so it would be emulated - much slower, silently. Build the config with "
             "**helpers.precision().trainer_args (fp16 on this GPU), or pass fp16=True, bf16=False.")
     return args
+
+
 @contextmanager
 def _quiet_datasets():
     """No `datasets` progress bars inside (TRL maps the data in several passes), restored afterwards."""
