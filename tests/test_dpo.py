@@ -453,3 +453,16 @@ def test_one_tagged_config_cell_holds_every_knob():
                 if isinstance(node, ast.Assign):
                     names = [t.id for t in node.targets if isinstance(t, ast.Name)]
                     assert not [n for n in names if n.isupper() and n in config], names
+
+
+# --- 04's recipe is defined once (helpers.train.dpo_recipe) and 04's config cell, which teaches it, agrees ----------
+@pytest.mark.parametrize("profile", ["full", "quick"])
+def test_04_config_cell_teaches_the_one_dpo_recipe(profile):
+    knobs = {"beta": "BETA", "learning_rate": "LEARNING_RATE", "max_steps": "MAX_STEPS", "batch_pairs": "BATCH_PAIRS",
+             "grad_accum": "GRAD_ACCUM", "max_length": "MAX_LENGTH", "checkpointing": "CHECKPOINTING"}
+    nb = definitions("04_dpo.ipynb", *knobs.values(), preamble=f"import helpers\nprofile = helpers.Profile({profile!r})\n")
+    recipe = helpers.train.dpo_recipe(profile)
+    assert set(recipe) == set(knobs)
+    assert {k: nb[name] for k, name in knobs.items()} == recipe, "04's config cell and helpers.train.DPO_RECIPE differ"
+    with pytest.raises(TypeError, match="dpo_recipe has no bta.*beta"):
+        helpers.train.dpo_recipe(profile, bta=0.5)

@@ -228,12 +228,14 @@ def tuned(tmp_path_factory):
     c_sum, c_n = answer_logps(sft.model, tok, test_pairs, "chosen")
     m["sft_chosen_nll"] = (-c_sum / c_n)
 
-    # 04's quick config from the SFT adapter: beta 0.1, lr 5e-3, 20 steps x 4 pairs x 2 accumulation
+    # 04's quick recipe (helpers.train.dpo_recipe, the one definition 04's config cell teaches) from the SFT adapter
+    d = helpers.train.dpo_recipe("quick")
     model = PeftModel.from_pretrained(helpers.load_model(MODEL_ID, "quick"), out / "adapter", is_trainable=True)
-    dpo_args = DPOConfig(output_dir=str(out / "dpo"), beta=0.1, loss_type=["sigmoid"], max_steps=20,
-                         per_device_train_batch_size=4, gradient_accumulation_steps=2, learning_rate=5e-3,
-                         lr_scheduler_type="linear", warmup_steps=0.1, max_length=256,
-                         activation_checkpointing=False, **helpers.precision().trainer_args, save_strategy="no",
+    dpo_args = DPOConfig(output_dir=str(out / "dpo"), beta=d["beta"], loss_type=["sigmoid"], max_steps=d["max_steps"],
+                         per_device_train_batch_size=d["batch_pairs"], gradient_accumulation_steps=d["grad_accum"],
+                         learning_rate=d["learning_rate"], lr_scheduler_type="linear", warmup_steps=0.1,
+                         max_length=d["max_length"], activation_checkpointing=d["checkpointing"],
+                         **helpers.precision().trainer_args, save_strategy="no",
                          report_to="none", seed=0, disable_tqdm=True, dataloader_pin_memory=False, logging_steps=10)
     dpo = DPOTrainer(model=model, ref_model=None, args=dpo_args, processing_class=tok, train_dataset=train_pairs)
     dpo.train()

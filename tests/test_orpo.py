@@ -185,8 +185,8 @@ def test_scratch_loop_raises_the_log_odds_ratio_and_restores(nb, pairs, tokenize
 @pytest.mark.parametrize("profile", ["full", "quick"])
 def test_sft_and_dpo_recipes_match_their_notebooks(profile):
     pre = f"import math\nimport helpers\nprofile = helpers.Profile({profile!r})\n"
-    orpo = definitions("05_orpo.ipynb", "SFT", "SFT_STEPS", "SFT_SEQUENCES_PER_STEP", "SFT_CHECKPOINTING", "DPO_STEPS",
-                       "DPO_PAIRS_PER_STEP", "DPO_CHECKPOINTING", "MAX_LENGTH", preamble=pre)
+    orpo = definitions("05_orpo.ipynb", "SFT", "SFT_STEPS", "SFT_SEQUENCES_PER_STEP", "SFT_CHECKPOINTING", "DPO",
+                       "DPO_STEPS", "DPO_PAIRS_PER_STEP", "DPO_CHECKPOINTING", "MAX_LENGTH", preamble=pre)
     sft = definitions("03_sft.ipynb", "MAX_STEPS", "BATCH_SIZE", "GRAD_ACCUM", "CHECKPOINTING", preamble=pre)
     dpo = definitions("04_dpo.ipynb", "MAX_STEPS", "BATCH_PAIRS", "GRAD_ACCUM", "CHECKPOINTING", "MAX_LENGTH",
                       preamble=pre)

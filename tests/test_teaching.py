@@ -228,7 +228,7 @@ def expected_numbers() -> dict[str, str]:
     })
 
     # 05
-    c = _config("05_orpo.ipynb", "SFT", "SFT_STEPS", "SFT_SEQUENCES_PER_STEP", "DPO_STEPS", "DPO_PAIRS_PER_STEP",
+    c = _config("05_orpo.ipynb", "SFT", "SFT_STEPS", "SFT_SEQUENCES_PER_STEP", "DPO", "DPO_STEPS", "DPO_PAIRS_PER_STEP",
                 "BATCH_PAIRS", "GRAD_ACCUM", "PAIRS_PER_STEP", "SFT_DPO_SEQUENCES", "MAX_STEPS", "MAX_LENGTH",
                 "LAMBDA", "CHECKPOINTING", "EVAL_STEPS", "TEST_ROWS")
     vocab = meta.config.vocab_size

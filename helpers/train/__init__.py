@@ -3,7 +3,7 @@
 ==================  ==========================================================================================
 ``runs``            run folders and locks: one folder per configuration, resume from a complete checkpoint
 ``lora``            the course's LoRA recipe (``LORA_R``, ``LORA_DROPOUT``, ``lora_config``)
-``sft``             03's SFT recipe (``sft_recipe``), its data (dialogues as prompt/completion) and ``sft_config``
+``sft``             03's SFT recipe (``sft_recipe``) and 04's (``dpo_recipe``), SFT data and ``sft_config``
 ``progress``        progress bars: the Trainer's bar plus one readable line per log, and the time-left warning
 ``fitting``         fitting and adapters: ``fit`` (checks, lock, resume), ``load_adapter``, ``ensure_sft_adapter``
 ==================  ==========================================================================================
@@ -16,9 +16,10 @@ from .lora import LORA_DROPOUT, LORA_R, lora_config, trainable_to_fp32
 from .progress import show_progress
 from .runs import (RUN_CONFIG, RUN_FINISHED, RUN_LOCK, RunError, RunLock, check_writable, checkpoint_problem,
                    checkpoint_step, clear_run, fingerprint, latest_checkpoint, run_status, use_run_dir)
-from .sft import SFT_RECIPE, PrecisionError, check_precision, pick_rows, sft_config, sft_dataset, sft_recipe
+from .sft import (DPO_RECIPE, SFT_RECIPE, PrecisionError, check_precision, dpo_recipe, pick_rows, sft_config, sft_dataset,
+                  sft_recipe)
 
-__all__ = ["LORA_R", "RUN_FINISHED", "adapter_base_model", "checkpoint_step", "clear_run", "ensure_sft_adapter",
-           "fingerprint", "fit", "latest_checkpoint", "load_adapter", "lora_config", "pick_rows", "run_status",
-           "sft_adapter_dir", "sft_config", "sft_dataset", "sft_recipe", "show_progress", "trainable_to_fp32",
-           "use_run_dir"]
+__all__ = ["LORA_R", "RUN_FINISHED", "adapter_base_model", "checkpoint_step", "clear_run", "dpo_recipe",
+           "ensure_sft_adapter", "fingerprint", "fit", "latest_checkpoint", "load_adapter", "lora_config", "pick_rows",
+           "run_status", "sft_adapter_dir", "sft_config", "sft_dataset", "sft_recipe", "show_progress",
+           "trainable_to_fp32", "use_run_dir"]

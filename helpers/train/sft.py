@@ -1,5 +1,5 @@
-"""03's SFT recipe, data (HH-RLHF dialogues as prompt/completion examples) and ``SFTConfig``, and the precision
-check every trainer config passes.  Taught in 03_sft.
+"""03's SFT recipe (and 04's DPO recipe beside it), data (HH-RLHF dialogues as prompt/completion examples) and
+``SFTConfig``, and the precision check every trainer config passes.  Taught in 03_sft.
 """
 from __future__ import annotations
 
@@ -15,14 +15,34 @@ SFT_RECIPE = {
 }
 
 
+# 04's DPO recipe, the one definition: 04's config cell teaches these values (tests/test_dpo.py checks that they still
+# agree); 05's cost table and tests/test_micro.py use it.
+DPO_RECIPE = {
+    "full": dict(beta=0.1, learning_rate=5e-5, max_steps=60, batch_pairs=4, grad_accum=4, max_length=384,
+                 checkpointing=True),
+    "quick": dict(beta=0.1, learning_rate=5e-3, max_steps=20, batch_pairs=4, grad_accum=2, max_length=256,
+                  checkpointing=False),
+}
+
+
+def _recipe(name: str, table: dict, profile, changes: dict) -> dict:
+    recipe = dict(table[Profile(profile)])
+    unknown = sorted(set(changes) - set(recipe))
+    if unknown:
+        raise TypeError(f"{name} has no {', '.join(unknown)}; its knobs are {', '.join(recipe)}")
+    return {**recipe, **changes}
+
+
 def sft_recipe(profile, **changes) -> dict:
     """03's SFT recipe for ``profile`` as the keyword arguments of ``sft_config`` and ``ensure_sft_adapter``, with
     ``changes`` made on purpose (04 and 06 run fewer steps: ``sft_recipe(profile, max_steps=150)``)."""
-    recipe = dict(SFT_RECIPE[Profile(profile)])
-    unknown = sorted(set(changes) - set(recipe))
-    if unknown:
-        raise TypeError(f"sft_recipe has no {', '.join(unknown)}; its knobs are {', '.join(recipe)}")
-    return {**recipe, **changes}
+    return _recipe("sft_recipe", SFT_RECIPE, profile, changes)
+
+
+def dpo_recipe(profile, **changes) -> dict:
+    """04's DPO recipe for ``profile`` (beta, learning rate, steps, pairs per pass, accumulation, length,
+    checkpointing), with ``changes`` made on purpose."""
+    return _recipe("dpo_recipe", DPO_RECIPE, profile, changes)
 
 
 class PrecisionError(ValueError):
