@@ -12,7 +12,7 @@ notebook's stored outputs say which kit made them; `scripts/teachers/grade.py` f
 when a notebook or a self-check changes what students hand in, then run `python scripts/teachers/sync_notebooks.py`.
 """
 __version__ = "1.0"   # read (not imported) by scripts/teachers/sync_notebooks.py and scripts/teachers/grade.py: keep it a plain string
-from . import budget, check, env, evaluation, memory, prefs, rating, train
+from . import budget, check, env, evaluation, files, memory, prefs, train
 from .budget import T4_SUSTAINED_TFLOPS, flops_per_token, t4_assumption, t4_minutes
 from .data import (DataFormatError, load_eval_prompts, load_preferences, parse_rows, report_skipped, to_messages,
                    to_preference_example)
@@ -28,7 +28,7 @@ from .text import chat_prompt, generate, generate_ids, side_by_side
 from .track import tracker
 from .train import latest_checkpoint, sft_adapter_dir
 
-__all__ = ["budget", "check", "env", "evaluation", "memory", "prefs", "rating", "train",
+__all__ = ["budget", "check", "env", "evaluation", "files", "memory", "prefs", "train",
            "T4_SUSTAINED_TFLOPS", "flops_per_token", "t4_assumption", "t4_minutes",
            "DataFormatError", "load_eval_prompts", "load_preferences", "parse_rows", "report_skipped", "to_messages",
            "to_preference_example",

@@ -6,7 +6,7 @@ A Drive sync or a copy that stops early leaves a file that exists but is shorter
 half, sometimes 0 bytes); a wrong download leaves other bytes altogether. Each ``*_problem`` function reads
 only what it needs (a safetensors header, a zip directory, one JSON document) and returns what is wrong in
 words, or None for a file that looks whole. Used by ``helpers.train`` (adapters, checkpoints, the run lock,
-``finished.json``), ``helpers.evaluation.find_adapters`` and the data loaders in ``helpers.data``.
+``finished.json``), 06's ``find_adapters`` and the data loaders in ``helpers.data``.
 """
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import json
 import struct
 import zipfile
 from pathlib import Path
+
+__all__ = ["adapter_problem"]   # what notebooks call (06's find_adapters); the rest is for helpers and tests
 
 CUT_OFF = "as a copy or sync that stopped early leaves it"
 

@@ -21,7 +21,7 @@ from .runs import (RUN_CONFIG, RUN_FINISHED, RUN_LOCK, RunError, RunLock, check_
                    use_run_dir)
 from .sft import SFT_RECIPE, PrecisionError, check_precision, pick_rows, sft_config, sft_dataset, sft_recipe
 
-__all__ = ["LORA_R", "RUN_FINISHED", "adapter_base_model", "checkpoint_step", "clear_run", "ensure_sft_adapter",
+__all__ = ["LORA_R", "RUN_FINISHED", "adapter_base_model", "adapter_fix", "checkpoint_step", "clear_run", "ensure_sft_adapter",
            "fingerprint", "fit", "latest_checkpoint", "load_adapter", "lora_config", "pick_rows", "run_status",
            "sft_adapter_dir", "sft_config", "sft_dataset", "sft_recipe", "show_progress", "trainable_to_fp32",
            "use_run_dir"]
