@@ -8,7 +8,7 @@ it (tests/test_public.py checks both); the rest stays reachable as ``helpers.<mo
 run `python scripts/teachers/sync_notebooks.py`.
 """
 __version__ = "1.0"   # read (not imported) by scripts/teachers/sync_notebooks.py and scripts/teachers/grade.py: keep it a plain string
-from . import budget, check, env, evaluation, measure, memory, prefs, rating, train
+from . import budget, check, env, evaluation, files, measure, memory, prefs, train
 from .budget import T4_SUSTAINED_TFLOPS, flops_per_token, t4_assumption, t4_minutes
 from .data import (DataFormatError, load_eval_prompts, load_preferences, parse_rows, report_skipped, to_messages,
                    to_preference_example)
@@ -23,7 +23,7 @@ from .text import chat_prompt, generate, generate_ids, side_by_side
 from .track import tracker
 from .train import latest_checkpoint, sft_adapter_dir
 
-__all__ = ["budget", "check", "env", "evaluation", "measure", "memory", "prefs", "rating", "train",
+__all__ = ["budget", "check", "env", "evaluation", "files", "measure", "memory", "prefs", "train",
            "T4_SUSTAINED_TFLOPS", "flops_per_token", "t4_assumption", "t4_minutes",
            "DataFormatError", "load_eval_prompts", "load_preferences", "parse_rows", "report_skipped", "to_messages",
            "to_preference_example",

@@ -1,84 +1,24 @@
-"""Evaluation plumbing for 06_evaluation: find the adapters 03-05 saved, load the scorers (reward model, judge,
-BERTScore model) in both profiles, and score answers in batches.
+"""Evaluation plumbing that notebook 06 shares with the kit's scripts, and the yardsticks 03-06 share.
 
-What 06 *teaches* - intervals, the swap-consistent win rate, the length-controlled view, distinct-n - lives in
-the notebook. Nothing here runs on import.
+- The reward model (``load_reward_model``, ``reward_scores``): 06 scores answers with it; scripts/maintainers/
+  train_scorers.py trains the quick profile's reward model and records its held-out accuracy with the same
+  ``reward_scores``, and scripts/ci/gpu_check.py checks the full profile's model on a GPU - one loader and one
+  scorer for the three, so the number 06 prints is the number the script measured.
+- ``paired_difference`` (taught in 06, used from 03) and the course's one refusal rule (``refuses``, taught in 04).
+
+What 06 *teaches* - intervals, the swap-consistent win rate, the length-controlled view, distinct-n, finding the
+saved adapters, blind rating - lives in the notebook. Nothing here runs on import.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
-from .env import Profile, default_device, output_dir
+from .env import Profile, default_device
 
-__all__ = ["find_adapters", "load_reward_model", "reward_scores", "bertscore_model", "paired_difference",
-           "REFUSAL_RULE", "refuses"]
-
-# Which notebook saved an adapter: the number of the first folder under the output folder (03_sft/, 04_dpo/, 05_...).
-ADAPTER_SOURCES = {"03": "SFT", "04": "SFT->DPO", "05": "ORPO"}
-
-
-@dataclass(frozen=True)
-class FoundAdapter:
-    """One saved LoRA adapter: which method trained it, where it is, its base model, when it was written."""
-
-    method: str
-    path: Path
-    base_model: str
-    modified: float
-
-
-def _adapter_base(config: Path) -> str | None:
-    try:
-        return json.loads(config.read_text(encoding="utf-8")).get("base_model_name_or_path")
-    except (OSError, ValueError):
-        return None
-
-
-def find_adapters(base_model: str, root=None, sources: dict | None = None) -> dict[str, FoundAdapter]:
-    """The newest saved adapter per method whose ``adapter_config.json`` names ``base_model``.
-
-    Searches ``root`` (default ``helpers.output_dir()``) recursively, so it does not depend on how 03, 04 or
-    05 lay out their run folders. The method comes from the first folder under ``root`` (``sources`` maps it,
-    default ``ADAPTER_SOURCES``, keyed by the notebook number before the first "_"). Skipped: adapters of another base model (a quick-profile stand-in and the real
-    model count as different), half-written ``*.partial-*`` folders, and extra adapters saved inside a
-    checkpoint (DPO's frozen ``ref/`` copy), which are not the trained one.
-    Damaged adapters (a copy or Drive sync cut off: ``adapter_config.json`` not JSON, ``adapter_model.safetensors``
-    short or empty) are skipped with one line each - the file, what is wrong, the fix - so the next one (an older
-    checkpoint, or ``ensure_sft_adapter``'s fresh SFT run) is used instead of one PEFT cannot read.
-    Returns ``{method: FoundAdapter}``; a method with no matching adapter is absent.
-    """
-    from .files import adapter_problem
-    from .train import adapter_fix
-
-    root = Path(root) if root is not None else output_dir()
-    sources = ADAPTER_SOURCES if sources is None else sources
-    found: dict[str, FoundAdapter] = {}
-    for config in sorted(root.rglob("adapter_config.json")):
-        folder = config.parent
-        parts = folder.relative_to(root).parts
-        notebook = parts[0].split("_")[0] if parts else ""
-        if notebook not in sources or any(".partial-" in p for p in parts):
-            continue
-        if (folder.parent / "adapter_config.json").exists():   # a named extra adapter (e.g. ref/) of a checkpoint
-            continue
-        damage = adapter_problem(folder)
-        if (damage is None or damage[0] != config) and _adapter_base(config) != base_model:
-            continue                                            # (a readable config naming another base model)
-        weights = [p for p in folder.glob("adapter_model.*")]
-        if not weights:
-            continue
-        if damage is not None:  # its base model may be unreadable too: report it, whichever model it was for
-            print(f"skipping a damaged {sources[notebook]} adapter: {damage[0]} is {damage[1]}. {adapter_fix(folder)}")
-            continue
-        candidate = FoundAdapter(sources[notebook], folder, base_model, max(p.stat().st_mtime for p in weights))
-        best = found.get(candidate.method)
-        if best is None or candidate.modified > best.modified:
-            found[candidate.method] = candidate
-    return found
+__all__ = ["load_reward_model", "reward_scores", "paired_difference", "REFUSAL_RULE", "refuses"]
 
 
 # --- reward model -------------------------------------------------------------------------------------------
@@ -138,41 +78,6 @@ def reward_scores(model, tokenizer, prompts, answers, *, batch_size: int = 8, ma
     finally:
         tokenizer.padding_side = old_side
     return torch.cat(scores) if scores else torch.zeros(0)
-
-
-# --- BERTScore ----------------------------------------------------------------------------------------------
-def bertscore_model(model_id: str, profile: str, folder=None) -> tuple[str, int]:
-    """``(model_type, num_layers)`` to pass to ``bert_score.BERTScorer`` - never a download in the quick profile.
-
-    Full profile: ``model_id`` itself (a Hub encoder such as ``distilbert-base-uncased``) and bert-score's own
-    recommended layer for it. Quick profile: the course's stand-in language model for ``model_id`` saved with
-    its tokenizer to ``folder`` (default ``output_dir("06_evaluation/bertscore-standin")``), and its last layer:
-    BERTScore reads hidden states from any encoder or decoder, so the machinery runs offline - on random weights
-    its numbers mean nothing.
-    """
-    profile = Profile(profile)
-    if profile == "full":
-        from bert_score.utils import model2layers
-
-        if model_id not in model2layers:
-            raise ValueError(f"bert-score has no recommended layer for {model_id!r}; pick one of its models "
-                             "(e.g. 'distilbert-base-uncased', 'roberta-large') or pass num_layers yourself")
-        return model_id, model2layers[model_id]
-    from .models import load_model, load_tokenizer
-
-    folder = Path(folder) if folder is not None else output_dir("06_evaluation/bertscore-standin")
-    model = load_model(model_id, "quick", device="cpu")
-    import transformers
-
-    was = transformers.utils.logging.is_progress_bar_enabled()
-    transformers.utils.logging.disable_progress_bar()
-    try:  # written every time (tiny): the stand-in may change with the course's version
-        model.save_pretrained(folder)
-        load_tokenizer(model_id, "quick").save_pretrained(folder)
-    finally:
-        if was:
-            transformers.utils.logging.enable_progress_bar()
-    return str(folder), model.config.num_hidden_layers
 
 
 # --- "Did it learn?": the same scorer on the same held-out items, before and after (used by 03-06 and the tests) ---

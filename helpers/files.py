@@ -3,7 +3,8 @@ with it and the fix - instead of ``SafetensorError: incomplete metadata`` or ``J
 
 A Drive sync or a copy that stops early leaves a file shorter than it should be (often half, sometimes 0 bytes); a
 wrong download leaves other bytes altogether. Each ``*_problem`` function reads only what it needs and returns what
-is wrong in words, or None for a file that looks whole.
+is wrong in words, or None for a file that looks whole. Used by ``helpers.train``, 06's ``find_adapters`` and the
+data loaders.
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import json
 import struct
 import zipfile
 from pathlib import Path
+
+__all__ = ["adapter_problem"]   # what notebooks call (06's find_adapters); the rest is for helpers and tests
 
 CUT_OFF = "as a copy or sync that stopped early leaves it"
 

@@ -1,6 +1,6 @@
 """Issue 22, item 4: a file that exists but cannot be read - cut off by a copy or a Drive sync (half of it, or 0
 bytes) or holding other bytes altogether - gives ONE line naming the file, what is wrong and the fix, through
-load_adapter, fit's resume (checkpoints, run.lock, finished.json), find_adapters, ensure_sft_adapter and the data
+load_adapter, fit's resume (checkpoints, run.lock, finished.json), 06's find_adapters, ensure_sft_adapter and the data
 loaders; never a bare SafetensorError / JSONDecodeError from inside a library. Quick profile, CPU.
 
 Each file is damaged the way a cut-off copy damages it: ``half`` keeps the first half of its bytes, ``empty``
@@ -19,6 +19,7 @@ import torch
 import helpers
 from helpers.files import DamagedFileError
 from helpers.train import RunError, RunLock
+from nbcode import definitions   # 06's find_adapters, as the notebook defines it
 
 pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
 
@@ -123,10 +124,12 @@ def test_find_adapters_skips_a_damaged_adapter_with_one_line(home, adapter, caps
     stamp = time.time() - 100
     for weights in older.glob("adapter_model.*"):
         os.utime(weights, (stamp, stamp))
-    assert helpers.evaluation.find_adapters(base)["SFT"].path == newer  # both whole: the newest
+    find_adapters = definitions("06_evaluation.ipynb", "ADAPTER_SOURCES", "find_adapters",
+                                preamble="import json\nfrom pathlib import Path\nimport helpers\n")["find_adapters"]
+    assert find_adapters(base)["SFT"] == newer  # both whole: the newest
     DAMAGES[damage](newer / name)
-    found = helpers.evaluation.find_adapters(base)
-    assert found["SFT"].path == older                                   # the damaged one is passed over
+    found = find_adapters(base)
+    assert found["SFT"] == older                                   # the damaged one is passed over
     lines = [l for l in capsys.readouterr().out.splitlines() if "damaged" in l]
     assert len(lines) == 1, lines
     one_line(lines[0], newer / name, damage, f"Delete the folder {newer}", "rerun 03_sft")

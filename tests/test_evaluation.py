@@ -1,4 +1,5 @@
-"""06_evaluation: the plumbing in helpers.evaluation, and the notebook's own metric functions on known inputs."""
+"""06_evaluation: the reward-model plumbing in helpers.evaluation, and the notebook's own functions (finding the
+adapters, the BERTScore encoder, the metrics) on known inputs, loaded from the notebook (tests/nbcode.py)."""
 import json
 import math
 import os
@@ -24,7 +25,14 @@ def fake_adapter(folder: Path, base: str, age_s: float = 0.0):
     return folder
 
 
-def test_find_adapters_by_base_model_newest_first(tmp_path):
+@pytest.fixture(scope="module")
+def plumbing():
+    """06's find_adapters and bertscore_model, as the notebook defines them."""
+    return _nbcode.definitions("06_evaluation.ipynb", "ADAPTER_SOURCES", "find_adapters", "bertscore_model",
+                               preamble="import json\nfrom pathlib import Path\nimport transformers\nimport helpers\n")
+
+
+def test_find_adapters_by_base_model_newest_first(tmp_path, plumbing):
     ours, other = "tiny (quick-profile stand-in)", "someone/else"
     fake_adapter(tmp_path / "03_sft" / "adapter", ours, age_s=100)
     fake_adapter(tmp_path / "03_sft" / "run-b" / "adapter", ours, age_s=10)                  # newer: wins
@@ -34,11 +42,12 @@ def test_find_adapters_by_base_model_newest_first(tmp_path):
     fake_adapter(tmp_path / "05_orpo" / "run" / "checkpoint-4", other)                         # another base model
     fake_adapter(tmp_path / "scratch" / "adapter", ours)                                       # not a course notebook
     fake_adapter(tmp_path / "05_orpo-v2" / "adapter", ours, age_s=50)                          # any 05_ folder is ORPO
-    found = evaluation.find_adapters(ours, root=tmp_path)
+    found = plumbing["find_adapters"](ours, root=tmp_path)
     assert set(found) == {"SFT", "SFT->DPO", "ORPO"}
-    assert found["SFT"].path == tmp_path / "03_sft" / "run-b" / "adapter"
-    assert found["SFT->DPO"].path == dpo
-    assert evaluation.find_adapters("nobody", root=tmp_path) == {}
+    assert found["SFT"] == tmp_path / "03_sft" / "run-b" / "adapter"
+    assert found["SFT->DPO"] == dpo
+    assert found["ORPO"] == tmp_path / "05_orpo-v2" / "adapter"
+    assert plumbing["find_adapters"]("nobody", root=tmp_path) == {}
 
 
 def test_reward_scores_one_per_answer_and_independent_of_batching():
@@ -54,12 +63,24 @@ def test_reward_scores_one_per_answer_and_independent_of_batching():
         evaluation.reward_scores(model, tokenizer, prompts, answers[:2])
 
 
-def test_bertscore_model_is_local_in_quick_and_checked_in_full(tmp_path):
-    folder, layers = evaluation.bertscore_model(MODEL_ID, "quick", folder=tmp_path / "bs")
+@pytest.mark.filterwarnings("ignore:Cannot enable progress bars")   # pytest's conftest sets HF_HUB_DISABLE_PROGRESS_BARS
+def test_bertscore_model_is_local_in_quick_and_checked_in_full(tmp_path, plumbing, capfd):
+    import transformers
+
+    bertscore_model, bars = plumbing["bertscore_model"], transformers.utils.logging
+    was_on = bars.is_progress_bar_enabled()
+    bars.enable_progress_bar()                                                  # as in a notebook
+    try:
+        folder, layers = bertscore_model(MODEL_ID, "quick", folder=tmp_path / "bs")
+        assert bars.is_progress_bar_enabled()                                   # switched back on afterwards
+    finally:
+        if not was_on:
+            bars.disable_progress_bar()
     assert (Path(folder) / "config.json").exists() and (Path(folder) / "tokenizer.json").exists() and layers >= 1
-    assert evaluation.bertscore_model("distilbert-base-uncased", "full") == ("distilbert-base-uncased", 5)
+    assert "Writing model shards" not in capfd.readouterr().err                 # no progress bar for a tiny save
+    assert bertscore_model("distilbert-base-uncased", "full") == ("distilbert-base-uncased", 5)
     with pytest.raises(ValueError, match="no recommended layer"):
-        evaluation.bertscore_model("my/encoder", "full")
+        bertscore_model("my/encoder", "full")
 
 
 @pytest.fixture(scope="module")

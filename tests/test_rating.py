@@ -1,9 +1,16 @@
-"""The blind rating panel's logic (helpers.rating), tested without a browser: clicks are simulated in Python."""
+"""06's blind rating (section 10: blinding, the CSV, the session, the panel, unblinding), tested without a browser:
+the definitions come from the notebook (tests/nbcode.py), clicks are simulated in Python."""
 import csv
+from types import SimpleNamespace
 
 import pytest
 
-from helpers import rating
+from nbcode import definitions
+
+rating = SimpleNamespace(**definitions(
+    "06_evaluation.ipynb", "CRITERIA", "VERDICTS", "SCORE_COLUMNS", "COLUMNS", "blind", "append_rating",
+    "read_ratings", "BlindRating", "rating_panel", "unblind", "paired_verdicts",
+    preamble="import csv\nimport random\nimport time\nfrom pathlib import Path\n"))
 
 ITEMS = [{"item": f"q{i}", "prompt": f"question {i}?", "answers": {"SFT": f"sft answer {i}", "DPO": f"dpo answer {i}"}}
          for i in range(6)]
@@ -62,6 +69,10 @@ def test_bad_ratings_are_refused_with_a_clear_message(tmp_path):
     assert not (tmp_path / "r.csv").exists()                                    # nothing written for a refused click
     with pytest.raises(ValueError, match="exactly 2"):
         rating.BlindRating([{"item": 1, "prompt": "p", "answers": {"a": "x"}}], tmp_path / "r.csv")
+    with pytest.raises(ValueError, match="unique"):
+        rating.BlindRating(ITEMS[:2] + ITEMS[:1], tmp_path / "r.csv")
+    with pytest.raises(ValueError, match="without commas"):
+        rating.BlindRating(ITEMS, tmp_path / "r.csv", rater="Ann, Bob")
 
 
 def test_unblind_and_paired_verdicts(tmp_path):

@@ -19,7 +19,7 @@ from .runs import (RUN_CONFIG, RUN_FINISHED, RUN_LOCK, RunError, RunLock, check_
 from .sft import (DPO_RECIPE, SFT_RECIPE, PrecisionError, check_precision, dpo_recipe, pick_rows, sft_config, sft_dataset,
                   sft_recipe)
 
-__all__ = ["LORA_R", "RUN_FINISHED", "adapter_base_model", "checkpoint_step", "clear_run", "dpo_recipe",
-           "ensure_sft_adapter", "fingerprint", "fit", "latest_checkpoint", "load_adapter", "lora_config", "pick_rows",
-           "run_status", "sft_adapter_dir", "sft_config", "sft_dataset", "sft_recipe", "show_progress",
+__all__ = ["LORA_R", "RUN_FINISHED", "adapter_base_model", "adapter_fix", "checkpoint_step", "clear_run",
+           "dpo_recipe", "ensure_sft_adapter", "fingerprint", "fit", "latest_checkpoint", "load_adapter", "lora_config",
+           "pick_rows", "run_status", "sft_adapter_dir", "sft_config", "sft_dataset", "sft_recipe", "show_progress",
            "trainable_to_fp32", "use_run_dir"]
