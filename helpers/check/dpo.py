@@ -102,7 +102,7 @@ def dpo_loss(fn) -> None:
                         "margins of +-280 without overflow")
 
 
-@self_check(build=_ref.build_beta_sweep)
+@self_check(reference=_ref.beta_sweep)
 def beta_sweep(fn, model, batch, lr: float) -> None:
     """Check ``fn(model, batch, betas, steps, lr) -> {beta: history}`` (history from ``train_from_scratch``):
     one run per beta, every run starting from the same weights (the reference: loss ln 2, margin 0), the
