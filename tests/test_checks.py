@@ -26,11 +26,11 @@ STUBBED_METHODS = {"lora_forward": ("forward",), "lora_merge": ("delta_weight", 
 
 def unsolved(name, solution):
     """The solution as the student build leaves it: a class keeps its given methods, the exercise's raise;
-    a function keeps its signature (a fallback may read its defaults) and its notebook namespace."""
+    a function keeps its signature (a fallback may read its defaults) but no namespace: a fallback that looked up
+    a notebook definition next to it (``fn.__globals__``) fails here."""
     if inspect.isclass(solution):
         return type(solution.__name__, (solution,), {m: stub for m in STUBBED_METHODS.get(name, ("forward",))})
-    namespace = solution.namespace() if hasattr(solution, "namespace") else solution.__globals__
-    student = types.FunctionType(stub.__code__, namespace, solution.__name__)
+    student = types.FunctionType(stub.__code__, {"__builtins__": __builtins__}, solution.__name__)
     student.__wrapped__ = solution               # inspect.signature reads the solution's parameters
     return student
 

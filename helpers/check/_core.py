@@ -35,11 +35,6 @@ def failed(name: str, problem: str, hint: str = ""):
     raise SelfCheckError(f"{name}: {problem}" + (f"\nHint: {hint}" if hint else ""))
 
 
-def strict() -> bool:
-    """True when a FAIL must raise (the test suite), not fall back to the reference."""
-    return os.environ.get(STRICT_ENV) == "1"
-
-
 def self_check(*, reference=None, build=None, what: str = "function"):
     """Make ``check(yours, *args)`` a self-check that returns what the lesson uses next.
 
@@ -55,7 +50,7 @@ def self_check(*, reference=None, build=None, what: str = "function"):
                 check(yours, *args, **kwargs)
             except SelfCheckError as err:
                 print(f"FAIL {err}", file=sys.stderr, flush=True)
-                if strict():
+                if os.environ.get(STRICT_ENV) == "1":      # the test suite: a FAIL raises, no fallback
                     raise
                 if reference is None and build is None:
                     print(f"NOTE: the rest of this notebook does not use your {name} {what}, so it runs on - "

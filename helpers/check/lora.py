@@ -95,7 +95,6 @@ def _spec(gen, d_in, d_out, r, alpha, bias=True, dtype="float32", batch=(3,)):
 
 
 def _base(spec) -> nn.Linear:
-    """The frozen base layer of ``spec``, in its dtype."""
     base = nn.Linear(spec["d_in"], spec["d_out"], bias=spec["bias"] is not None)
     with torch.no_grad():
         base.weight.copy_(spec["weight"])
@@ -105,7 +104,6 @@ def _base(spec) -> nn.Linear:
 
 
 def _build(name, cls, spec, dropout=0.0, hint=""):
-    """The student's layer around ``spec``'s base."""
     layer = attempt(name, cls, _base(spec), r=spec["r"], alpha=spec["alpha"], dropout=dropout,
                     hint=hint or "the class is called as LoRALinear(base, r=..., alpha=..., dropout=...)")
     for attr in ("A", "B"):
@@ -115,7 +113,6 @@ def _build(name, cls, spec, dropout=0.0, hint=""):
 
 
 def _set_factors(name, layer, spec, hint) -> None:
-    """Put the check's A and B into the student's layer."""
     for attr in ("A", "B"):
         if not isinstance(getattr(layer, attr, None), torch.Tensor):
             failed(name, f"the layer ({type(layer).__name__}) has no parameter {attr!r}", hint)
