@@ -202,6 +202,18 @@ def test_every_generated_answer_is_the_notebooks_own_code():
     assert "### BEGIN SOLUTION" not in text and "__globals__" not in text             # nothing reads the notebook's
 
 
+def test_the_answers_module_imports_no_kit_module_at_its_top():
+    """The grader's worker runs the answers module's text before it imports the kit (grading/worker.py), in a kit
+    copy without the file: an import of helpers at its top would be an import circle there."""
+    import ast
+
+    from tools.answers import TARGET
+
+    tops = [node for node in ast.parse(TARGET.read_text()).body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    names = [getattr(node, "module", None) or node.names[0].name for node in tops]
+    assert names and not [n for n, node in zip(names, tops) if getattr(node, "level", 0) or n.startswith("helpers")]
+
+
 def test_a_fallback_carries_the_definitions_its_exercise_declares():
     """What the grader sends after a FAIL (the answer, alone with what it uses) runs without the notebook: 01.4's
     and 04.3's stand-ins bring the lesson's definitions they call, and no answer of a later exercise."""

@@ -23,8 +23,6 @@ import torch.nn.functional as F
 from torch import nn
 from transformers.pytorch_utils import Conv1D
 
-from helpers.prefs import load_trainable_state, trainable_state
-
 # --- 01_lora-from-scratch ---------------------------------------------------------------------------------------
 
 
@@ -138,6 +136,21 @@ def dpo_by_hand(pc, pr, rc, rr, beta, eps):
     rejected = [beta * (a - b) for a, b in zip(pr, rr)]
     losses = [(1 - eps) * _softplus(r - c) + eps * _softplus(c - r) for c, r in zip(chosen, rejected)]
     return losses, chosen, rejected
+
+
+def trainable_state(model):
+    """helpers.prefs' (04 imports it), imported when called: the grader runs this module's text before it imports
+    the kit, so a kit import at the top of this file would be a circle there."""
+    from helpers.prefs import trainable_state as copy_state
+
+    return copy_state(model)
+
+
+def load_trainable_state(model, state):
+    """helpers.prefs' (04 imports it), imported when called, as ``trainable_state``."""
+    from helpers.prefs import load_trainable_state as put_back
+
+    put_back(model, state)
 
 
 def sigmoid_norm_by_hand(pc, pr, rc, rr, nc, nr, beta):
