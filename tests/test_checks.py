@@ -26,11 +26,11 @@ STUBBED_METHODS = {"lora_forward": ("forward",), "lora_merge": ("delta_weight", 
 
 def unsolved(name, solution):
     """The solution as the student build leaves it: a class keeps its given methods, the exercise's raise;
-    a function keeps its signature (a fallback may read its defaults) and its notebook namespace."""
+    a function keeps its signature (a fallback may read its defaults) but no namespace: a fallback that looked up
+    a notebook definition next to it (``fn.__globals__``) fails here."""
     if inspect.isclass(solution):
         return type(solution.__name__, (solution,), {m: stub for m in STUBBED_METHODS.get(name, ("forward",))})
-    namespace = solution.namespace() if hasattr(solution, "namespace") else solution.__globals__
-    student = types.FunctionType(stub.__code__, namespace, solution.__name__)
+    student = types.FunctionType(stub.__code__, {"__builtins__": __builtins__}, solution.__name__)
     student.__wrapped__ = solution               # inspect.signature reads the solution's parameters
     return student
 
@@ -160,16 +160,34 @@ def test_the_answers_check_fails_on_drift(tmp_path, monkeypatch, capsys):
     assert answers.main([]) == 0 and answers.main(["--check"]) == 0     # regenerated: in sync again
 
 
-def test_an_answer_that_needs_an_undeclared_definition_is_refused(tmp_path):
+@pytest.mark.parametrize("notebook_name, exercise, message", [
+    ("05_orpo.ipynb", "05.2", r"orpo_loss uses mean_answer_logps, prompt_inclusive_nll"),
+    ("04_dpo.ipynb", "04.3", r"beta_sweep uses train_from_scratch"),
+    ("01_lora-from-scratch.ipynb", "01.4", r"inject_lora uses find_targets, replace_module"),
+])
+def test_an_answer_that_needs_an_undeclared_definition_is_refused(tmp_path, notebook_name, exercise, message):
+    """Without its exercise cell's answer_needs, an answer that calls another notebook definition stops the
+    generation (01.4's is used by the hand-written build_inject_lora: hand-written code is checked too)."""
     from tools import answers, notebook
 
-    nb = notebook.read(notebook.NOTEBOOKS / "05_orpo.ipynb")
+    nb = notebook.read(notebook.NOTEBOOKS / notebook_name)
     for cell in notebook.exercise_cells(nb):
-        if cell.metadata["course"]["exercise"] == "05.2":
+        if cell.metadata["course"]["exercise"] == exercise:
             del cell.metadata["course"]["answer_needs"]
-    notebook.write(nb, tmp_path / "05_orpo.ipynb")
-    with pytest.raises(answers.AnswerError, match=r"orpo_loss uses mean_answer_logps, prompt_inclusive_nll.*answer_needs"):
-        answers.render([tmp_path / "05_orpo.ipynb"])
+    notebook.write(nb, tmp_path / notebook_name)
+    paths = [tmp_path / notebook_name if p.name == notebook_name else p for p in notebook.lesson_paths()]
+    with pytest.raises(answers.AnswerError, match=message + ".*answer_needs"):
+        answers.render(paths)
+
+
+def test_a_hand_written_answer_that_uses_an_undefined_name_is_refused(tmp_path, monkeypatch):
+    from tools import answers
+
+    template = tmp_path / "answers_by_hand.py"
+    template.write_text(answers.TEMPLATE.read_text() + "\n\ndef build_sweep(fn):\n    return fn(SCRATCH_LR)\n")
+    monkeypatch.setattr(answers, "TEMPLATE", template)
+    with pytest.raises(answers.AnswerError, match="build_sweep uses SCRATCH_LR"):   # a notebook global
+        answers.render()
 
 
 def test_every_generated_answer_is_the_notebooks_own_code():
@@ -180,7 +198,36 @@ def test_every_generated_answer_is_the_notebooks_own_code():
     generated = text[text.index(answers.GENERATED):]
     assert "def dpo_loss(" in generated and "def split_dialogue(" not in generated    # 03.1 is hand-written
     assert "def log_odds(" in generated                                               # declared by 05.1 and 05.2
-    assert "### BEGIN SOLUTION" not in text and "fn.__globals__" not in generated
+    assert "def beta_sweep(" in generated and "def inject_lora(" in generated        # with what they declare
+    assert "### BEGIN SOLUTION" not in text and "__globals__" not in text             # nothing reads the notebook's
+
+
+def test_the_answers_module_imports_no_kit_module_at_its_top():
+    """The grader's worker runs the answers module's text before it imports the kit (grading/worker.py), in a kit
+    copy without the file: an import of helpers at its top would be an import circle there."""
+    import ast
+
+    from tools.answers import TARGET
+
+    tops = [node for node in ast.parse(TARGET.read_text()).body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    names = [getattr(node, "module", None) or node.names[0].name for node in tops]
+    assert names and not [n for n, node in zip(names, tops) if getattr(node, "level", 0) or n.startswith("helpers")]
+
+
+def test_a_fallback_carries_the_definitions_its_exercise_declares():
+    """What the grader sends after a FAIL (the answer, alone with what it uses) runs without the notebook: 01.4's
+    and 04.3's stand-ins bring the lesson's definitions they call, and no answer of a later exercise."""
+    from grading import worker
+    from tools.answers import TARGET
+
+    source = TARGET.read_text()
+    for func, present, absent in [
+            ("build_inject_lora", {"inject_lora", "find_targets", "replace_module", "LoRALinear"}, {"DoRALinear"}),
+            ("beta_sweep", {"train_from_scratch", "reference_adapter", "sequence_logps", "dpo_loss"},
+             {"sigmoid_norm_loss"})]:
+        scope = {"__name__": "fallback"}
+        exec(worker.fallback_source(source, func), scope)
+        assert callable(scope[func]) and present <= set(scope) and not absent & set(scope), func
 
 
 def test_no_check_cases_file_keeps_its_own_copy_of_an_answer():

@@ -5,13 +5,14 @@
 
 The file is one module (the grader ships it to its worker whole, and leaves it out of the sandbox's kit copy):
 1. the hand-written part, copied from tools/answers_by_hand.py: the independent oracles the checks compare with
-   (``*_by_hand``, ``batch_fits``, ...) and the answers that cannot be a notebook's function as it stands - each
-   exercise cell that keeps one says so in its metadata, ``"answer": "hand-written: <why>"`` (or ``"none: <why>"``
-   when its check needs no answer);
-2. the generated part: for every other exercise cell, in notebook order, the function it defines, exactly as the
-   notebook writes it (the ``### BEGIN/END SOLUTION`` marker lines dropped), after the notebook definitions its
-   metadata lists in ``"answer_needs"``. A name a generated function uses must be one of those, a module the
-   template imports, or a builtin: otherwise generation stops and says which name to declare.
+   (``*_by_hand``, ``batch_fits``, ...), the ``build_*`` functions that fit an answer to the student's own object,
+   and the answers that cannot be a notebook's code as it stands - each exercise cell that keeps one says so in its
+   metadata, ``"answer": "hand-written: <why>"`` (or ``"none: <why>"`` when its check needs no answer);
+2. the generated part: for every exercise cell, in notebook order, the notebook definitions its metadata lists in
+   ``"answer_needs"``, then (unless hand-written or none) the function or class it defines - each exactly as the
+   notebook writes it (the ``### BEGIN/END SOLUTION`` marker lines dropped). A name any function of the module uses,
+   hand-written or generated, must be defined in it (a definition, an import of the template) or be a builtin:
+   otherwise generation stops and says which name to declare. No answer reads a notebook's globals.
 """
 from __future__ import annotations
 
@@ -35,19 +36,22 @@ class AnswerError(ValueError):
     """An exercise whose answer cannot be generated; the message says what to declare."""
 
 
-def _function_source(source: str, name: str, where: str) -> str:
-    """The top-level ``def name`` of a cell, as written, without solution marker lines."""
+DEFINITIONS = (ast.FunctionDef, ast.ClassDef)
+
+
+def _definition_source(source: str, name: str, where: str) -> str:
+    """The top-level ``def name`` or ``class name`` of a cell, as written, without solution marker lines."""
     lines = source.split("\n")
     for node in ast.parse(source).body:
-        if isinstance(node, ast.FunctionDef) and node.name == name:
+        if isinstance(node, DEFINITIONS) and node.name == name:
             start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
             body = [line for line in lines[start:node.end_lineno] if line.strip() not in (BEGIN, END)]
             return "\n".join(body)
-    raise AnswerError(f"{where} defines no top-level function {name!r} (answer_needs names functions)")
+    raise AnswerError(f"{where} defines no top-level function or class {name!r}")
 
 
 def _definitions(nb) -> dict[str, str]:
-    """name -> source of every top-level function the notebook's code cells define (the last definition wins)."""
+    """name -> source of every top-level function and class the notebook's code cells define (the last wins)."""
     found = {}
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -57,17 +61,20 @@ def _definitions(nb) -> dict[str, str]:
         except SyntaxError:
             continue
         for node in tree.body:
-            if isinstance(node, ast.FunctionDef):
-                found[node.name] = _function_source(cell.source, node.name, cell.get("id", "?"))
+            if isinstance(node, DEFINITIONS):
+                found[node.name] = _definition_source(cell.source, node.name, cell.get("id", "?"))
     return found
 
 
-def _exercise_function(cell, where: str) -> str:
-    names = [n.name for n in ast.parse(cell.source).body if isinstance(n, ast.FunctionDef)]
+def _exercise_definition(cell, where: str) -> list[str]:
+    """[the one function or class the exercise cell defines], or [] when its answer is hand-written or none."""
+    if str(course_meta(cell).get("answer", "")).startswith(("hand-written", "none")):
+        return []
+    names = [n.name for n in ast.parse(cell.source).body if isinstance(n, DEFINITIONS)]
     if len(names) != 1:
-        raise AnswerError(f"{where}: an exercise cell with a generated answer defines one top-level function, this "
-                          f"one {names or 'none'} - or mark it \"answer\": \"hand-written: <why>\" in its metadata")
-    return names[0]
+        raise AnswerError(f"{where}: an exercise cell with a generated answer defines one top-level function or "
+                          f"class, this one {names or 'none'} - or mark it \"answer\": \"hand-written: <why>\"")
+    return names
 
 
 def generated_part(paths=None) -> str:
@@ -78,9 +85,7 @@ def generated_part(paths=None) -> str:
         functions, emitted, chunks = _definitions(nb), [], []
         for cell in exercise_cells(nb):
             where = f"{path.name}, cell {cell.get('id')}"
-            if str(course_meta(cell).get("answer", "")).startswith(("hand-written", "none")):
-                continue
-            for name in [*answer_needs(cell), _exercise_function(cell, where)]:
+            for name in [*answer_needs(cell), *_exercise_definition(cell, where)]:
                 if name in emitted:
                     continue
                 if name not in functions:
@@ -93,8 +98,8 @@ def generated_part(paths=None) -> str:
 
 
 def _check_names(text: str) -> None:
-    """Every global name a generated function reads is defined in the module (imports, template, answers), and no
-    generated function shadows a hand-written name."""
+    """Every global name a function of the module reads is defined in it (imports, template, answers), and no
+    generated definition shadows a hand-written name."""
     module = ast.parse(text)
     first = text[:text.index(GENERATED)].count("\n") + 1          # the generated part's first line
     defined, by_hand = set(dir(builtins)), set()
@@ -124,10 +129,10 @@ def _check_names(text: str) -> None:
             yield from missing(child)
 
     for table in symtable.symtable(text, str(TARGET), "exec").get_children():
-        names = sorted(set(missing(table))) if table.get_lineno() >= first else []
+        names = sorted(set(missing(table)))
         if names:
             raise AnswerError(f"the answer {table.get_name()} uses {', '.join(names)}, which the answers module does "
-                              "not define: list the notebook function in its exercise cell's metadata "
+                              "not define: list the notebook definition in its exercise cell's metadata "
                               "\"answer_needs\", or import the module in tools/answers_by_hand.py")
 
 

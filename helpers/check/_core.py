@@ -19,6 +19,7 @@ import sys
 import torch
 
 STRICT_ENV = "COURSE_STRICT_CHECKS"
+NOT_IMPLEMENTED = "not implemented yet - replace `raise NotImplementedError` with your code"
 
 
 class SelfCheckError(AssertionError):
@@ -31,13 +32,7 @@ def passed(name: str, detail: str = "") -> None:
 
 def failed(name: str, problem: str, hint: str = ""):
     """Stop the check: ``self_check`` turns this into the FAIL line (and the fallback)."""
-    message = f"{name}: {problem}" + (f"\nHint: {hint}" if hint else "")
-    raise SelfCheckError(message)
-
-
-def strict() -> bool:
-    """True when a FAIL must raise (the test suite), not fall back to the reference."""
-    return os.environ.get(STRICT_ENV) == "1"
+    raise SelfCheckError(f"{name}: {problem}" + (f"\nHint: {hint}" if hint else ""))
 
 
 def self_check(*, reference=None, build=None, what: str = "function"):
@@ -55,7 +50,7 @@ def self_check(*, reference=None, build=None, what: str = "function"):
                 check(yours, *args, **kwargs)
             except SelfCheckError as err:
                 print(f"FAIL {err}", file=sys.stderr, flush=True)
-                if strict():
+                if os.environ.get(STRICT_ENV) == "1":      # the test suite: a FAIL raises, no fallback
                     raise
                 if reference is None and build is None:
                     print(f"NOTE: the rest of this notebook does not use your {name} {what}, so it runs on - "
@@ -76,35 +71,45 @@ def attempt(name: str, fn, *args, hint: str = "", **kwargs):
     try:
         return fn(*args, **kwargs)
     except NotImplementedError:
-        failed(name, "not implemented yet - replace `raise NotImplementedError` with your code", hint)
+        failed(name, NOT_IMPLEMENTED, hint)
     except SelfCheckError:
         raise
     except Exception as err:  # the student's bug, reported in one line
         failed(name, f"your code raised {type(err).__name__}: {err}", hint)
 
 
-def refuses(name: str, fn, args, *, what: str, hint: str) -> None:
+def refuses(name: str, fn, args, *, what: str, hint: str, error: str = "raise ValueError with a clear message"):
     """FAIL unless ``fn(*args)`` raises ValueError: an input the exercise must refuse (``what`` describes it)."""
     try:
         got = fn(*args)
     except NotImplementedError:
-        failed(name, "not implemented yet - replace `raise NotImplementedError` with your code", hint)
+        failed(name, NOT_IMPLEMENTED, hint)
     except ValueError:
         return
     except Exception as err:
-        failed(name, f"{what} raised {type(err).__name__}: {err}", "raise ValueError with a clear message")
+        failed(name, f"{what} raised {type(err).__name__}: {err}", error)
     failed(name, f"{what} returned {got!r}", hint)
 
 
+def returns(name: str, got, parts: str, hint: str) -> tuple:
+    """FAIL unless ``got`` is a tuple (or list) of the named ``parts``, e.g. "losses, chosen_rewards"."""
+    if not isinstance(got, (tuple, list)) or len(got) != len(parts.split(",")):
+        failed(name, f"expected a tuple ({parts}), got {type(got).__name__}", hint)
+    return tuple(got)
+
+
 def close(name: str, got, want, *, atol: float = 1e-6, rtol: float = 1e-5, what: str = "result", hint: str = ""):
-    """FAIL unless tensors (or numbers) ``got`` and ``want`` agree in shape and value."""
+    """FAIL unless tensors (or numbers) ``got`` and ``want`` agree in shape and value; the largest difference."""
     if got is None:
         failed(name, f"the {what} is None - did you forget to return it?", hint)
-    got_t, want_t = torch.as_tensor(got), torch.as_tensor(want)
+    try:
+        got_t, want_t = torch.as_tensor(got).double(), torch.as_tensor(want).double()
+    except (TypeError, ValueError, RuntimeError):
+        failed(name, f"the {what} is a {type(got).__name__}, not a number or a tensor", hint)
     if got_t.shape != want_t.shape:
         failed(name, f"the {what} has shape {tuple(got_t.shape)}, expected {tuple(want_t.shape)}", hint)
-    diff = (got_t.double() - want_t.double()).abs().max().item() if got_t.numel() else 0.0
-    if not torch.allclose(got_t.double(), want_t.double(), atol=atol, rtol=rtol):
+    diff = (got_t - want_t).abs().max().item() if got_t.numel() else 0.0
+    if not torch.allclose(got_t, want_t, atol=atol, rtol=rtol, equal_nan=True):
         failed(name, f"the {what} is off by up to {diff:.3g}", hint)
     return diff
 
@@ -122,8 +127,6 @@ def learned(ok: bool, what: str) -> None:
     claim cannot hold, so it is reported instead of asserted; everywhere else - the quick profile, a real run - a
     failed claim stops the notebook like any ``assert``.
     """
-    import os
-
     if ok:
         print(f"as predicted: {what}")
     elif os.environ.get("COURSE_REHEARSAL") == "1":

@@ -1,9 +1,8 @@
 """Self-checks for 07_two-gpus: plan a data-parallel run, and the memory per GPU when states are sharded."""
 from __future__ import annotations
 
-
 from . import _reference as _ref
-from ._core import attempt, close, equal, failed, passed, refuses, self_check
+from ._core import attempt, close, equal, passed, refuses, returns, self_check
 
 __all__ = ["data_parallel_plan", "per_gpu_bytes"]
 
@@ -27,13 +26,9 @@ def data_parallel_plan(fn) -> None:
     hint = ("how many sequences does one forward pass of all processes see, and how many such passes make one "
             "optimizer step? A last, partial step still counts")
     for case, want in _PLAN_CASES:
-        got = attempt(name, fn, *case, hint=hint)
-        if not isinstance(got, (tuple, list)) or len(got) != 2:
-            failed(name, f"expected a pair (grad_accum, steps), got {got!r}", hint)
-        equal(name, tuple(int(x) for x in got), want, what="(grad_accum, steps) for effective batch {}, per-device "
-              "batch {}, {} processes, {:,} examples, {} epoch(s)".format(*case), hint=hint)
-        if any(x != int(x) for x in got):
-            failed(name, f"{got!r} are not whole numbers", "accumulation steps and optimizer steps are counts")
+        got = returns(name, attempt(name, fn, *case, hint=hint), "grad_accum, steps", hint)
+        equal(name, got, want, what="(grad_accum, steps) for effective batch {}, per-device batch {}, {} processes, "
+              "{:,} examples, {} epoch(s)".format(*case), hint=hint)
     for case in _PLAN_IMPOSSIBLE:
         refuses(name, fn, case, what="effective batch {} with per-device batch {} on {} processes".format(*case[:3]),
                 hint="it cannot be reached exactly: raise ValueError instead of rounding the batch silently")
@@ -64,9 +59,7 @@ def per_gpu_bytes(fn) -> None:
         for world_size in (1, 2, 8):
             for stage in (0, 1, 2, 3):
                 got = attempt(name, fn, est, world_size, stage, hint=hint)
-                if not isinstance(got, (int, float)) and not hasattr(got, "item"):
-                    failed(name, f"expected a number of bytes, got {type(got).__name__}", hint)
-                close(name, float(got), _ref.per_gpu_bytes(est, world_size, stage), atol=world_size, rtol=1e-9,
+                close(name, got, _ref.per_gpu_bytes(est, world_size, stage), atol=world_size, rtol=1e-9,
                       what=f"bytes per GPU at stage {stage} on {world_size} GPU(s) for {est.breakdown()}", hint=hint)
     for stage in (-1, 4):
         refuses(name, fn, (_estimate(*_SHARD_PARTS[0]), 2, stage), what=f"stage {stage}",

@@ -1,7 +1,7 @@
 """Self-checks for 04_dpo: the sequence log-probability, the DPO loss, the beta sweep, length-normalised DPO.
 
-The expected values come from cases small enough to compute by hand (helpers/check/_reference.py, which holds
-the answers), never from a copy of the notebook's vectorised solution.
+The expected values come from cases small enough to compute by hand (the ``*_by_hand`` oracles of the answers
+module), never from a copy of the notebook's vectorised solution.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import torch
 
 from . import _reference as _ref
-from ._core import attempt, close, equal, failed, passed, self_check
+from ._core import attempt, close, equal, failed, passed, returns, self_check
 
 __all__ = ["sequence_logps", "dpo_loss", "beta_sweep", "sigmoid_norm_loss"]
 
@@ -56,11 +56,9 @@ def sequence_logps(fn) -> None:
         got = attempt(name, fn, model, batch, average=average, hint=hint)
         want = _ref.logps_by_hand(model, batch, average)
         what = "per-token average" if average else "summed log-probabilities"
-        if got is not None and torch.as_tensor(got).shape == want.shape:
-            got = torch.as_tensor(got).detach()
-            if (got > 0).any():
-                failed(name, f"a {what} above 0 - a log-probability is never positive",
-                       "a log-probability is never positive: are you adding probabilities or raw logits?")
+        if isinstance(got, torch.Tensor) and got.shape == want.shape and (got > 0).any():
+            failed(name, f"a {what} above 0 - a log-probability is never positive",
+                   "are you adding probabilities or raw logits?")
         close(name, got, want, atol=1e-4, rtol=1e-4, what=what,
               hint=hint if not average else "the average is per answer token, row by row")
     return passed(name, "4 sequences: shifted, answer tokens only (the final EOS counts, padding does not), "
@@ -71,7 +69,7 @@ def sequence_logps(fn) -> None:
 def dpo_loss(fn) -> None:
     """Check ``fn(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta, label_smoothing=0.0)``
     -> (losses, chosen_rewards, rejected_rewards), each (B,), against values computed by hand."""
-    name = "dpo_loss"
+    name, hint = "dpo_loss", "return (losses, chosen_rewards, rejected_rewards), one value per pair"
     cases = [  # policy chosen, policy rejected, ref chosen, ref rejected, beta, label smoothing
         ([-10.0, -20.0, -5.0], [-12.0, -18.0, -5.0], [-11.0, -19.0, -6.0], [-11.0, -19.0, -4.0], 0.1, 0.0),
         ([-10.0, -20.0, -5.0], [-12.0, -18.0, -5.0], [-11.0, -19.0, -6.0], [-11.0, -19.0, -4.0], 0.5, 0.0),
@@ -80,29 +78,24 @@ def dpo_loss(fn) -> None:
     ]
     for pc, pr, rc, rr, beta, eps in cases:
         args = [torch.tensor(v) for v in (pc, pr, rc, rr)]
-        got = attempt(name, fn, *args, beta, label_smoothing=eps,
-                      hint="return (losses, chosen_rewards, rejected_rewards), one value per pair")
-        if not isinstance(got, (tuple, list)) or len(got) != 3:
-            failed(name, f"expected a tuple (losses, chosen_rewards, rejected_rewards), got {type(got).__name__}",
-                   "three things: the per-pair losses, then the chosen and the rejected rewards")
+        got = returns(name, attempt(name, fn, *args, beta, label_smoothing=eps, hint=hint),
+                      "losses, chosen_rewards, rejected_rewards", hint)
         losses, chosen, rejected = _ref.dpo_by_hand(pc, pr, rc, rr, beta, eps)
         where = f"(beta={beta}, label_smoothing={eps})"
-        close(name, got[1], chosen, atol=1e-5, what=f"chosen rewards {where}",
-              hint="reread section 1: the implicit reward compares policy and reference, scaled by beta")
-        close(name, got[2], rejected, atol=1e-5, what=f"rejected rewards {where}",
-              hint="reread section 1: the implicit reward compares policy and reference, scaled by beta")
-        got_losses = torch.as_tensor(got[0]).detach()
-        if not torch.isfinite(got_losses).all():
+        for side, got_rewards, want in (("chosen", got[1], chosen), ("rejected", got[2], rejected)):
+            close(name, got_rewards, want, atol=1e-5, what=f"{side} rewards {where}",
+                  hint="reread section 1: the implicit reward compares policy and reference, scaled by beta")
+        if isinstance(got[0], torch.Tensor) and not torch.isfinite(got[0]).all():
             failed(name, f"the losses contain inf or nan for large margins {where}",
                    "the log of a sigmoid that underflows to 0 is -inf: PyTorch has a stable function for it")
-        close(name, got_losses, losses, atol=1e-5, what=f"per-pair losses {where}",
+        close(name, got[0], losses, atol=1e-5, what=f"per-pair losses {where}",
               hint="reread the loss in section 1 and how label smoothing mixes in the flipped preference; one "
                    "loss per pair (no mean)")
     return passed(name, f"{len(cases)} batches by hand: rewards, margins of both signs, beta, label smoothing, "
                         "margins of +-280 without overflow")
 
 
-@self_check(build=_ref.build_beta_sweep)
+@self_check(reference=_ref.beta_sweep)
 def beta_sweep(fn, model, batch, lr: float) -> None:
     """Check ``fn(model, batch, betas, steps, lr) -> {beta: history}`` (history from ``train_from_scratch``):
     one run per beta, every run starting from the same weights (the reference: loss ln 2, margin 0), the

@@ -3,6 +3,16 @@
 The student's class is called as ``cls(base, r=..., alpha=..., dropout=...)`` and must keep the notebook's
 names: ``A`` (r, d_in) and ``B`` (d_out, r) as parameters, ``scaling``, ``merged``, ``delta_weight()``,
 ``merge()``, ``unmerge()``; DoRA adds ``magnitude`` (d_out,).
+
+Exercises 2, 3, 5 (a class) and 4 (a function that changes a model) are each split in three, so the grader can
+run them apart (grading/worker.py) while the notebook's self-check runs them in one go:
+  <check>.cases(seed) -> inputs   what the check chooses: base weights, A, B, inputs, upstream gradients (data)
+  <check>.probe(yours, inputs)    builds the student's object, runs it on the inputs, returns what it did as data
+                                  (outputs, gradients, weights, dtypes, names, counts) - the only part that
+                                  touches the student's object
+  <check>.judge(inputs, data)     compares that data with PEFT run on the same inputs: PASS, or FAIL with a hint
+The self-check is judge(inputs, probe(yours, inputs)). When graded, the probe runs in the student's process and
+the judge in the grader's: a probe the student's code patched can only send other data, judged the same way.
 """
 from __future__ import annotations
 
@@ -17,32 +27,30 @@ from ._core import attempt, close, equal, failed, passed, self_check
 
 __all__ = ["lora_scaling", "lora_forward", "lora_merge", "inject_lora", "dora_forward"]
 
-
-def _peft():
-    import logging
-
-    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)  # a harmless CPU notice printed on import
-    import peft
-
-    return peft
+_FORWARD_LAYERS = [(12, 7, 4, 8, True), (16, 24, 2, 16, False)]       # d_in, d_out, r, alpha, bias
+_MERGE_LAYERS = [(12, 7, 3, 6, "float32"), (6, 10, 2, 8, "float32"), (16, 8, 4, 8, "float16")]
+_DORA_LAYERS = [(12, 7, 4, 8, True), (10, 16, 2, 4, False)]
+_INJECT_CASES = [("HuggingFaceTB/SmolLM2-135M", ["q_proj", "v_proj"]), ("HuggingFaceTB/SmolLM2-135M", None),
+                 ("EleutherAI/pythia-160m", None)]
+_FORWARD_HINT = ("the output is the frozen layer's output plus the scaled low-rank branch; the branch runs in the "
+                 "trainable weights' dtype and its result joins h in h's dtype")
+_DORA_HINT = ("reread DoRA's formula above: a direction (the adapted weight, each row normalised) times a trained "
+              "length; the norm is treated as a constant in backward")
+_INJECT_HINT = ("two steps: nothing of the original model may train, and every targeted layer is swapped for a LoRA "
+                "layer built around it - find_targets and replace_module above do the finding and the swapping")
 
 
 def _peft_layer(base: nn.Linear, r: int, alpha: float, **options):
     """PEFT's LoRA layer (adapter 'default') around a copy of ``base``, in eval mode."""
-    peft = _peft()
+    import logging
+
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)  # a harmless CPU notice printed on PEFT's import
+    import peft
+
     holder = nn.Module()
     holder.layer = copy.deepcopy(base)
     peft.inject_adapter_in_model(peft.LoraConfig(r=r, lora_alpha=alpha, target_modules=["layer"], **options), holder)
     return holder.layer.eval()
-
-
-def _build(name, cls, base, r, alpha, dropout=0.0, hint=""):
-    layer = attempt(name, cls, base, r=r, alpha=alpha, dropout=dropout,
-                    hint=hint or "the class is called as LoRALinear(base, r=..., alpha=..., dropout=...)")
-    for attr in ("A", "B"):
-        if not isinstance(getattr(layer, attr, None), nn.Parameter):
-            failed(name, f"the layer has no parameter {attr!r}", "keep the notebook's names: self.A and self.B")
-    return layer
 
 
 @self_check(reference=_ref.lora_scaling)
@@ -59,40 +67,34 @@ def lora_scaling(fn) -> None:
     return passed(name, f"{len(cases)} settings equal PEFT's scaling")
 
 
-# ---------------------------------------------------------------- the class exercises: probe + judge
-# Exercises 2, 3, 5 (a class) and 4 (a function that changes a model) are each split in three, so the grader can
-# run them apart (grading/worker.py) while the notebook's self-check runs them in one go:
-#   <check>.cases(seed) -> inputs   what the check chooses: base weights, A, B, inputs, upstream gradients (data)
-#   <check>.probe(yours, inputs)    builds the student's object, runs it on the inputs, returns what it did as data
-#                                   (outputs, gradients, weights, dtypes, names, counts) - the only part that
-#                                   touches the student's object
-#   <check>.judge(inputs, data)     compares that data with PEFT run on the same inputs: PASS, or FAIL with a hint
-# The self-check is judge(inputs, probe(yours, inputs)). When graded, the probe runs in the student's process and
-# the judge in the grader's: a probe the student's code patched can only send other data, judged the same way.
+def _split_check(cases, probe, judge, **fallback):
+    """Decorate a docstring-only function into the self-check judge(inputs, probe(yours, inputs)), carrying its
+    three parts as ``.cases``, ``.probe`` and ``.judge`` for the grader."""
+    def decorate(described):
+        def check(yours) -> None:
+            inputs = cases()
+            judge(inputs, probe(yours, inputs))
 
-_FORWARD_LAYERS = [(12, 7, 4, 8, True), (16, 24, 2, 16, False)]       # d_in, d_out, r, alpha, bias
-_MERGE_LAYERS = [(12, 7, 3, 6, "float32"), (6, 10, 2, 8, "float32"), (16, 8, 4, 8, "float16")]
-_DORA_LAYERS = [(12, 7, 4, 8, True), (10, 16, 2, 4, False)]
-_INJECT_CASES = [("HuggingFaceTB/SmolLM2-135M", ["q_proj", "v_proj"]), ("HuggingFaceTB/SmolLM2-135M", None),
-                 ("EleutherAI/pythia-160m", None)]
-_FORWARD_HINT = ("the output is the frozen layer's output plus the scaled low-rank branch; the branch runs in the "
-                 "trainable weights' dtype and its result joins h in h's dtype")
-_DORA_HINT = ("reread DoRA's formula above: a direction (the adapted weight, each row normalised) times a trained "
-              "length; the norm is treated as a constant in backward")
-_INJECT_HINT = ("two steps: nothing of the original model may train, and every targeted layer is swapped for a LoRA "
-                "layer built around it - find_targets and replace_module above do the finding and the swapping")
+        check.__name__, check.__doc__ = described.__name__, described.__doc__
+        run = self_check(**fallback)(check)
+        run.cases, run.probe, run.judge = cases, probe, judge
+        return run
+    return decorate
 
 
-def _spec(gen, d_in, d_out, r, alpha, bias=True, dtype="float32"):
-    """One layer's inputs: a base layer's weights, A and B, as the check chooses them."""
+# ---------------------------------------------------------------- the layers' inputs, and what a layer did
+
+def _spec(gen, d_in, d_out, r, alpha, bias=True, dtype="float32", batch=(3,)):
+    """One layer's inputs, as the check chooses them: a base layer's weights, A, B, an input x and an upstream
+    gradient for the output."""
     return {"d_in": d_in, "d_out": d_out, "r": r, "alpha": alpha, "dtype": dtype,
             "weight": torch.randn(d_out, d_in, generator=gen) / d_in ** 0.5,
             "bias": torch.randn(d_out, generator=gen) if bias else None,
-            "A": torch.randn(r, d_in, generator=gen) / d_in ** 0.5, "B": torch.randn(d_out, r, generator=gen)}
+            "A": torch.randn(r, d_in, generator=gen) / d_in ** 0.5, "B": torch.randn(d_out, r, generator=gen),
+            "x": torch.randn(*batch, d_in, generator=gen), "grad_out": torch.randn(*batch, d_out, generator=gen)}
 
 
 def _base(spec) -> nn.Linear:
-    """The frozen base layer of ``spec``, in its dtype."""
     base = nn.Linear(spec["d_in"], spec["d_out"], bias=spec["bias"] is not None)
     with torch.no_grad():
         base.weight.copy_(spec["weight"])
@@ -101,14 +103,22 @@ def _base(spec) -> nn.Linear:
     return base.to(getattr(torch, spec["dtype"]))
 
 
+def _build(name, cls, spec, dropout=0.0, hint=""):
+    layer = attempt(name, cls, _base(spec), r=spec["r"], alpha=spec["alpha"], dropout=dropout,
+                    hint=hint or "the class is called as LoRALinear(base, r=..., alpha=..., dropout=...)")
+    for attr in ("A", "B"):
+        if not isinstance(getattr(layer, attr, None), nn.Parameter):
+            failed(name, f"the layer has no parameter {attr!r}", "keep the notebook's names: self.A and self.B")
+    return layer
+
+
 def _set_factors(name, layer, spec, hint) -> None:
-    """Put the check's A and B into the student's layer (shapes (r, d_in) and (d_out, r))."""
     for attr in ("A", "B"):
         if not isinstance(getattr(layer, attr, None), torch.Tensor):
             failed(name, f"the layer ({type(layer).__name__}) has no parameter {attr!r}", hint)
-        have, want = tuple(getattr(layer, attr).shape), tuple(spec[attr].shape)
-        if have != want:
-            failed(name, f"{attr} has shape {have}, expected {want}", hint)
+        if getattr(layer, attr).shape != spec[attr].shape:
+            failed(name, f"{attr} has shape {tuple(getattr(layer, attr).shape)}, expected {tuple(spec[attr].shape)}",
+                   hint)
         with torch.no_grad():
             getattr(layer, attr).copy_(spec[attr])
 
@@ -120,17 +130,29 @@ def _data(value):
     return value
 
 
-def _grads(layer, attrs) -> dict:
-    return {a: _data(getattr(layer, a).grad) for a in attrs}
+def _run(name, layer, spec, hint, params=("A", "B")) -> dict:
+    """The layer's output for ``spec``'s x and, if the output is connected to them, the gradients of ``params``
+    for ``spec``'s upstream gradient."""
+    out, grads = attempt(name, layer, spec["x"], hint=hint), None
+    if isinstance(out, torch.Tensor) and out.requires_grad and out.shape == spec["grad_out"].shape:
+        attempt(name, lambda: (out * spec["grad_out"]).sum().backward(), hint=hint)
+        grads = {p: _data(getattr(layer, p).grad) for p in params}
+    return {"out": _data(out), "grads": grads}
 
 
 def _tensor(name, got, what, hint):
-    """The tensor the judge compares: a crafted object (an __eq__ that says yes, a subclass) is a FAIL."""
+    """The tensor the judge compares: None, or anything but a plain tensor (an object whose __eq__ says yes, a
+    tensor subclass), is a FAIL."""
     if got is None:
         failed(name, f"the {what} is None - did you forget to return it?", hint)
     if type(got) is not torch.Tensor:
         failed(name, f"the {what} is a {type(got).__name__}, not a tensor", hint)
     return got
+
+
+def _same(name, got, want, what, hint, **tolerance):
+    """``close`` on a tensor the student's object gave (``_tensor``); the largest difference."""
+    return close(name, _tensor(name, got, what, hint), want, what=what, hint=hint, **tolerance)
 
 
 def _peft_with(spec, **options):
@@ -142,43 +164,51 @@ def _peft_with(spec, **options):
     return theirs
 
 
+def _judge_run(name, got, spec, theirs, params, what, hint, grad_hint="", atol=1e-6) -> float:
+    """A ``_run`` against PEFT's layer ``theirs`` ({label: its parameter}): the output, then each gradient."""
+    want = theirs(spec["x"])
+    worst = _same(name, got["out"], want.detach(), what, hint, atol=atol)
+    if got["grads"] is None:
+        failed(name, "the output is not connected to A and B (no gradient)",
+               "build the update from the layer's trainable parameters")
+    (want * spec["grad_out"]).sum().backward()
+    for label, param in params.items():
+        if got["grads"].get(label) is None:
+            failed(name, f"{label} got no gradient", hint)
+        worst = max(worst, _same(name, got["grads"][label], param.grad, f"gradient of {label}", grad_hint or hint,
+                                 atol=atol))
+    return worst
+
+
+# ---------------------------------------------------------------- Exercise 2: the forward pass
+
 def _forward_cases(seed: int = 0) -> dict:
     gen = torch.Generator().manual_seed(seed)
-    layers = []
-    for d_in, d_out, r, alpha, bias in _FORWARD_LAYERS:
-        spec = _spec(gen, d_in, d_out, r, alpha, bias)
-        layers.append(dict(spec, x=torch.randn(3, 5, d_in, generator=gen), grad_out=torch.randn(3, 5, d_out, generator=gen)))
-    dropout = dict(_spec(gen, 8, 6, 2, 4), x=torch.randn(4, 8, generator=gen))
-    half = [dict(_spec(gen, 8, 6, 2, 4, dtype=dtype), x=torch.randn(4, 8, generator=gen)) for dtype in ("float16", "bfloat16")]
+    layers = [_spec(gen, d_in, d_out, r, alpha, bias, batch=(3, 5)) for d_in, d_out, r, alpha, bias in _FORWARD_LAYERS]
+    dropout = _spec(gen, 8, 6, 2, 4, batch=(4,))
+    half = [_spec(gen, 8, 6, 2, 4, dtype=dtype, batch=(4,)) for dtype in ("float16", "bfloat16")]
     return {"layers": layers, "dropout": dropout, "half": half}
 
 
 def _probe_forward(cls, inputs) -> dict:
     """Run the student's LoRA layer on the check's inputs: outputs, gradients, dtypes."""
-    name, data = "lora_forward", {"layers": [], "half": []}
+    name, hint, data = "lora_forward", _FORWARD_HINT, {"layers": [], "half": []}
     for spec in inputs["layers"]:
-        ours = _build(name, cls, _base(spec), spec["r"], spec["alpha"]).eval()
-        _set_factors(name, ours, spec, _FORWARD_HINT)
-        got = attempt(name, ours, spec["x"], hint=_FORWARD_HINT)
-        grads = None
-        if isinstance(got, torch.Tensor) and got.requires_grad and got.shape == spec["grad_out"].shape:
-            attempt(name, lambda: (got * spec["grad_out"]).sum().backward(), hint=_FORWARD_HINT)
-            grads = _grads(ours, ("A", "B"))
-        data["layers"].append({"out": _data(got), "requires_grad": bool(getattr(got, "requires_grad", False)),
-                               "grads": grads})
+        ours = _build(name, cls, spec).eval()
+        _set_factors(name, ours, spec, hint)
+        data["layers"].append(_run(name, ours, spec, hint))
     spec = inputs["dropout"]
-    ours = _build(name, cls, _base(spec), spec["r"], spec["alpha"], dropout=1.0).train()
-    _set_factors(name, ours, spec, _FORWARD_HINT)
+    ours = _build(name, cls, spec, dropout=1.0).train()
+    _set_factors(name, ours, spec, hint)
     with torch.no_grad():
-        data["dropout"] = _data(attempt(name, ours, spec["x"], hint=_FORWARD_HINT))
+        data["dropout"] = _data(attempt(name, ours, spec["x"], hint=hint))
     for spec in inputs["half"]:
-        ours = _build(name, cls, _base(spec), spec["r"], spec["alpha"]).eval()
-        factors = (str(ours.A.dtype), str(ours.B.dtype))
-        _set_factors(name, ours, spec, _FORWARD_HINT)
+        ours = _build(name, cls, spec).eval()
+        _set_factors(name, ours, spec, hint)
         with torch.no_grad():
             got = attempt(name, ours, spec["x"].to(getattr(torch, spec["dtype"])),
                           hint="the branch's input must have the trainable weights' dtype")
-        data["half"].append({"factors": factors, "out": _data(got)})
+        data["half"].append({"factors": (str(ours.A.dtype), str(ours.B.dtype)), "out": _data(got)})
     return data
 
 
@@ -186,53 +216,39 @@ def _judge_forward(inputs, data) -> None:
     name, hint, worst = "lora_forward", _FORWARD_HINT, 0.0
     for spec, got in zip(inputs["layers"], data["layers"]):
         theirs = _peft_with(spec)
-        want = theirs(spec["x"])
+        params = {"A": theirs.lora_A["default"].weight, "B": theirs.lora_B["default"].weight}
         what = f"output of a {spec['d_in']} -> {spec['d_out']}, r={spec['r']} layer"
-        worst = max(worst, close(name, _tensor(name, got["out"], what, hint), want.detach(), what=what, hint=hint))
-        if not got["requires_grad"] or got["grads"] is None:
-            failed(name, "the output is not connected to A and B (no gradient)", "build the update from the layer's trainable parameters")
-        (want * spec["grad_out"]).sum().backward()
-        for label, theirs_p in [("A", theirs.lora_A["default"].weight), ("B", theirs.lora_B["default"].weight)]:
-            if got["grads"][label] is None:
-                failed(name, f"{label} got no gradient", hint)
-            worst = max(worst, close(name, _tensor(name, got["grads"][label], f"gradient of {label}", hint),
-                                     theirs_p.grad, what=f"gradient of {label}", hint=hint))
-    # dropout on the branch only: with p = 1 every input of the branch is dropped, W0·x must be untouched
-    spec = inputs["dropout"]
+        worst = max(worst, _judge_run(name, got, spec, theirs, params, what, hint))
+    spec = inputs["dropout"]     # dropout p = 1 drops every input of the branch: W0·x must be untouched
     with torch.no_grad():
-        close(name, _tensor(name, data["dropout"], "output in training mode with dropout=1.0", hint),
-              _base(spec)(spec["x"]), what="output in training mode with dropout=1.0",
-              hint="dropout belongs on the LoRA branch only, never on the frozen layer's input")
-    # half-precision base: A and B stay fp32, the output keeps the base's dtype
-    for spec, got in zip(inputs["half"], data["half"]):
+        _same(name, data["dropout"], _base(spec)(spec["x"]), "output in training mode with dropout=1.0",
+              "dropout belongs on the LoRA branch only, never on the frozen layer's input")
+    for spec, got in zip(inputs["half"], data["half"]):     # a half-precision base: A and B stay fp32
         dtype = getattr(torch, spec["dtype"])
         equal(name, tuple(got["factors"]), (str(torch.float32), str(torch.float32)),
               what=f"dtype of (A, B) next to a {dtype} base", hint="the trainable weights stay fp32 whatever the base's dtype")
-        out = _tensor(name, got["out"], f"output for a {dtype} base", hint)
-        equal(name, out.dtype, dtype, what=f"output dtype for a {dtype} base",
-              hint="the layer's output keeps the base output's dtype")
+        equal(name, _tensor(name, got["out"], f"output for a {dtype} base", hint).dtype, dtype,
+              what=f"output dtype for a {dtype} base", hint="the layer's output keeps the base output's dtype")
         x = spec["x"].to(dtype)
         with torch.no_grad():
             want = _base(spec)(x).float() + _peft_with(spec).scaling["default"] * (x.float() @ spec["A"].T @ spec["B"].T)
-        close(name, out.float(), want, atol=0.05, rtol=0.02, what=f"output for a {dtype} base", hint=hint)
+        close(name, got["out"], want, atol=0.05, rtol=0.02, what=f"output for a {dtype} base", hint=hint)
     return passed(name, f"outputs and A/B gradients equal PEFT's (max difference {worst:.1e}); dropout on the branch "
                         "only; fp16 and bf16 bases work with fp32 A and B")
 
 
-@self_check(build=_ref.build_lora_forward, what="class")
+@_split_check(_forward_cases, _probe_forward, _judge_forward, build=_ref.build_lora_forward, what="class")
 def lora_forward(cls) -> None:
     """Check ``cls.forward``: outputs and A/B gradients equal PEFT's LoRA layer (fp32, random A and B), dropout
     on the LoRA branch only, and an fp16/bf16 base with fp32 A and B."""
-    inputs = _forward_cases()
-    return _judge_forward(inputs, _probe_forward(cls, inputs))
 
+
+# ---------------------------------------------------------------- Exercise 3: merging
 
 def _merge_cases(seed: int = 1) -> dict:
     gen = torch.Generator().manual_seed(seed)
-    layers = []
-    for d_in, d_out, r, alpha, dtype in _MERGE_LAYERS:
-        layers.append(dict(_spec(gen, d_in, d_out, r, alpha, dtype=dtype), x=torch.randn(4, d_in, generator=gen)))
-    return {"layers": layers}
+    return {"layers": [_spec(gen, d_in, d_out, r, alpha, dtype=dtype, batch=(4,))
+                       for d_in, d_out, r, alpha, dtype in _MERGE_LAYERS]}
 
 
 def _weight(name, layer):
@@ -246,7 +262,7 @@ def _probe_merge(cls, inputs) -> dict:
     """Run the student's delta_weight, merge and unmerge: the weights after each, the output once merged."""
     name, data = "lora_merge", []
     for spec in inputs["layers"]:
-        ours = _build(name, cls, _base(spec), spec["r"], spec["alpha"]).eval()
+        ours = _build(name, cls, spec).eval()
         _set_factors(name, ours, spec, "")
         with torch.no_grad():
             delta = attempt(name, ours.delta_weight, hint="the weight change the branch adds, as one (d_out, d_in) matrix")
@@ -263,29 +279,27 @@ def _judge_merge(inputs, data) -> None:
     name = "lora_merge"
     for spec, got in zip(inputs["layers"], data["layers"]):
         dtype = getattr(torch, spec["dtype"])
-        theirs = _peft_with(spec).eval()
-        W0 = _base(spec).weight.detach()
+        theirs, W0 = _peft_with(spec).eval(), _base(spec).weight.detach().float()
+        tol = dict(atol=1e-5, rtol=1e-4) if dtype == torch.float32 else dict(atol=2e-2, rtol=1e-2)
         with torch.no_grad():
             delta = theirs.get_delta_weight("default")
-            close(name, _tensor(name, got["delta"], "delta_weight()", ""), delta, what="delta_weight()",
-                  hint="the branch is linear: which single matrix does it multiply x by? Scaling included")
-            tol = dict(atol=1e-5, rtol=1e-4) if dtype == torch.float32 else dict(atol=2e-2, rtol=1e-2)
-            close(name, _tensor(name, got["merged"], f"merged weight ({dtype})", "").float(), W0.float() + delta,
-                  what=f"merged weight ({dtype})", hint="after merging, the frozen weight holds the whole change", **tol)
-            close(name, _tensor(name, got["after"], f"output after merge ({dtype})", "").float(),
-                  theirs(spec["x"].to(dtype).float()), what=f"output after merge ({dtype})",
-                  hint="once merged, the branch must not be added a second time", **tol)
-            close(name, _tensor(name, got["restored"], f"weight after unmerge ({dtype})", "").float(), W0.float(),
-                  what=f"weight after unmerge ({dtype})", hint="unmerge must give back the original frozen weight", **tol)
+            _same(name, got["delta"], delta, "delta_weight()",
+                  "the branch is linear: which single matrix does it multiply x by? Scaling included")
+            _same(name, got["merged"], W0 + delta, f"merged weight ({dtype})",
+                  "after merging, the frozen weight holds the whole change", **tol)
+            _same(name, got["after"], theirs(spec["x"].to(dtype).float()), f"output after merge ({dtype})",
+                  "once merged, the branch must not be added a second time", **tol)
+            _same(name, got["restored"], W0, f"weight after unmerge ({dtype})",
+                  "unmerge must give back the original frozen weight", **tol)
     return passed(name, "delta_weight equals PEFT's; merged output equals PEFT's; unmerge restores W0 (fp32, fp16)")
 
 
-@self_check(build=_ref.build_lora_merge, what="class")
+@_split_check(_merge_cases, _probe_merge, _judge_merge, build=_ref.build_lora_merge, what="class")
 def lora_merge(cls) -> None:
     """Check ``delta_weight``, ``merge`` and ``unmerge`` against PEFT's get_delta_weight and W0."""
-    inputs = _merge_cases()
-    return _judge_merge(inputs, _probe_merge(cls, inputs))
 
+
+# ---------------------------------------------------------------- Exercise 4: the injection
 
 def _standin(model_id):
     from ..models import load_model
@@ -294,15 +308,13 @@ def _standin(model_id):
 
 
 def _peft_reference(model_id, targets):
-    peft = _peft()
+    """PEFT's LoRA (r=4, alpha=8) on a fresh stand-in model, and {module name: PEFT's LoRA layer}."""
+    import peft
+
     with warnings.catch_warnings():  # PEFT calls a transformers API that was renamed (a FutureWarning)
         warnings.simplefilter("ignore", FutureWarning)
-        return peft.get_peft_model(_standin(model_id), peft.LoraConfig(r=4, lora_alpha=8, target_modules=targets))
-
-
-def _wrapped(reference) -> dict:
-    """{module name: PEFT's LoRA layer} of a PEFT model."""
-    return {n: m for n, m in reference.base_model.model.named_modules() if hasattr(m, "lora_A")}
+        model = peft.get_peft_model(_standin(model_id), peft.LoraConfig(r=4, lora_alpha=8, target_modules=targets))
+    return model, {n: m for n, m in model.base_model.model.named_modules() if hasattr(m, "lora_A")}
 
 
 def _inject_cases(seed: int = 0) -> dict:
@@ -314,7 +326,7 @@ def _inject_cases(seed: int = 0) -> dict:
     for model_id, targets in _INJECT_CASES:
         targets = targets or lora_targets(model_id)
         factors = {}
-        for layer, m in sorted(_wrapped(_peft_reference(model_id, targets)).items()):
+        for layer, m in sorted(_peft_reference(model_id, targets)[1].items()):
             (r, d_in), (d_out, _) = m.lora_A["default"].weight.shape, m.lora_B["default"].weight.shape
             factors[layer] = (torch.randn(r, d_in, generator=gen) / d_in ** 0.5, 0.1 * torch.randn(d_out, r, generator=gen))
         cases.append({"model_id": model_id, "targets": targets, "factors": factors})
@@ -354,27 +366,23 @@ def _judge_inject(inputs, data) -> None:
         model_id, targets = case["model_id"], case["targets"]
         with torch.no_grad():
             logits = _standin(model_id)(input_ids=inputs["ids"]).logits
-        reference = _peft_reference(model_id, targets)
+        reference, wrapped = _peft_reference(model_id, targets)
         want_trainable, want_total = reference.get_nb_trainable_parameters()
         got_trainable = sum(int(n) for _, n, trains in got["params"] if trains)
-        got_total = sum(int(n) for _, n, _ in got["params"])
         equal(name, got_trainable, want_trainable, what=f"trainable count for {model_id} with {targets}", hint=hint)
-        equal(name, got_total, want_total, what=f"total count for {model_id}", hint=hint)
-        wrapped = _wrapped(reference)
+        equal(name, sum(int(n) for _, n, _ in got["params"]), want_total, what=f"total count for {model_id}", hint=hint)
         equal(name, sorted(got["names"] or []), sorted(wrapped), what="list of wrapped module names returned",
               hint="return the names find_targets gave you")
         stray = [n for n, _, trains in got["params"] if trains and n.rsplit(".", 1)[-1] not in ("A", "B")]
         if stray:
             failed(name, f"parameters other than A and B are trainable, e.g. {stray[:2]}", hint)
-        close(name, _tensor(name, got["logits"], "logits right after injection", hint), logits,
-              what="logits right after injection", hint=hint)
+        _same(name, got["logits"], logits, "logits right after injection", hint)
         with torch.no_grad():                # with A and B trained: the wrapped layers must compute LoRA
             for layer, (A, B) in case["factors"].items():
                 wrapped[layer].lora_A["default"].weight.copy_(A)
                 wrapped[layer].lora_B["default"].weight.copy_(B)
-            close(name, _tensor(name, got["trained"], "logits with trained A and B", hint),
-                  reference(input_ids=inputs["ids"]).logits, atol=1e-4, rtol=1e-4,
-                  what="logits with trained A and B (PEFT's with the same A and B)", hint=hint)
+            _same(name, got["trained"], reference(input_ids=inputs["ids"]).logits,
+                  "logits with trained A and B (PEFT's with the same A and B)", hint, atol=1e-4, rtol=1e-4)
         lines.append(f"{model_id.split('/')[-1]} {len(got['names'])} layers, {got_trainable:,} trainable")
     wrong = data["wrong_name"]
     if wrong == "NotImplementedError":
@@ -387,13 +395,13 @@ def _judge_inject(inputs, data) -> None:
     return passed(name, "; ".join(lines) + " - all equal to PEFT, with trained A and B too; a wrong name is a ValueError")
 
 
-@self_check(build=_ref.build_inject_lora)
+@_split_check(_inject_cases, _probe_inject, _judge_inject, build=_ref.build_inject_lora)
 def inject_lora(fn) -> None:
     """Check ``fn(model, target_modules, r, alpha, dropout=0.0)``: same trainable count as PEFT on a Llama-style
     and a GPT-NeoX stand-in, nothing else trainable, logits unchanged, a wrong name is a ValueError."""
-    inputs = _inject_cases()
-    return _judge_inject(inputs, _probe_inject(fn, inputs))
 
+
+# ---------------------------------------------------------------- Exercise 5: DoRA
 
 def _dora_cases(seed: int = 2) -> dict:
     gen = torch.Generator().manual_seed(seed)
@@ -401,8 +409,7 @@ def _dora_cases(seed: int = 2) -> dict:
     for d_in, d_out, r, alpha, bias in _DORA_LAYERS:
         spec = _spec(gen, d_in, d_out, r, alpha, bias)
         norms = spec["weight"].norm(dim=1)
-        layers.append(dict(spec, x=torch.randn(3, d_in, generator=gen), grad_out=torch.randn(3, d_out, generator=gen),
-                           magnitude=norms * (1 + 0.1 * torch.randn(norms.shape, generator=gen))))   # a "trained" one
+        layers.append(dict(spec, magnitude=norms * (1 + 0.1 * torch.randn(norms.shape, generator=gen))))  # "trained"
     return {"layers": layers}
 
 
@@ -411,24 +418,18 @@ def _probe_dora(cls, inputs) -> dict:
     A, B and magnitude."""
     name, hint, data = "dora_forward", _DORA_HINT, []
     for spec in inputs["layers"]:
-        ours = _build(name, cls, _base(spec), spec["r"], spec["alpha"], hint=hint).eval()
+        ours = _build(name, cls, spec, hint=hint).eval()
         magnitude = getattr(ours, "magnitude", None)
         if not isinstance(magnitude, nn.Parameter):
             failed(name, "the layer has no parameter 'magnitude'", "keep the name: a trainable magnitude, one value per output")
+        if magnitude.shape != spec["magnitude"].shape:
+            failed(name, f"magnitude has shape {tuple(magnitude.shape)}, expected {tuple(spec['magnitude'].shape)}", hint)
         initial = _data(magnitude)
         with torch.no_grad():
             start = _data(attempt(name, ours, spec["x"], hint=hint))
-        _set_factors(name, ours, spec, hint)
-        if magnitude.shape != spec["magnitude"].shape:
-            failed(name, f"magnitude has shape {tuple(magnitude.shape)}, expected {tuple(spec['magnitude'].shape)}", hint)
-        with torch.no_grad():
             magnitude.copy_(spec["magnitude"])
-        got = attempt(name, ours, spec["x"], hint=hint)
-        grads = None
-        if isinstance(got, torch.Tensor) and got.requires_grad and got.shape == spec["grad_out"].shape:
-            attempt(name, lambda: (got * spec["grad_out"]).sum().backward(), hint=hint)
-            grads = dict(_grads(ours, ("A", "B")), magnitude=_data(magnitude.grad))
-        data.append({"initial": initial, "start": start, "out": _data(got), "grads": grads})
+        _set_factors(name, ours, spec, hint)
+        data.append(dict(_run(name, ours, spec, hint, params=("A", "B", "magnitude")), initial=initial, start=start))
     return {"layers": data}
 
 
@@ -436,40 +437,22 @@ def _judge_dora(inputs, data) -> None:
     name, hint, worst = "dora_forward", _DORA_HINT, 0.0
     for spec, got in zip(inputs["layers"], data["layers"]):
         base = _base(spec)
-        close(name, _tensor(name, got["initial"], "initial magnitude", hint), base.weight.detach().norm(dim=1),
-              what="initial magnitude", hint="at step 0 the layer must equal the base: what length does each row of W0 have?")
+        _same(name, got["initial"], base.weight.detach().norm(dim=1), "initial magnitude",
+              "at step 0 the layer must equal the base: what length does each row of W0 have?")
         with torch.no_grad():
-            close(name, _tensor(name, got["start"], "output at step 0 (B = 0)", hint), base(spec["x"]),
-                  what="output at step 0 (B = 0)", hint=hint)
+            _same(name, got["start"], base(spec["x"]), "output at step 0 (B = 0)", hint)
         theirs = _peft_with(spec, use_dora=True)
         with torch.no_grad():
             theirs.lora_magnitude_vector["default"].weight.copy_(spec["magnitude"])
-        want = theirs(spec["x"])
-        worst = max(worst, close(name, _tensor(name, got["out"], "output with trained A, B, magnitude", hint), want.detach(),
-                                 atol=1e-5, what="output with trained A, B, magnitude", hint=hint))
-        (want * spec["grad_out"]).sum().backward()
-        for label, theirs_p in [("A", theirs.lora_A["default"].weight), ("B", theirs.lora_B["default"].weight),
-                                ("magnitude", theirs.lora_magnitude_vector["default"].weight)]:
-            if got["grads"] is None or got["grads"][label] is None:
-                failed(name, f"{label} got no gradient", hint)
-            worst = max(worst, close(name, _tensor(name, got["grads"][label], f"gradient of {label}", hint),
-                                     theirs_p.grad, atol=1e-5, what=f"gradient of {label}",
-                                     hint=hint + " (did you detach the norm?)"))
+        params = {"A": theirs.lora_A["default"].weight, "B": theirs.lora_B["default"].weight,
+                  "magnitude": theirs.lora_magnitude_vector["default"].weight}
+        worst = max(worst, _judge_run(name, got, spec, theirs, params, "output with trained A, B, magnitude", hint,
+                                      grad_hint=hint + " (did you detach the norm?)", atol=1e-5))
     return passed(name, f"magnitude starts at ||W0||; outputs and gradients of A, B, magnitude equal PEFT's DoRA "
                         f"(max difference {worst:.1e})")
 
 
-@self_check(what="class")
+@_split_check(_dora_cases, _probe_dora, _judge_dora, what="class")
 def dora_forward(cls) -> None:
     """Check a DoRA layer ``cls(base, r, alpha)``: magnitude initialised to the row norms of W0, output equal to
     the base at step 0, and outputs plus gradients of A, B, magnitude equal to PEFT's ``use_dora=True`` layer."""
-    inputs = _dora_cases()
-    return _judge_dora(inputs, _probe_dora(cls, inputs))
-
-
-for _check, _cases, _probe, _judge in [(lora_forward, _forward_cases, _probe_forward, _judge_forward),
-                                       (lora_merge, _merge_cases, _probe_merge, _judge_merge),
-                                       (inject_lora, _inject_cases, _probe_inject, _judge_inject),
-                                       (dora_forward, _dora_cases, _probe_dora, _judge_dora)]:
-    _check.cases, _check.probe, _check.judge = _cases, _probe, _judge
-del _check, _cases, _probe, _judge

@@ -1,15 +1,14 @@
 """Self-checks for 05_orpo: the odds-ratio term, the full ORPO loss, the prompt-masked NLL.
 
-The expected values are computed in float64 with plain Python math, one pair or one token at a time
-(helpers/check/_reference.py, which holds the answers), never from a copy of the notebook's vectorised solution.
+The expected values are computed in float64 with plain Python math, one pair or one token at a time (the
+``*_by_hand`` oracles of the answers module), never from a copy of the notebook's vectorised solution.
 """
 from __future__ import annotations
-
 
 import torch
 
 from . import _reference as _ref
-from ._core import attempt, close, failed, passed, self_check
+from ._core import attempt, close, failed, passed, returns, self_check
 
 __all__ = ["odds_ratio_term", "orpo_loss", "answer_only_nll"]
 
@@ -28,17 +27,14 @@ def odds_ratio_term(fn) -> None:
     rejected = torch.tensor(_REJECTED, dtype=torch.float32)
     hint = ("section 5.4 built log-odds that stay finite - use them; then reread section 1: how the odds of the "
             "two answers are compared, and what loss that comparison gets")
-    out = attempt(name, fn, chosen, rejected, hint=hint)
-    if not isinstance(out, (tuple, list)) or len(out) != 2:
-        failed(name, "return two tensors: (losses, log_odds_ratio)", hint)
-    losses, ratio = (torch.as_tensor(t).detach() for t in out)
+    losses, ratio = returns(name, attempt(name, fn, chosen, rejected, hint=hint), "losses, log_odds_ratio", hint)
     want_ratio = [_ref.log_odds_float(float(c)) - _ref.log_odds_float(float(r)) for c, r in zip(chosen.double(), rejected.double())]
     want_losses = [-_ref.log_sigmoid_float(x) for x in want_ratio]
-    if ratio.shape == (len(_CHOSEN),) and not torch.isfinite(ratio).all():
+    if isinstance(ratio, torch.Tensor) and ratio.shape == (len(_CHOSEN),) and not torch.isfinite(ratio).all():
         failed(name, "a log odds ratio is inf or nan for an answer with mean log-prob -1e-9 (p ~ 1)",
                "in float32 a probability this close to 1 rounds to 1: section 5.4 shows log-odds that stay finite")
     close(name, ratio, want_ratio, atol=1e-4, rtol=1e-4, what="log odds ratio", hint=hint)
-    if losses.shape == (len(_CHOSEN),) and (losses < 0).any():
+    if isinstance(losses, torch.Tensor) and losses.shape == (len(_CHOSEN),) and (losses < 0).any():
         failed(name, "a loss is negative - -log(sigmoid(x)) never is", "check the sign: the loss of a well-separated pair is small and positive")
     close(name, losses, want_losses, atol=1e-4, rtol=1e-4, what="per-pair loss", hint=hint)
     return passed(name, f"{len(_CHOSEN)} pairs, an answer with p ~ 1 and a tie (loss ln 2) included")
@@ -66,14 +62,12 @@ def orpo_loss(fn) -> None:
     hint = ("three parts, each already in the notebook: TRL's NLL of section 5.3 (which rows, which tokens?), the "
             "per-pair odds-ratio term of Exercise 1 on the mean answer log-probs, and lambda weighting their mean")
     for lam in (0.1, 1.0):
-        out = attempt(name, fn, token_lp, batch, lam, hint=hint)
-        if not isinstance(out, (tuple, list)) or len(out) != 3:
-            failed(name, "return three things: (loss, nll, or_losses)", hint)
-        loss, nll, or_losses = (torch.as_tensor(t).detach() for t in out)
+        loss, nll, or_losses = returns(name, attempt(name, fn, token_lp, batch, lam, hint=hint), "loss, nll, or_losses",
+                                       hint)
         want_loss, want_nll, want_or = _ref.orpo_by_hand(token_lp, batch, lam)
-        close(name, nll, torch.tensor(want_nll), atol=1e-6, what="NLL", hint=hint)
+        close(name, nll, want_nll, atol=1e-6, what="NLL", hint=hint)
         close(name, or_losses, want_or, atol=1e-6, what="per-pair odds-ratio term", hint=hint)
-        close(name, loss, torch.tensor(want_loss), atol=1e-6, what=f"loss at lambda {lam}", hint=hint)
+        close(name, loss, want_loss, atol=1e-6, what=f"loss at lambda {lam}", hint=hint)
     return passed(name, "2 pairs with prompts and padding: prompt-inclusive NLL, mean answer log-probs, lambda 0.1 and 1")
 
 
@@ -86,5 +80,5 @@ def answer_only_nll(fn) -> None:
     hint = ("like TRL's NLL of section 5.3, with another mask: which rows, which tokens (and the targets are shifted "
             "by one); one mean over all of those tokens, not a mean of row means")
     got = attempt(name, fn, token_lp, batch, hint=hint)
-    close(name, got, torch.tensor(want), atol=1e-6, what="answer-only NLL", hint=hint)
+    close(name, got, want, atol=1e-6, what="answer-only NLL", hint=hint)
     return passed(name, "2 chosen rows of different answer lengths: answer tokens only, one token-mean")

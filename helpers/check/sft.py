@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from . import _reference as _ref
-from ._core import attempt, close, equal, failed, passed, self_check
+from ._core import attempt, close, equal, failed, passed, refuses, returns, self_check
 
 __all__ = ["split_dialogue", "masked_labels", "real_token_share"]
 
@@ -30,29 +30,20 @@ def split_dialogue(fn) -> None:
         got = tuple(got) if isinstance(got, (tuple, list)) else got
         equal(name, got, want, what=f"(prompt, response) for {text!r}", hint=hint)
     for text in _MALFORMED:
-        try:
-            got = fn(text)
-        except NotImplementedError:
-            failed(name, "not implemented yet - replace `raise NotImplementedError` with your code", hint)
-        except ValueError:
-            continue
-        except Exception as err:
-            failed(name, f"{text!r} raised {type(err).__name__}: {err}",
-                   "raise helpers.DataFormatError (a ValueError) for a dialogue that does not parse")
-        failed(name, f"{text!r} returned {got!r} instead of raising an error",
-               "a dialogue with nothing to learn from must be refused, not returned (see the exercise text)")
+        refuses(name, fn, (text,), what=repr(text), error="raise helpers.DataFormatError (a ValueError) for a "
+                "dialogue that does not parse", hint="a dialogue with nothing to learn from must be refused, not "
+                "returned (see the exercise text)")
     return passed(name, f"{len(_SPLIT_CASES)} dialogues split at the last assistant turn, "
                         f"{len(_MALFORMED)} malformed ones rejected")
 
 
-def _label_examples():
-    return [
-        {"prompt": [{"role": "user", "content": "What is 2 + 2?"}],
-         "completion": [{"role": "assistant", "content": "4."}]},
-        {"prompt": [{"role": "user", "content": "Hi!"}, {"role": "assistant", "content": "Hello. How can I help?"},
-                    {"role": "user", "content": "Name a primary colour."}],
-         "completion": [{"role": "assistant", "content": "Red is one; blue and yellow are the others."}]},
-    ]
+_LABEL_EXAMPLES = [
+    {"prompt": [{"role": "user", "content": "What is 2 + 2?"}],
+     "completion": [{"role": "assistant", "content": "4."}]},
+    {"prompt": [{"role": "user", "content": "Hi!"}, {"role": "assistant", "content": "Hello. How can I help?"},
+                {"role": "user", "content": "Name a primary colour."}],
+     "completion": [{"role": "assistant", "content": "Red is one; blue and yellow are the others."}]},
+]
 
 
 @self_check(reference=_ref.masked_labels)
@@ -63,11 +54,9 @@ def masked_labels(fn, tokenizer) -> None:
     name = "masked_labels"
     hint = ("notebook 00's exercise found the assistant's tokens by comparing two renderings of a conversation; "
             "here the labels copy the input ids and hide (-100) everything the model only reads")
-    for example in _label_examples():
+    for example in _LABEL_EXAMPLES:
         want_ids, want_labels = _ref.masked_labels(tokenizer, example)
-        got = attempt(name, fn, tokenizer, example, hint=hint)
-        if not isinstance(got, (tuple, list)) or len(got) != 2:
-            failed(name, f"expected a pair (input_ids, labels), got {type(got).__name__}", hint)
+        got = returns(name, attempt(name, fn, tokenizer, example, hint=hint), "input_ids, labels", hint)
         ids, labels = (list(map(int, x)) for x in got)
         equal(name, ids, want_ids, what="input_ids", hint="the input is the whole conversation, chat-templated")
         if len(labels) != len(want_labels):
@@ -80,7 +69,8 @@ def masked_labels(fn, tokenizer) -> None:
             failed(name, f"the last label is {labels[-1]}, not EOS ({tokenizer.eos_token_id})",
                    "the EOS that ends the response must be trained, or the model never learns to stop")
         equal(name, labels, want_labels, what="labels", hint=hint + ". Do not shift labels: the model does it.")
-    return passed(name, f"{len(_label_examples())} conversations: prompt tokens -100, every response token and EOS trained")
+    return passed(name, f"{len(_LABEL_EXAMPLES)} conversations: prompt tokens -100, every response token and EOS "
+                        "trained")
 
 
 _SHARE_CASES = [  # (lengths, batch_size, pad_to)
@@ -100,15 +90,13 @@ def real_token_share(fn) -> None:
     hint = ("count what the GPU computes: every row of a batch is as long as its padded length (the batch's "
             "longest row, or pad_to); the share is real tokens over all computed positions")
     compare_shares(fn, _SHARE_CASES, hint)
-    return passed("real_token_share", f"{len(_SHARE_CASES)} cases, with and without pad_to, including a smaller last batch")
+    return passed("real_token_share", f"{len(_SHARE_CASES)} cases, with and without pad_to, including a smaller "
+                                      "last batch")
 
 
 def compare_shares(fn, cases, hint: str, label: str = "share") -> None:
     """``fn`` against the reference on each ``(lengths, batch_size, pad_to)`` case (also the grader's hidden check)."""
-    name = "real_token_share"
     for lengths, batch_size, pad_to in cases:
-        got = attempt(name, fn, list(lengths), batch_size, pad_to, hint=hint)
-        if not isinstance(got, (int, float)) and not hasattr(got, "item"):
-            failed(name, f"expected a number, got {type(got).__name__}", hint)
-        close(name, float(got), _ref.real_token_share(lengths, batch_size, pad_to), atol=1e-9,
+        got = attempt("real_token_share", fn, list(lengths), batch_size, pad_to, hint=hint)
+        close("real_token_share", got, _ref.real_token_share(lengths, batch_size, pad_to), atol=1e-9,
               what=f"{label} for lengths={lengths}, batch_size={batch_size}, pad_to={pad_to}", hint=hint)
