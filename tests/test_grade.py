@@ -726,7 +726,7 @@ def test_after_a_fail_the_students_process_gets_that_answer_alone():
 
     source = (ROOT / "helpers" / "check" / "_reference.py").read_text()
     for func, absent in [("build_lora_forward", {"lora_scaling", "build_lora_merge", "dpo_loss"}),
-                         ("dpo_loss", {"sequence_logps", "build_beta_sweep", "lora_scaling"})]:
+                         ("dpo_loss", {"sequence_logps", "beta_sweep", "lora_scaling"})]:
         scope = {}
         exec(worker.fallback_source(source, func), scope)
         assert callable(scope[func]) and not absent & set(scope), func
