@@ -517,8 +517,8 @@ def test_every_setup_cell_prints_this_kits_version(capsys, monkeypatch):
 def test_stopping_the_grader_stops_its_runs(tmp_path):
     """SIGTERM (or Ctrl+C) to grade.py kills the sandbox of the notebook in progress, and all it started."""
     marker = "86423"
-    nb = stub(solution(SFT), "split_dialogue", f"import subprocess\n    subprocess.run(['sleep', '{marker}'])")
-    hand_in(tmp_path / "in" / "zoe", "03_sft.ipynb", nb)
+    nb = stub(solution(SETUP), "answer_token_ids", f"import subprocess\n    subprocess.run(['sleep', '{marker}'])")
+    hand_in(tmp_path / "in" / "zoe", "00_setup.ipynb", nb)   # 00: the quickest lesson to record before her check
     proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "teachers" / "grade.py"), str(tmp_path / "in"),
                              "--out", str(tmp_path / "out"), "--timeout", "300"], stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 400          # a loaded machine takes minutes to reach the first check
