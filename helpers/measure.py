@@ -59,6 +59,12 @@ class Timing:
     times: list
     tokens: int | None = None
 
+    @classmethod
+    def of(cls, times: list, tokens: int | None = None) -> "Timing":
+        """The median and quartiles of ``times`` (seconds per call)."""
+        q = statistics.quantiles(times, n=4) if len(times) > 1 else [times[0]] * 3
+        return cls(statistics.median(times), q[0], q[2], times, tokens)
+
     @property
     def tokens_per_s(self) -> float | None:
         return self.tokens / self.median if self.tokens else None
@@ -81,7 +87,7 @@ def time_fn(fn, *, warmup: int = 3, repeats: int = 10, device=None, tokens: int 
         fn()
         synchronize(device)
         times.append(time.perf_counter() - start)
-    return _timing(times, tokens)
+    return Timing.of(times, tokens)
 
 
 @contextmanager
@@ -101,8 +107,3 @@ def peak_memory(device=None):
             torch.cuda.synchronize(device)
             result["peak"] = torch.cuda.max_memory_allocated(device) - result["start"]
             result["end"] = torch.cuda.memory_allocated(device) - result["start"]
-
-
-def _timing(times: list, tokens: int | None) -> Timing:
-    q = statistics.quantiles(times, n=4) if len(times) > 1 else [times[0]] * 3
-    return Timing(statistics.median(times), q[0], q[2], times, tokens)

@@ -35,7 +35,7 @@ TABLE = {
 def nb():
     return definitions(NOTEBOOK, "lora_count", "peft_count", "PYTHIA_ALL", "LLAMA_ALL", "CONFIGS", "make_trainable",
                        "train_step", "PARTS", "plot_breakdown", "fit_report", "tensor_bytes", "saved_tensor_bytes",
-                       "compare_times", "summary", preamble=PREAMBLE)
+                       "compare_times", preamble=PREAMBLE)
 
 
 def test_the_notebook_tabulates_every_configuration(nb):
