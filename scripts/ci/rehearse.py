@@ -61,7 +61,7 @@ SHORT_SFT = "helpers.train.sft_recipe(profile, max_steps=2, batch_size=2, grad_a
 OVERRIDES = {
     "00_setup": {"MAX_NEW_TOKENS": "8"},
     "01_lora-from-scratch": {"MAX_STEPS": "3", "BATCH_SIZE": "2", "TRAIN_ROWS": "64", "TEST_ROWS": "8",
-                             "N_PROMPTS": "2", "MAX_NEW_TOKENS": "8", "TIMING_ROUNDS": "1", "MERGE_REPEATS": "2",
+                             "N_PROMPTS": "2", "MAX_NEW_TOKENS": "8", "TIMING_PAIRS": "6", "MERGE_REPEATS": "2",
                              "TIMING_SHAPES": "[(256, 960, 960), (256, 960, 2560), (256, 2560, 960)]"},  # fewer tokens
     "02_what-lora-saves": {"TIME_BATCH": "1", "WARMUP": "1", "REPEATS": "2"},
     "03_sft": {"TRAIN_PAIRS": "64", "EVAL_PAIRS": "8", "BATCH_SIZE": "2", "GRAD_ACCUM": "1", "MAX_STEPS": "4",
