@@ -1,14 +1,10 @@
 """The machinery every self-check uses: a clear pass, or a clear fail with a hint.
 
-A check calls the student's function on cases it knows the answer to, and returns what the lesson should use
-from then on - so a notebook writes ``lora_scaling = helpers.check.lora_scaling(lora_scaling)``:
-- PASS: it prints "PASS <name>: <what was shown>" and returns the student's own function (or class);
-- FAIL: it prints "FAIL <name>: <what is wrong>" and a hint (to stderr: Jupyter shows it red), then hands back
-  the reference (``helpers/check/_reference.py``) with a visible note that the exercise is NOT solved, so a
-  student who skips an exercise can still run the rest of the lesson. Where the lesson never uses the function
-  again there is no reference: the note says so and the student's function comes back.
-- Strict mode (``COURSE_STRICT_CHECKS=1``, set by the test suite's conftest.py): a FAIL raises
-  ``SelfCheckError`` instead, so a broken solution notebook fails its test at the check.
+A notebook writes ``lora_scaling = helpers.check.lora_scaling(lora_scaling)``. PASS prints "PASS <name>: <what was
+shown>" and returns the student's own function (or class). FAIL prints "FAIL <name>: <what is wrong>" and a hint (to
+stderr: Jupyter shows it red) and returns the reference (``_reference.py``) with a note that the exercise is NOT
+solved, so the rest of the lesson runs; where the lesson never uses the function again, the student's own. Strict
+mode (``COURSE_STRICT_CHECKS=1``, set by the suite's conftest.py): a FAIL raises ``SelfCheckError`` instead.
 """
 from __future__ import annotations
 
@@ -36,11 +32,8 @@ def failed(name: str, problem: str, hint: str = ""):
 
 
 def self_check(*, reference=None, build=None, what: str = "function"):
-    """Make ``check(yours, *args)`` a self-check that returns what the lesson uses next.
-
-    ``reference``: the object handed back on FAIL; ``build``: or a function of the student's object that makes it
-    (a class keeps the student's other methods); neither: the lesson does not use it again (no fallback).
-    """
+    """Make ``check(yours, *args)`` a self-check; on FAIL it hands back ``reference``, or ``build(yours)`` (a class
+    keeps the student's other methods); with neither, the lesson does not use it again (no fallback)."""
     def decorate(check):
         name = check.__name__
 
@@ -98,10 +91,15 @@ def returns(name: str, got, parts: str, hint: str) -> tuple:
     return tuple(got)
 
 
-def close(name: str, got, want, *, atol: float = 1e-6, rtol: float = 1e-5, what: str = "result", hint: str = ""):
-    """FAIL unless tensors (or numbers) ``got`` and ``want`` agree in shape and value; the largest difference."""
+def close(name: str, got, want, *, atol: float = 1e-6, rtol: float = 1e-5, what: str = "result", hint: str = "",
+          tensor: bool = False):
+    """FAIL unless tensors (or numbers) ``got`` and ``want`` agree in shape and value; the largest difference.
+    ``tensor``: ``got`` must be a plain tensor (data that crossed from a student's process: nothing that only says
+    it is equal)."""
     if got is None:
         failed(name, f"the {what} is None - did you forget to return it?", hint)
+    if tensor and type(got) is not torch.Tensor:
+        failed(name, f"the {what} is a {type(got).__name__}, not a tensor", hint)
     try:
         got_t, want_t = torch.as_tensor(got).double(), torch.as_tensor(want).double()
     except (TypeError, ValueError, RuntimeError):
@@ -121,12 +119,8 @@ def equal(name: str, got, want, *, what: str = "result", hint: str = ""):
 
 
 def learned(ok: bool, what: str) -> None:
-    """Assert something that only holds when the model really learns (loss falls, margins grow).
-
-    In a rehearsal of the full profile on random-weight stand-ins (``COURSE_REHEARSAL=1``, see the README) such a
-    claim cannot hold, so it is reported instead of asserted; everywhere else - the quick profile, a real run - a
-    failed claim stops the notebook like any ``assert``.
-    """
+    """Assert what only holds when the model really learns (loss falls, margins grow); in a rehearsal on random-weight
+    stand-ins (``COURSE_REHEARSAL=1``, see the README) it cannot hold, so it is reported instead."""
     if ok:
         print(f"as predicted: {what}")
     elif os.environ.get("COURSE_REHEARSAL") == "1":
