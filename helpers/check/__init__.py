@@ -1,9 +1,6 @@
-"""Self-checks for the exercises: ``f = check.<exercise>(f)`` prints PASS or FAIL with a hint.
+"""Self-checks for the exercises: ``f = check.<exercise>(f)`` prints PASS, or FAIL with a hint (``_core``).
 
-On PASS it returns your function; on FAIL (outside the test suite's strict mode) the reference, with a note that
-the exercise is not solved, so the lesson still runs - see ``_core.self_check``. Each notebook's checks live in
-their own module; all are reachable as ``helpers.check.<name>``. Every check fails on the unsolved stub
-(tests/test_checks.py proves it) and passes on the solution. ``_reference`` holds the answers; it is not exported.
+One module per notebook, all reachable as ``helpers.check.<name>``; ``_reference`` (the answers) is not exported.
 """
 from ._core import SelfCheckError, learned
 from .setup import *  # noqa: F401,F403  (00_setup)

@@ -2,12 +2,8 @@
 
 The student's class is called as ``cls(base, r=..., alpha=..., dropout=...)`` and keeps the notebook's names: ``A``
 (r, d_in) and ``B`` (d_out, r) as parameters, ``scaling``, ``merged``, ``delta_weight()``, ``merge()``, ``unmerge()``;
-DoRA adds ``magnitude`` (d_out,). Exercises 2-5 are split in three, so the grader can run the parts apart
-(grading/worker.py): ``.cases(seed)`` chooses the inputs (weights, A, B, x, upstream gradients); ``.probe(yours,
-inputs)``, the only part that touches the student's object, returns what it did as data (outputs, gradients, names,
-counts); ``.judge(inputs, data)`` compares that data with PEFT on the same inputs. The self-check is judge(inputs,
-probe(yours, inputs)); graded, the probe runs in the student's process and the judge in the grader's, so a probe the
-student's code patched can only send other data, judged the same way.
+DoRA adds ``magnitude`` (d_out,). Exercises 2-5 are split in three (``_split_check``) so that, graded, the part that
+touches the student's object runs in the student's process and the verdict in the grader's (grading/worker.py).
 """
 from __future__ import annotations
 
@@ -60,26 +56,28 @@ def lora_scaling(fn) -> None:
         want = _peft_layer(nn.Linear(4, 4), r, alpha, use_rslora=rslora).scaling["default"]
         got = attempt(name, fn, alpha, r, rslora, hint="the function takes alpha, r and rslora and returns one number")
         close(name, got, want, what=f"scaling for alpha={alpha}, r={r}, rslora={rslora}",
-              hint="reread the two definitions above the exercise: what divides alpha for LoRA, and "
-                   "what for rsLoRA?")
+              hint="reread the two definitions above the exercise: what divides alpha for LoRA, and what for rsLoRA?")
     return passed(name, f"{len(cases)} settings equal PEFT's scaling")
 
 
-def _split_check(name, cases, probe, judge, **fallback):
-    """The self-check ``name``: judge(inputs, probe(yours, inputs)), described by the judge's docstring; its three
-    parts stay reachable as ``.cases``, ``.probe`` and ``.judge`` for the grader."""
-    def check(yours) -> None:
-        inputs = cases()
-        judge(inputs, probe(yours, inputs))
+def _split_check(cases, probe, **fallback):
+    """Make a judge the self-check named after it, in three parts the grader can run apart: ``.cases(seed)`` chooses
+    the inputs (data); ``.probe(yours, inputs)``, the only part that touches the student's object, returns what it
+    did as data; ``.judge(inputs, data)`` compares that with PEFT on the same inputs. The check runs judge(inputs,
+    probe(yours, inputs)); graded, a probe the student's code patched can only send other data, judged the same way."""
+    def decorate(judge):
+        def check(yours) -> None:
+            inputs = cases()
+            judge(inputs, probe(yours, inputs))
 
-    check.__name__, check.__doc__ = name, judge.__doc__
-    run = self_check(**fallback)(check)
-    run.cases, run.probe, run.judge = cases, probe, judge
-    return run
+        check.__name__, check.__doc__ = judge.__name__, judge.__doc__
+        run = self_check(**fallback)(check)
+        run.cases, run.probe, run.judge = cases, probe, judge
+        return run
+    return decorate
 
 
 # ---------------------------------------------------------------- the layers' inputs, and what a layer did
-
 def _spec(gen, d_in, d_out, r, alpha, bias=True, dtype="float32", batch=(3,)):
     """One layer's inputs: a base layer's weights, A, B, an input x and an upstream gradient for the output."""
     return {"d_in": d_in, "d_out": d_out, "r": r, "alpha": alpha, "dtype": dtype,
@@ -103,7 +101,7 @@ def _build(name, cls, spec, hint="the class is called as LoRALinear(base, r=...,
     return layer
 
 
-def _put(name, layer, values, attrs, hint="keep the notebook's names: self.A, self.B (DoRA: self.magnitude)"):
+def _put(name, layer, values, attrs, hint="keep the notebook's names: A, B (DoRA: magnitude) are trainable nn.Parameters"):
     for attr in attrs:
         param = getattr(layer, attr, None)
         if not isinstance(param, nn.Parameter):
@@ -131,33 +129,28 @@ def _run(name, layer, spec, hint, params=("A", "B")) -> dict:
     return {"out": _data(out), "grads": grads}
 
 
-def _peft_factors(theirs) -> dict:
-    """PEFT's layer's trainable parameters, under the notebook's names."""
-    found = {"A": theirs.lora_A["default"].weight, "B": theirs.lora_B["default"].weight}
-    if "default" in theirs.lora_magnitude_vector:
-        found["magnitude"] = theirs.lora_magnitude_vector["default"].weight
-    return found
-
-
 def _peft_with(spec, **options):
-    """PEFT's LoRA layer around ``spec``'s base (fp32), holding ``spec``'s A and B (and DoRA's magnitude)."""
+    """PEFT's LoRA layer around ``spec``'s base (fp32), holding ``spec``'s A, B (DoRA: magnitude), and those three."""
     theirs = _peft_layer(_base(dict(spec, dtype="float32")), spec["r"], spec["alpha"], **options)
+    factors = {"A": theirs.lora_A["default"].weight, "B": theirs.lora_B["default"].weight}
+    if options.get("use_dora"):
+        factors["magnitude"] = theirs.lora_magnitude_vector["default"].weight
     with torch.no_grad():
-        for attr, param in _peft_factors(theirs).items():
+        for attr, param in factors.items():
             param.copy_(spec[attr])
-    return theirs
+    return theirs, factors
 
 
 def _judge_run(name, got, spec, what, hint, grad_hint="", atol=1e-6, **options) -> float:
     """A ``_run`` against PEFT's layer on the same inputs: the output, then each trainable parameter's gradient."""
-    theirs = _peft_with(spec, **options)
+    theirs, factors = _peft_with(spec, **options)
     want = theirs(spec["x"])
     worst = _same(name, got["out"], want.detach(), what=what, hint=hint, atol=atol)
     if got["grads"] is None:
         failed(name, "the output is not connected to A and B (no gradient)",
                "build the update from the layer's trainable parameters")
     (want * spec["grad_out"]).sum().backward()
-    for attr, param in _peft_factors(theirs).items():
+    for attr, param in factors.items():
         if got["grads"].get(attr) is None:
             failed(name, f"{attr} got no gradient", hint)
         worst = max(worst, _same(name, got["grads"][attr], param.grad, what=f"gradient of {attr}",
@@ -166,7 +159,6 @@ def _judge_run(name, got, spec, what, hint, grad_hint="", atol=1e-6, **options) 
 
 
 # ---------------------------------------------------------------- Exercise 2: the forward pass
-
 def _forward_cases(seed: int = 0) -> dict:
     gen = torch.Generator().manual_seed(seed)
     layers = [_spec(gen, d_in, d_out, r, alpha, bias, batch=(3, 5)) for d_in, d_out, r, alpha, bias in _FORWARD_LAYERS]
@@ -193,7 +185,8 @@ def _probe_forward(cls, inputs) -> dict:
     return data
 
 
-def _judge_forward(inputs, data) -> None:
+@_split_check(_forward_cases, _probe_forward, build=_ref.build_lora_forward, what="class")
+def lora_forward(inputs, data) -> None:
     """Check ``cls.forward``: outputs and A/B gradients equal PEFT's LoRA layer (fp32, random A and B), dropout
     on the LoRA branch only, and an fp16/bf16 base with fp32 A and B."""
     name, hint, worst = "lora_forward", _FORWARD_HINT, 0.0
@@ -210,7 +203,7 @@ def _judge_forward(inputs, data) -> None:
               what=f"dtype of (A, B) next to a {dtype} base", hint="the trainable weights stay fp32 whatever the base's dtype")
         x = spec["x"].to(dtype)
         with torch.no_grad():
-            want = _base(spec)(x).float() + _peft_with(spec).scaling["default"] * (x.float() @ spec["A"].T @ spec["B"].T)
+            want = _base(spec)(x).float() + _peft_with(spec)[0].scaling["default"] * (x.float() @ spec["A"].T @ spec["B"].T)
         _same(name, got["out"], want, atol=0.05, rtol=0.02, what=f"output for a {dtype} base", hint=hint)
         equal(name, got["out"].dtype, dtype, what=f"output dtype for a {dtype} base",
               hint="the layer's output keeps the base output's dtype")
@@ -218,12 +211,8 @@ def _judge_forward(inputs, data) -> None:
                         "only; fp16 and bf16 bases work with fp32 A and B")
 
 
-lora_forward = _split_check("lora_forward", _forward_cases, _probe_forward, _judge_forward,
-                            build=_ref.build_lora_forward, what="class")
-
 
 # ---------------------------------------------------------------- Exercise 3: merging
-
 def _merge_cases(seed: int = 1) -> dict:
     gen = torch.Generator().manual_seed(seed)
     return {"layers": [_spec(gen, d_in, d_out, r, alpha, dtype=dtype, batch=(4,))
@@ -253,12 +242,13 @@ def _probe_merge(cls, inputs) -> dict:
     return {"layers": data}
 
 
-def _judge_merge(inputs, data) -> None:
+@_split_check(_merge_cases, _probe_merge, build=_ref.build_lora_merge, what="class")
+def lora_merge(inputs, data) -> None:
     """Check ``delta_weight``, ``merge`` and ``unmerge`` against PEFT's get_delta_weight and W0."""
     name = "lora_merge"
     for spec, got in zip(inputs["layers"], data["layers"]):
         dtype = getattr(torch, spec["dtype"])
-        theirs, W0 = _peft_with(spec), _base(spec).weight.detach().float()
+        theirs, W0 = _peft_with(spec)[0], _base(spec).weight.detach().float()
         tol = dict(atol=1e-5, rtol=1e-4) if dtype == torch.float32 else dict(atol=2e-2, rtol=1e-2)
         with torch.no_grad():
             delta = theirs.get_delta_weight("default")
@@ -273,23 +263,15 @@ def _judge_merge(inputs, data) -> None:
     return passed(name, "delta_weight equals PEFT's; merged output equals PEFT's; unmerge restores W0 (fp32, fp16)")
 
 
-lora_merge = _split_check("lora_merge", _merge_cases, _probe_merge, _judge_merge, build=_ref.build_lora_merge,
-                          what="class")
-
 
 # ---------------------------------------------------------------- Exercise 4: the injection
-
-def _standin(model_id):
-    return load_model(model_id, "quick", device="cpu")
-
-
 def _peft_reference(model_id, targets):
     """PEFT's LoRA (r=4, alpha=8) on a fresh stand-in model, and {module name: PEFT's LoRA layer}."""
     import peft
 
     with warnings.catch_warnings():  # PEFT calls a transformers API that was renamed (a FutureWarning)
         warnings.simplefilter("ignore", FutureWarning)
-        model = peft.get_peft_model(_standin(model_id), peft.LoraConfig(r=4, lora_alpha=8, target_modules=targets))
+        model = peft.get_peft_model(load_model(model_id, "quick", device="cpu"), peft.LoraConfig(r=4, lora_alpha=8, target_modules=targets))
     return model, {n: m for n, m in model.base_model.model.named_modules() if hasattr(m, "lora_A")}
 
 
@@ -308,11 +290,10 @@ def _inject_cases(seed: int = 0) -> dict:
 
 
 def _probe_inject(fn, inputs) -> dict:
-    """Run the student's inject_lora on fresh stand-ins: the names it returns, every parameter (name, size,
-    trainable), the logits right after, the logits with the check's A and B, what a wrong target name raises."""
+    """The student's inject_lora on fresh stand-ins: names returned, parameters, logits (before/after A, B are set)."""
     name, data = "inject_lora", {"cases": []}
     for case in inputs["cases"]:
-        model = _standin(case["model_id"])
+        model = load_model(case["model_id"], "quick", device="cpu")
         names = attempt(name, fn, model, case["targets"], r=4, alpha=8, hint=_INJECT_HINT)
         with torch.no_grad():
             logits = _data(model.eval()(input_ids=inputs["ids"]).logits)
@@ -326,14 +307,15 @@ def _probe_inject(fn, inputs) -> dict:
         data["cases"].append({"names": [str(n) for n in names] if isinstance(names, (list, tuple)) else None,
                               "params": params, "logits": logits, "trained": trained})
     try:
-        fn(_standin("HuggingFaceTB/SmolLM2-135M"), ["query_key_value"], r=4, alpha=8)
+        fn(load_model("HuggingFaceTB/SmolLM2-135M", "quick", device="cpu"), ["query_key_value"], r=4, alpha=8)
         data["wrong_name"] = None
     except Exception as err:  # the student's code: what it raised, as data
         data["wrong_name"] = type(err).__name__
     return data
 
 
-def _judge_inject(inputs, data) -> None:
+@_split_check(_inject_cases, _probe_inject, build=_ref.build_inject_lora)
+def inject_lora(inputs, data) -> None:
     """Check ``fn(model, target_modules, r, alpha, dropout=0.0)``: same trainable count as PEFT on a Llama-style
     and a GPT-NeoX stand-in, nothing else trainable, logits unchanged, a wrong name is a ValueError."""
     name, hint, lines = "inject_lora", _INJECT_HINT, []
@@ -366,11 +348,8 @@ def _judge_inject(inputs, data) -> None:
     return passed(name, "; ".join(lines) + " - all equal to PEFT, with trained A and B too; a wrong name is a ValueError")
 
 
-inject_lora = _split_check("inject_lora", _inject_cases, _probe_inject, _judge_inject, build=_ref.build_inject_lora)
-
 
 # ---------------------------------------------------------------- Exercise 5: DoRA
-
 def _dora_cases(seed: int = 2) -> dict:
     gen = torch.Generator().manual_seed(seed)
     layers = []
@@ -382,8 +361,7 @@ def _dora_cases(seed: int = 2) -> dict:
 
 
 def _probe_dora(cls, inputs) -> dict:
-    """Run the student's DoRA layer: its initial magnitude and output (B = 0), then outputs and gradients with the
-    check's A, B and magnitude."""
+    """The student's DoRA layer: magnitude and output as built, then outputs and gradients with the check's values."""
     name, hint, data = "dora_forward", _DORA_HINT, []
     for spec in inputs["layers"]:
         ours = _build(name, cls, spec, hint=hint, put=()).eval()
@@ -395,7 +373,8 @@ def _probe_dora(cls, inputs) -> dict:
     return {"layers": data}
 
 
-def _judge_dora(inputs, data) -> None:
+@_split_check(_dora_cases, _probe_dora, what="class")
+def dora_forward(inputs, data) -> None:
     """Check a DoRA layer ``cls(base, r, alpha)``: magnitude initialised to the row norms of W0, output equal to
     the base at step 0, and outputs plus gradients of A, B, magnitude equal to PEFT's ``use_dora=True`` layer."""
     name, hint, worst = "dora_forward", _DORA_HINT, 0.0
@@ -409,6 +388,3 @@ def _judge_dora(inputs, data) -> None:
                                       grad_hint=hint + " (did you detach the norm?)", atol=1e-5))
     return passed(name, f"magnitude starts at ||W0||; outputs and gradients of A, B, magnitude equal PEFT's DoRA "
                         f"(max difference {worst:.1e})")
-
-
-dora_forward = _split_check("dora_forward", _dora_cases, _probe_dora, _judge_dora, what="class")

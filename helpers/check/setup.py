@@ -9,8 +9,8 @@ __all__ = ["answer_token_ids"]
 
 @self_check()
 def answer_token_ids(fn, tokenizer) -> None:
-    """Check ``fn(tokenizer, question, answer) -> list[int]``: the token ids of the assistant's turn only,
-    EOS included, when the conversation [user: question, assistant: answer] goes through the chat template."""
+    """Check ``fn(tokenizer, question, answer) -> list[int]``: the ids of the assistant's turn only, EOS included,
+    when the conversation [user: question, assistant: answer] goes through the chat template."""
     name = "answer_token_ids"
     cases = [("What is 2 + 2?", "4."), ("Name a primary colour.", "Red is one; blue and yellow are the others.")]
     for question, answer in cases:
