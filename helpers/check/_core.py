@@ -93,9 +93,8 @@ def returns(name: str, got, parts: str, hint: str) -> tuple:
 
 def close(name: str, got, want, *, atol: float = 1e-6, rtol: float = 1e-5, what: str = "result", hint: str = "",
           tensor: bool = False):
-    """FAIL unless tensors (or numbers) ``got`` and ``want`` agree in shape and value; the largest difference.
-    ``tensor``: ``got`` must be a plain tensor (data that crossed from a student's process: nothing that only says
-    it is equal)."""
+    """FAIL unless tensors (or numbers) ``got`` and ``want`` agree in shape and value; the largest difference. With
+    ``tensor``, ``got`` (data from a student's object) must be a plain tensor, not one that only says it is equal."""
     if got is None:
         failed(name, f"the {what} is None - did you forget to return it?", hint)
     if tensor and type(got) is not torch.Tensor:

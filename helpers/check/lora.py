@@ -7,8 +7,8 @@ touches the student's object runs in the student's process and the verdict in th
 """
 from __future__ import annotations
 
-import copy
 import functools
+import logging
 import warnings
 
 import torch
@@ -34,26 +34,13 @@ _INJECT_HINT = ("two steps: nothing of the original model may train, and every t
 _same = functools.partial(close, tensor=True)     # data a student's object gave: only a plain tensor is compared
 
 
-def _peft_layer(base: nn.Linear, r: int, alpha: float, **options):
-    """PEFT's LoRA layer (adapter 'default') around a copy of ``base``, in eval mode."""
-    import logging
-
-    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)  # a harmless CPU notice printed on PEFT's import
-    import peft
-
-    holder = nn.Module()
-    holder.layer = copy.deepcopy(base)
-    peft.inject_adapter_in_model(peft.LoraConfig(r=r, lora_alpha=alpha, target_modules=["layer"], **options), holder)
-    return holder.layer.eval()
-
-
 @self_check(reference=_ref.lora_scaling)
 def lora_scaling(fn) -> None:
     """Check ``fn(alpha, r, rslora=False)`` against the scaling PEFT computes, with and without rsLoRA."""
     name = "lora_scaling"
     cases = [(32, 16, False), (16, 4, True), (8, 8, False), (64, 16, True), (1, 2, False), (12, 9, True)]
     for alpha, r, rslora in cases:
-        want = _peft_layer(nn.Linear(4, 4), r, alpha, use_rslora=rslora).scaling["default"]
+        want = _peft_with(_spec(torch.Generator(), 4, 4, r, alpha), use_rslora=rslora)[0].scaling["default"]
         got = attempt(name, fn, alpha, r, rslora, hint="the function takes alpha, r and rslora and returns one number")
         close(name, got, want, what=f"scaling for alpha={alpha}, r={r}, rslora={rslora}",
               hint="reread the two definitions above the exercise: what divides alpha for LoRA, and what for rsLoRA?")
@@ -84,7 +71,8 @@ def _spec(gen, d_in, d_out, r, alpha, bias=True, dtype="float32", batch=(3,)):
             "weight": torch.randn(d_out, d_in, generator=gen) / d_in ** 0.5,
             "bias": torch.randn(d_out, generator=gen) if bias else None,
             "A": torch.randn(r, d_in, generator=gen) / d_in ** 0.5, "B": torch.randn(d_out, r, generator=gen),
-            "x": torch.randn(*batch, d_in, generator=gen), "grad_out": torch.randn(*batch, d_out, generator=gen)}
+            "x": torch.randn(*batch, d_in, generator=gen).to(getattr(torch, dtype)),     # in the base's dtype
+            "grad_out": torch.randn(*batch, d_out, generator=gen)}
 
 
 def _base(spec) -> nn.Linear:
@@ -101,7 +89,7 @@ def _build(name, cls, spec, hint="the class is called as LoRALinear(base, r=...,
     return layer
 
 
-def _put(name, layer, values, attrs, hint="keep the notebook's names: A, B (DoRA: magnitude) are trainable nn.Parameters"):
+def _put(name, layer, values, attrs, hint="keep the notebook's names: A, B (DoRA: magnitude) as nn.Parameters"):
     for attr in attrs:
         param = getattr(layer, attr, None)
         if not isinstance(param, nn.Parameter):
@@ -130,8 +118,15 @@ def _run(name, layer, spec, hint, params=("A", "B")) -> dict:
 
 
 def _peft_with(spec, **options):
-    """PEFT's LoRA layer around ``spec``'s base (fp32), holding ``spec``'s A, B (DoRA: magnitude), and those three."""
-    theirs = _peft_layer(_base(dict(spec, dtype="float32")), spec["r"], spec["alpha"], **options)
+    """PEFT's LoRA layer (adapter 'default', eval mode) around ``spec``'s base in fp32, holding ``spec``'s A and B
+    (DoRA: magnitude), and those parameters by the notebook's names."""
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)  # a harmless CPU notice printed on PEFT's import
+    import peft
+
+    holder = nn.Module()
+    holder.layer = _base(dict(spec, dtype="float32"))
+    config = peft.LoraConfig(r=spec["r"], lora_alpha=spec["alpha"], target_modules=["layer"], **options)
+    theirs = peft.inject_adapter_in_model(config, holder).layer.eval()
     factors = {"A": theirs.lora_A["default"].weight, "B": theirs.lora_B["default"].weight}
     if options.get("use_dora"):
         factors["magnitude"] = theirs.lora_magnitude_vector["default"].weight
@@ -179,8 +174,7 @@ def _probe_forward(cls, inputs) -> dict:
     for spec in inputs["half"]:
         ours = _build(name, cls, spec).eval()
         with torch.no_grad():
-            got = attempt(name, ours, spec["x"].to(getattr(torch, spec["dtype"])),
-                          hint="the branch's input must have the trainable weights' dtype")
+            got = attempt(name, ours, spec["x"], hint="the branch's input must have the trainable weights' dtype")
         data["half"].append({"factors": (str(ours.A.dtype), str(ours.B.dtype)), "out": _data(got)})
     return data
 
@@ -201,7 +195,7 @@ def lora_forward(inputs, data) -> None:
         dtype = getattr(torch, spec["dtype"])
         equal(name, tuple(got["factors"]), (str(torch.float32), str(torch.float32)),
               what=f"dtype of (A, B) next to a {dtype} base", hint="the trainable weights stay fp32 whatever the base's dtype")
-        x = spec["x"].to(dtype)
+        x = spec["x"]
         with torch.no_grad():
             want = _base(spec)(x).float() + _peft_with(spec)[0].scaling["default"] * (x.float() @ spec["A"].T @ spec["B"].T)
         _same(name, got["out"], want, atol=0.05, rtol=0.02, what=f"output for a {dtype} base", hint=hint)
@@ -209,7 +203,6 @@ def lora_forward(inputs, data) -> None:
               hint="the layer's output keeps the base output's dtype")
     return passed(name, f"outputs and A/B gradients equal PEFT's (max difference {worst:.1e}); dropout on the branch "
                         "only; fp16 and bf16 bases work with fp32 A and B")
-
 
 
 # ---------------------------------------------------------------- Exercise 3: merging
@@ -235,8 +228,7 @@ def _probe_merge(cls, inputs) -> dict:
             delta = attempt(name, ours.delta_weight, hint="the weight change the branch adds, as one (d_out, d_in) matrix")
             attempt(name, ours.merge, hint="fold the change into the frozen weight, in that weight's dtype")
             merged = _weight(name, ours)
-            after = attempt(name, ours, spec["x"].to(getattr(torch, spec["dtype"])),
-                            hint="the forward pass (Exercise 2) must work first")
+            after = attempt(name, ours, spec["x"], hint="the forward pass (Exercise 2) must work first")
             attempt(name, ours.unmerge, hint="unmerge undoes exactly what merge did")
             data.append({"delta": _data(delta), "merged": merged, "after": _data(after), "restored": _weight(name, ours)})
     return {"layers": data}
@@ -256,12 +248,11 @@ def lora_merge(inputs, data) -> None:
                   hint="the branch is linear: which single matrix does it multiply x by? Scaling included")
             _same(name, got["merged"], W0 + delta, what=f"merged weight ({dtype})",
                   hint="after merging, the frozen weight holds the whole change", **tol)
-            _same(name, got["after"], theirs(spec["x"].to(dtype).float()), what=f"output after merge ({dtype})",
+            _same(name, got["after"], theirs(spec["x"].float()), what=f"output after merge ({dtype})",
                   hint="once merged, the branch must not be added a second time", **tol)
             _same(name, got["restored"], W0, what=f"weight after unmerge ({dtype})",
                   hint="unmerge must give back the original frozen weight", **tol)
     return passed(name, "delta_weight equals PEFT's; merged output equals PEFT's; unmerge restores W0 (fp32, fp16)")
-
 
 
 # ---------------------------------------------------------------- Exercise 4: the injection
@@ -271,7 +262,8 @@ def _peft_reference(model_id, targets):
 
     with warnings.catch_warnings():  # PEFT calls a transformers API that was renamed (a FutureWarning)
         warnings.simplefilter("ignore", FutureWarning)
-        model = peft.get_peft_model(load_model(model_id, "quick", device="cpu"), peft.LoraConfig(r=4, lora_alpha=8, target_modules=targets))
+        model = load_model(model_id, "quick", device="cpu")
+        model = peft.get_peft_model(model, peft.LoraConfig(r=4, lora_alpha=8, target_modules=targets))
     return model, {n: m for n, m in model.base_model.model.named_modules() if hasattr(m, "lora_A")}
 
 
@@ -346,7 +338,6 @@ def inject_lora(inputs, data) -> None:
     if data["wrong_name"] != "ValueError":
         failed(name, f"a target name that matches nothing raised {data['wrong_name']}, not ValueError", hint)
     return passed(name, "; ".join(lines) + " - all equal to PEFT, with trained A and B too; a wrong name is a ValueError")
-
 
 
 # ---------------------------------------------------------------- Exercise 5: DoRA
