@@ -53,6 +53,8 @@ def _split_check(cases, probe, **fallback):
     did as data; ``.judge(inputs, data)`` compares that with PEFT on the same inputs. The check runs judge(inputs,
     probe(yours, inputs)); graded, a probe the student's code patched can only send other data, judged the same way."""
     def decorate(judge):
+        judge = torch.no_grad()(judge)      # the judge computes no gradients, but for PEFT's in _judge_run
+
         def check(yours) -> None:
             inputs = cases()
             judge(inputs, probe(yours, inputs))
@@ -139,12 +141,13 @@ def _peft_with(spec, **options):
 def _judge_run(name, got, spec, what, hint, grad_hint="", atol=1e-6, **options) -> float:
     """A ``_run`` against PEFT's layer on the same inputs: the output, then each trainable parameter's gradient."""
     theirs, factors = _peft_with(spec, **options)
-    want = theirs(spec["x"])
+    with torch.enable_grad():
+        want = theirs(spec["x"])
+        (want * spec["grad_out"]).sum().backward()
     worst = _same(name, got["out"], want.detach(), what=what, hint=hint, atol=atol)
     if got["grads"] is None:
         failed(name, "the output is not connected to A and B (no gradient)",
                "build the update from the layer's trainable parameters")
-    (want * spec["grad_out"]).sum().backward()
     for attr, param in factors.items():
         if got["grads"].get(attr) is None:
             failed(name, f"{attr} got no gradient", hint)
@@ -188,16 +191,14 @@ def lora_forward(inputs, data) -> None:
         what = f"output of a {spec['d_in']} -> {spec['d_out']}, r={spec['r']} layer"
         worst = max(worst, _judge_run(name, got, spec, what, hint))
     spec = inputs["dropout"]     # dropout p = 1 drops every input of the branch: W0·x must be untouched
-    with torch.no_grad():
-        _same(name, data["dropout"], _base(spec)(spec["x"]), what="output in training mode with dropout=1.0",
-              hint="dropout belongs on the LoRA branch only, never on the frozen layer's input")
+    _same(name, data["dropout"], _base(spec)(spec["x"]), what="output in training mode with dropout=1.0",
+          hint="dropout belongs on the LoRA branch only, never on the frozen layer's input")
     for spec, got in zip(inputs["half"], data["half"]):     # a half-precision base: A and B stay fp32
         dtype = getattr(torch, spec["dtype"])
         equal(name, tuple(got["factors"]), (str(torch.float32), str(torch.float32)),
               what=f"dtype of (A, B) next to a {dtype} base", hint="the trainable weights stay fp32 whatever the base's dtype")
         x = spec["x"]
-        with torch.no_grad():
-            want = _base(spec)(x).float() + _peft_with(spec)[0].scaling["default"] * (x.float() @ spec["A"].T @ spec["B"].T)
+        want = _base(spec)(x).float() + _peft_with(spec)[0].scaling["default"] * (x.float() @ spec["A"].T @ spec["B"].T)
         _same(name, got["out"], want, atol=0.05, rtol=0.02, what=f"output for a {dtype} base", hint=hint)
         equal(name, got["out"].dtype, dtype, what=f"output dtype for a {dtype} base",
               hint="the layer's output keeps the base output's dtype")
@@ -240,18 +241,17 @@ def lora_merge(inputs, data) -> None:
     name = "lora_merge"
     for spec, got in zip(inputs["layers"], data["layers"]):
         dtype = getattr(torch, spec["dtype"])
-        theirs, W0 = _peft_with(spec)[0], _base(spec).weight.detach().float()
+        theirs, W0 = _peft_with(spec)[0], _base(spec).weight.float()
         tol = dict(atol=1e-5, rtol=1e-4) if dtype == torch.float32 else dict(atol=2e-2, rtol=1e-2)
-        with torch.no_grad():
-            delta = theirs.get_delta_weight("default")
-            _same(name, got["delta"], delta, what="delta_weight()",
-                  hint="the branch is linear: which single matrix does it multiply x by? Scaling included")
-            _same(name, got["merged"], W0 + delta, what=f"merged weight ({dtype})",
-                  hint="after merging, the frozen weight holds the whole change", **tol)
-            _same(name, got["after"], theirs(spec["x"].float()), what=f"output after merge ({dtype})",
-                  hint="once merged, the branch must not be added a second time", **tol)
-            _same(name, got["restored"], W0, what=f"weight after unmerge ({dtype})",
-                  hint="unmerge must give back the original frozen weight", **tol)
+        delta = theirs.get_delta_weight("default")
+        _same(name, got["delta"], delta, what="delta_weight()",
+              hint="the branch is linear: which single matrix does it multiply x by? Scaling included")
+        _same(name, got["merged"], W0 + delta, what=f"merged weight ({dtype})",
+              hint="after merging, the frozen weight holds the whole change", **tol)
+        _same(name, got["after"], theirs(spec["x"].float()), what=f"output after merge ({dtype})",
+              hint="once merged, the branch must not be added a second time", **tol)
+        _same(name, got["restored"], W0, what=f"weight after unmerge ({dtype})",
+              hint="unmerge must give back the original frozen weight", **tol)
     return passed(name, "delta_weight equals PEFT's; merged output equals PEFT's; unmerge restores W0 (fp32, fp16)")
 
 
@@ -323,14 +323,13 @@ def inject_lora(inputs, data) -> None:
         stray = [n for n, _, trains in got["params"] if trains and n.rsplit(".", 1)[-1] not in ("A", "B")]
         if stray:
             failed(name, f"parameters other than A and B are trainable, e.g. {stray[:2]}", hint)
-        with torch.no_grad():                # PEFT's B starts at 0: its logits are the untouched model's
-            _same(name, got["logits"], reference(input_ids=inputs["ids"]).logits,
-                  what="logits right after injection", hint=hint)
-            for layer, (A, B) in case["factors"].items():   # with A and B trained: the wrapped layers compute LoRA
-                wrapped[layer].lora_A["default"].weight.copy_(A)
-                wrapped[layer].lora_B["default"].weight.copy_(B)
-            _same(name, got["trained"], reference(input_ids=inputs["ids"]).logits,
-                  what="logits with trained A and B (PEFT's with the same A and B)", hint=hint, atol=1e-4, rtol=1e-4)
+        _same(name, got["logits"], reference(input_ids=inputs["ids"]).logits,     # PEFT's B starts at 0
+              what="logits right after injection", hint=hint)
+        for layer, (A, B) in case["factors"].items():   # with A and B trained: the wrapped layers must compute LoRA
+            wrapped[layer].lora_A["default"].weight.copy_(A)
+            wrapped[layer].lora_B["default"].weight.copy_(B)
+        _same(name, got["trained"], reference(input_ids=inputs["ids"]).logits,
+              what="logits with trained A and B (PEFT's with the same A and B)", hint=hint, atol=1e-4, rtol=1e-4)
         lines.append(f"{model_id.split('/')[-1]} {len(got['names'])} layers, {got_trainable:,} trainable")
     if data["wrong_name"] is None:
         failed(name, "a target name that matches nothing ('query_key_value' on a Llama model) was accepted silently "
@@ -371,10 +370,9 @@ def dora_forward(inputs, data) -> None:
     name, hint, worst = "dora_forward", _DORA_HINT, 0.0
     for spec, got in zip(inputs["layers"], data["layers"]):
         base = _base(spec)
-        _same(name, got["initial"], base.weight.detach().norm(dim=1), what="initial magnitude",
+        _same(name, got["initial"], base.weight.norm(dim=1), what="initial magnitude",
               hint="at step 0 the layer must equal the base: what length does each row of W0 have?")
-        with torch.no_grad():
-            _same(name, got["start"], base(spec["x"]), what="output at step 0 (B = 0)", hint=hint)
+        _same(name, got["start"], base(spec["x"]), what="output at step 0 (B = 0)", hint=hint)
         worst = max(worst, _judge_run(name, got, spec, "output with trained A, B, magnitude", hint, use_dora=True,
                                       grad_hint=hint + " (did you detach the norm?)", atol=1e-5))
     return passed(name, f"magnitude starts at ||W0||; outputs and gradients of A, B, magnitude equal PEFT's DoRA "
