@@ -1,7 +1,4 @@
-"""Self-checks for the exercises: ``f = check.<exercise>(f)`` prints PASS, or FAIL with a hint (``_core``).
-
-One module per notebook, all reachable as ``helpers.check.<name>``; ``_reference`` (the answers) is not exported.
-"""
+"""Self-checks, one module per notebook, as ``helpers.check.<name>`` (see ``_core``); ``_reference`` is not exported."""
 from ._core import SelfCheckError, learned
 from .setup import *  # noqa: F401,F403  (00_setup)
 from .lora import *  # noqa: F401,F403  (01_lora-from-scratch)
