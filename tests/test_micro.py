@@ -121,11 +121,12 @@ PROMPTS_PER_SET = 24
 ORPO_STEPS = math.ceil((30 * 4 + 20 * 8 * 2) / (2 * 8))   # 05's quick budget: the sequences of 03 + 04, 8 pairs a step
 
 
-def answers(model, tok, questions):
-    """(text, stopped with EOS before MAX_NEW_TOKENS) for each question, greedy."""
+def answers(model, tok, questions, batch_size=PROMPTS_PER_SET):
+    """(text, stopped with EOS before MAX_NEW_TOKENS) for each question, greedy; a set of prompts in one batch."""
     out = []
-    for i in range(0, len(questions), 8):
-        new = helpers.generate_ids(model, tok, questions[i: i + 8], max_new_tokens=MAX_NEW_TOKENS, do_sample=False)
+    for i in range(0, len(questions), batch_size):
+        new = helpers.generate_ids(model, tok, questions[i: i + batch_size], max_new_tokens=MAX_NEW_TOKENS,
+                                   do_sample=False)
         for row in new.tolist():
             stopped = tok.eos_token_id in row
             text = tok.decode(row[: row.index(tok.eos_token_id)] if stopped else row, skip_special_tokens=True)
