@@ -145,12 +145,18 @@ def extract(zip_path: Path, into: Path) -> None:
 
 @pytest.fixture(scope="module")
 def autograder(tmp_path_factory):
-    """/autograder as Gradescope lays it out: source/ (the zip, extracted), run_autograder copied next to it."""
+    """/autograder as Gradescope lays it out: source/ (the zip, extracted), run_autograder copied next to it, and
+    the recording setup.sh makes last (its other steps install what this machine has already)."""
     out = tmp_path_factory.mktemp("export")
     assert export_grades.main(["--notebooks", "00", "--out", str(out), "--timeout", "300"]) == 0
     ag = out / "autograder"
     extract(out / export_grades.ZIP_NAME, ag / "source")
     shutil.copy2(ag / "source" / "run_autograder", ag / "run_autograder")
+    kit = ag / "source" / "kit"
+    made = subprocess.run([sys.executable, str(kit / "scripts" / "teachers" / "export_grades.py"), "--record-gradescope",
+                           str(ag)], cwd=kit, capture_output=True, text=True, timeout=900)
+    assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-2000:]
+    assert "00_setup: the kit's cells run for the checks' inputs" in made.stderr
     return ag
 
 
@@ -161,6 +167,8 @@ def test_the_zip_has_setup_and_run_autograder_at_its_root(autograder):
         subprocess.run(["bash", "-n", str(source / name)], check=True)
     assert "AUTOGRADER_ROOT" in (source / "run_autograder").read_text()
     assert "install.sh" in (source / "setup.sh").read_text() and (source / "kit" / "scripts" / "students" / "install.sh").exists()
+    assert "--record-gradescope" in (source / "setup.sh").read_text()
+    assert json.loads((source / "recordings" / "00_setup.json").read_text())["status"] == "ok"   # setup.sh's recording
     config = json.loads((source / "autograder.json").read_text())
     assert config == {"notebooks": ["00_setup"], "points": {"1": 1.0, "2": 2.0, "3": 1.0}, "timeout": 300.0}
     for needed in ("scripts/teachers/grade.py", "scripts/teachers/export_grades.py", "helpers/check/_reference.py", "requirements.txt",
@@ -179,6 +187,8 @@ def run_autograder(ag: Path, notebooks: dict[str, Path]) -> dict:
     env = {**os.environ, "AUTOGRADER_ROOT": str(ag), "COURSE_AUTOGRADER_PYTHON": sys.executable}
     run = subprocess.run([str(ag / "run_autograder")], cwd=ag, env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    if notebooks:                     # graded on the recording setup.sh made: the kit's cells did not run again
+        assert "00_setup: the kit's cells run earlier, saved in" in run.stdout, run.stdout[-2000:]
     results = json.loads((ag / "results" / "results.json").read_text(encoding="utf-8"))
     check_gradescope_schema(results)
     return results

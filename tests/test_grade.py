@@ -223,8 +223,12 @@ def batch(tmp_path_factory):
     forged_batch(handins, out, listener.getsockname()[1])
     sft_before = grade.kit_hash(grade.ROOT)
     start = time.perf_counter()
-    grade.grade(handins, out, timeout=300, jobs=2)   # the default limit
+    first = io.StringIO()
+    with contextlib.redirect_stderr(first):       # (what it says is checked below)
+        grade.grade(handins, out, timeout=300, jobs=2, recordings=tmp / "recordings")   # the default limit; 03's
+        # recording is saved for the stop test (grade.py --recordings)
     seconds = time.perf_counter() - start
+    sys.stderr.write(first.getvalue())
     # erin: an endless loop in her second exercise, graded after the batch with a limit of three times its slowest
     # hand-in (so her first check has time to run however loaded the machine is). The loop sleeps instead of
     # spinning, and 01's class batch (lora_batch) is graded while she waits: the limit is wall-clock time, the same
@@ -253,8 +257,8 @@ def batch(tmp_path_factory):
     except OSError:
         pass
     listener.close()
-    return dict(out=out, rows=read_csv(out), seconds=seconds, loop_rows=read_csv(tmp / "loops-graded"),
-                loop_seconds=loop_seconds, loop_limit=loop_limit, said=said.getvalue(), connections=connections,
+    return dict(out=out, rows=read_csv(out), seconds=seconds, recordings=tmp / "recordings",
+                loop_rows=read_csv(tmp / "loops-graded"), loop_seconds=loop_seconds, said_first=first.getvalue(), loop_limit=loop_limit, said=said.getvalue(), connections=connections,
                 kit_unchanged=grade.kit_hash(grade.ROOT) == sft_before,
                 lora=dict(rows=read_csv(tmp / "01" / "graded"), seconds=lora_seconds, out=tmp / "01" / "graded"))
 
@@ -297,6 +301,8 @@ def test_the_table_of_forged_hand_ins(batch):
     assert statuses(rows, "hardcoded") == {"03.1": "pass", "03.2": "pass", "03.3": "fail"}
     assert statuses(rows, "below") == ALL_PASS
     assert statuses(rows, "carrier")["03.3"] == "pass"   # the answers module's code computes right answers: flagged
+    # patched, noops and printer differ only in statements the grader never runs: one sandbox run grades all three
+    assert "2 hand-in(s) had the same definitions as an earlier one: graded on its run" in batch["said_first"]
 
 
 def test_what_the_rows_say(batch):
@@ -514,13 +520,14 @@ def test_every_setup_cell_prints_this_kits_version(capsys, monkeypatch):
         assert capsys.readouterr().out.startswith(f"course kit {helpers.__version__} - files: {ROOT}"), path.name
 
 
-def test_stopping_the_grader_stops_its_runs(tmp_path):
+def test_stopping_the_grader_stops_its_runs(batch, tmp_path):
     """SIGTERM (or Ctrl+C) to grade.py kills the sandbox of the notebook in progress, and all it started."""
     marker = "86423"
-    nb = stub(solution(SETUP), "answer_token_ids", f"import subprocess\n    subprocess.run(['sleep', '{marker}'])")
-    hand_in(tmp_path / "in" / "zoe", "00_setup.ipynb", nb)   # 00: the quickest lesson to record before her check
+    nb = stub(solution(SFT), "split_dialogue", f"import subprocess\n    subprocess.run(['sleep', '{marker}'])")
+    hand_in(tmp_path / "in" / "zoe", "03_sft.ipynb", nb)   # her first check, on the batch's saved recording of 03
     proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "teachers" / "grade.py"), str(tmp_path / "in"),
-                             "--out", str(tmp_path / "out"), "--timeout", "300"], stderr=subprocess.PIPE, text=True)
+                             "--out", str(tmp_path / "out"), "--timeout", "300", "--recordings", str(batch["recordings"])],
+                            stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 400          # a loaded machine takes minutes to reach the first check
     while not processes_with(f"sleep {marker}") and time.time() < deadline and proc.poll() is None:
         time.sleep(0.5)
@@ -742,3 +749,42 @@ def test_after_a_fail_the_students_process_gets_that_answer_alone():
     assert worker.fallback_of(helpers.check.lora_forward) == ("build", "build_lora_forward")
     assert worker.fallback_of(helpers.check.lora_scaling) == ("reference", "lora_scaling")
     assert worker.fallback_of(helpers.check.dora_forward) is None        # the lesson does not use DoRALinear again
+
+
+def test_a_saved_recording_is_replayed_only_for_the_same_kit(tmp_path):
+    """grade.py --recordings: a recording saved for one kit (its hash) is never replayed for another, and a damaged
+    or missing file means the kit's cells run again."""
+    rec = grade.Recording(b"\x80\x04inputs", [{"cell": 3}, {"check": "x", "recorded": True}], "ok", "", 1.5)
+    path = grade.recording_file(tmp_path / "recordings", "03_sft")
+    grade.save_recording(path, rec, "kit-a")
+    assert grade.load_recording(path, "kit-a") == rec
+    assert grade.load_recording(path, "kit-b") is None
+    path.write_text("{not json", encoding="utf-8")
+    assert grade.load_recording(path, "kit-a") is None
+    assert grade.load_recording(tmp_path / "missing.json", "kit-a") is None
+    with pytest.raises(SystemExit, match="--record needs --recordings DIR"):
+        grade.main(["--record", "00_setup"])
+    with pytest.raises(SystemExit, match="no kit notebook 99_x"):
+        grade.main(["--record", "99_x", "--recordings", str(tmp_path)])
+
+
+def test_hand_ins_with_the_same_definitions_share_one_finished_run(tmp_path, monkeypatch):
+    """Two hand-ins whose definitions are the same statement for statement are run once and both graded from that
+    run; a run that timed out is not shared (the next one runs for itself)."""
+    runs = []
+    monkeypatch.setattr(grade, "record", lambda *a, **k: grade.Recording(b"inputs", [], "ok", "", 0.1))
+    for status in ("ok", "timeout"):
+        def fake(job, timeout, threads, inputs, status=status):
+            runs.append(job["statements"])
+            return ([{"check": c, "status": "fail", "message": f"{c}: no"} for c in job["checks"]], status,
+                    "timed out after 1 s" if status == "timeout" else "", 1.0)
+        monkeypatch.setattr(grade, "run_sandboxed", fake)
+        runs.clear()
+        handins = tmp_path / status
+        hand_in(handins / "ann", "03_sft.ipynb", unsolved())
+        hand_in(handins / "bob", "03_sft.ipynb", add_cell(unsolved(), "helpers.check.split_dialogue = print"))
+        hand_in(handins / "cy", "03_sft.ipynb", solution(SFT))
+        rows = grade.grade(handins, tmp_path / f"{status}-graded")
+        assert {r["student"] for r in rows} == {"ann", "bob", "cy"}
+        assert statuses(rows, "ann") == statuses(rows, "bob")
+        assert len(runs) == (2 if status == "ok" else 3) and runs[0] != runs[-1]

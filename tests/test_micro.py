@@ -121,11 +121,12 @@ PROMPTS_PER_SET = 24
 ORPO_STEPS = math.ceil((30 * 4 + 20 * 8 * 2) / (2 * 8))   # 05's quick budget: the sequences of 03 + 04, 8 pairs a step
 
 
-def answers(model, tok, questions):
-    """(text, stopped with EOS before MAX_NEW_TOKENS) for each question, greedy."""
+def answers(model, tok, questions, batch_size=PROMPTS_PER_SET):
+    """(text, stopped with EOS before MAX_NEW_TOKENS) for each question, greedy; a set of prompts in one batch."""
     out = []
-    for i in range(0, len(questions), 8):
-        new = helpers.generate_ids(model, tok, questions[i: i + 8], max_new_tokens=MAX_NEW_TOKENS, do_sample=False)
+    for i in range(0, len(questions), batch_size):
+        new = helpers.generate_ids(model, tok, questions[i: i + batch_size], max_new_tokens=MAX_NEW_TOKENS,
+                                   do_sample=False)
         for row in new.tolist():
             stopped = tok.eos_token_id in row
             text = tok.decode(row[: row.index(tok.eos_token_id)] if stopped else row, skip_special_tokens=True)
@@ -133,20 +134,30 @@ def answers(model, tok, questions):
     return out
 
 
-def answer_logps(model, tok, examples, side):
+def answer_logps(model, tok, examples, side, batch_size=16):
     """(summed log-probability, token count) of each example's ``side`` answer (with its EOS) given its prompt,
-    rendered with the course template - what 06 scores: two (n,) tensors."""
+    rendered with the course template - what 06 scores: two (n,) tensors. ``batch_size`` examples per forward pass,
+    right-padded with the pads masked out: each row's numbers are its own (causal attention, positions from 0)."""
+    rows = []
+    for ex in examples:
+        p_ids = tok.apply_chat_template(ex["prompt"], add_generation_prompt=True, tokenize=True,
+                                        return_dict=True)["input_ids"]
+        full = tok.apply_chat_template(ex["prompt"] + ex[side], tokenize=True, return_dict=True)["input_ids"]
+        rows.append((full, len(p_ids)))
+    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
     sums, counts = [], []
     with torch.no_grad():
-        for ex in examples:
-            p_ids = tok.apply_chat_template(ex["prompt"], add_generation_prompt=True, tokenize=True,
-                                            return_dict=True)["input_ids"]
-            full = tok.apply_chat_template(ex["prompt"] + ex[side], tokenize=True, return_dict=True)["input_ids"]
-            ids = torch.tensor([full])
-            logp = model(input_ids=ids).logits[0, :-1].float().log_softmax(-1)
-            token_logps = logp.gather(-1, ids[0, 1:, None])[len(p_ids) - 1:, 0]
-            sums.append(token_logps.sum().item())
-            counts.append(len(token_logps))
+        for i in range(0, len(rows), batch_size):
+            chunk = rows[i: i + batch_size]
+            width = max(len(full) for full, _ in chunk)
+            ids = torch.tensor([full + [pad] * (width - len(full)) for full, _ in chunk])
+            mask = torch.tensor([[1] * len(full) + [0] * (width - len(full)) for full, _ in chunk])
+            logp = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float().log_softmax(-1)
+            token = logp.gather(-1, ids[:, 1:, None])[..., 0]
+            for k, (full, start) in enumerate(chunk):
+                token_logps = token[k, start - 1: len(full) - 1]      # the answer's tokens, up to the row's end
+                sums.append(token_logps.sum().item())
+                counts.append(len(token_logps))
     return torch.tensor(sums), torch.tensor(counts, dtype=torch.float64)
 
 
@@ -193,20 +204,24 @@ def tuned(tmp_path_factory):
     harmful, everyday = prompts["harmful"], prompts["plain"]
     m = {"pairs": len(test_pairs)}
 
-    def behaviour(model, tag):
-        held = answers(model, tok, plain)
-        m[f"{tag}_eos"] = [float(s) for _, s in held]
-        m[f"{tag}_format"] = [float(bool(s and t and "Human:" not in t and "Assistant:" not in t)) for t, s in held]
-        m[f"{tag}_refuse_harmful"] = refusal_rate(model, tok, harmful)
-        m[f"{tag}_refuse_heldout_harmful"] = refusal_rate(model, tok, held_harmful)
-        m[f"{tag}_refuse_plain"] = refusal_rate(model, tok, everyday)
-        m[f"{tag}_samples"] = held[:2]
+    refusal_sets = {"harmful": harmful, "heldout_harmful": held_harmful, "plain": everyday}
+
+    def behaviour(model, tag, held_out=True, refusals=()):
+        """Preference on every held-out pair; the held-out answers (EOS, format) if ``held_out``; the refusal rate
+        on the ``refusals`` sets. Generating is most of the time: each model generates only for what a test
+        asserts or a paired comparison below prints."""
+        if held_out:
+            held = answers(model, tok, plain)
+            m[f"{tag}_eos"] = [float(s) for _, s in held]
+            m[f"{tag}_format"] = [float(bool(s and t and "Human:" not in t and "Assistant:" not in t)) for t, s in held]
+            m[f"{tag}_samples"] = held[:2]
+        for name in refusals:
+            m[f"{tag}_refuse_{name}"] = refusal_rate(model, tok, refusal_sets[name])
         m[f"{tag}_pref"], m[f"{tag}_margin"], m[f"{tag}_chosen_mean_logp"] = preference(model, tok, test_pairs)
 
     base = helpers.load_model(MODEL_ID, "quick").eval()
-    behaviour(base, "base")
-    c_sum, c_n = answer_logps(base, tok, test_pairs, "chosen")
-    m["base_chosen_nll"] = (-c_sum / c_n)
+    behaviour(base, "base", refusals=["harmful"])
+    m["base_chosen_nll"] = -m["base_chosen_mean_logp"]    # preference() scored the chosen answers already
     torch.manual_seed(0)
     random_weights = transformers.LlamaForCausalLM(base.config).eval()
     r_sum, r_n = answer_logps(random_weights, tok, test_pairs, "chosen")
@@ -224,9 +239,8 @@ def tuned(tmp_path_factory):
     sft.train()
     m["sft_loss_after"] = sft.evaluate()["eval_loss"]
     sft.model.save_pretrained(out / "adapter", save_embedding_layers=False)
-    behaviour(sft.model.eval(), "sft")
-    c_sum, c_n = answer_logps(sft.model, tok, test_pairs, "chosen")
-    m["sft_chosen_nll"] = (-c_sum / c_n)
+    behaviour(sft.model.eval(), "sft", refusals=["heldout_harmful"])
+    m["sft_chosen_nll"] = -m["sft_chosen_mean_logp"]
 
     # 04's quick recipe (helpers.train.dpo_recipe, the one definition 04's config cell teaches) from the SFT adapter
     d = helpers.train.dpo_recipe("quick")
@@ -239,7 +253,7 @@ def tuned(tmp_path_factory):
                          report_to="none", seed=0, disable_tqdm=True, dataloader_pin_memory=False, logging_steps=10)
     dpo = DPOTrainer(model=model, ref_model=None, args=dpo_args, processing_class=tok, train_dataset=train_pairs)
     dpo.train()
-    behaviour(dpo.model.eval(), "dpo")
+    behaviour(dpo.model.eval(), "dpo", refusals=["plain"])
 
     # 04 section 11: the same run with the SFT term (TRL's loss_type=["sigmoid", "sft"], weight 1.0)
     model = PeftModel.from_pretrained(helpers.load_model(MODEL_ID, "quick"), out / "adapter", is_trainable=True)
@@ -247,7 +261,7 @@ def tuned(tmp_path_factory):
     fix_args.loss_type, fix_args.loss_weights, fix_args.output_dir = ["sigmoid", "sft"], [1.0, 1.0], str(out / "dpo_sft")
     fix = DPOTrainer(model=model, ref_model=None, args=fix_args, processing_class=tok, train_dataset=train_pairs)
     fix.train()
-    behaviour(fix.model.eval(), "dpo_sft")
+    behaviour(fix.model.eval(), "dpo_sft", refusals=["heldout_harmful"])
     m["dpo_implicit"] = ((m["dpo_margin"] - m["sft_margin"]) > 0).double()  # 04/06's implicit-reward accuracy
 
     # 05's quick config from the base: lambda 1.0, lr 3e-3, 4 pairs x 2 accumulation, 03 + 04's sequence budget
@@ -260,7 +274,7 @@ def tuned(tmp_path_factory):
     orpo_model = get_peft_model(helpers.load_model(MODEL_ID, "quick"), helpers.train.lora_config(MODEL_ID))
     orpo = ORPOTrainer(model=orpo_model, args=orpo_args, processing_class=tok, train_dataset=train_pairs)
     orpo.train()
-    behaviour(orpo.model.eval(), "orpo")
+    behaviour(orpo.model.eval(), "orpo", held_out=False)
 
     m["paired"] = {
         "SFT over base (held-out loss of the chosen answers, nats/token; lower is better)":
@@ -288,10 +302,13 @@ def tuned(tmp_path_factory):
         print(f"  {name}: {result}")
     print(f"  DPO implicit-reward accuracy (ref = SFT): {m['dpo_implicit'].mean():.3f}")
     for tag in ("base", "sft", "dpo", "dpo_sft", "orpo"):
-        print(f"  {tag:7s}: pref {m[f'{tag}_pref'].mean():.3f}, EOS {mean(m[f'{tag}_eos']):.0%}, format "
-              f"{mean(m[f'{tag}_format']):.0%}, refuses {sum(m[f'{tag}_refuse_harmful']):.0f}/{len(harmful)} harmful "
-              f"eval prompts, {sum(m[f'{tag}_refuse_heldout_harmful']):.0f}/{len(held_harmful)} held-out harmful, "
-              f"{sum(m[f'{tag}_refuse_plain']):.0f}/{len(everyday)} everyday; {m[f'{tag}_samples']}")
+        parts = [f"pref {m[f'{tag}_pref'].mean():.3f}"]
+        if f"{tag}_eos" in m:
+            parts += [f"EOS {mean(m[f'{tag}_eos']):.0%}", f"format {mean(m[f'{tag}_format']):.0%}"]
+        labels = {"harmful": "harmful eval prompts", "heldout_harmful": "held-out harmful", "plain": "everyday"}
+        parts += [f"refuses {sum(m[f'{tag}_refuse_{name}']):.0f}/{len(asked)} {labels[name]}"
+                  for name, asked in refusal_sets.items() if f"{tag}_refuse_{name}" in m]
+        print(f"  {tag:7s}: " + ", ".join(parts) + (f"; {m[f'{tag}_samples']}" if f"{tag}_samples" in m else ""))
     torch.set_num_threads(threads)
     return m
 

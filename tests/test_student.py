@@ -301,21 +301,24 @@ def test_student_notebook_fails_only_at_its_exercises(executed_student_notebooks
 
 def test_strict_mode_fails_a_solution_notebook_at_its_check(tmp_path):
     """What conftest's COURSE_STRICT_CHECKS=1 does to a notebook kernel: a self-check FAIL is an error in that
-    cell (nbval fails the notebook there); without it the same cell prints FAIL and runs on."""
+    cell (nbval fails the notebook there); without it the same cell prints FAIL and runs on. One kernel: it starts
+    with the variable, as the suite's kernels do, and the same check runs again after a cell removes it (the check
+    reads it at each call)."""
     from nbclient import NotebookClient
 
+    check = "f = helpers.check.distinct_n(lambda texts, n: 0.5)"
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(f"import sys; sys.path.insert(0, {str(ROOT)!r}); import helpers"),
-                nbformat.v4.new_code_cell("f = helpers.check.distinct_n(lambda texts, n: 0.5)")]
-    for strict in ("1", None):
-        env = {k: v for k, v in os.environ.items() if k != "COURSE_STRICT_CHECKS"}
-        if strict:
-            env["COURSE_STRICT_CHECKS"] = strict
-        run = nbformat.from_dict(nb)
-        client = NotebookClient(run, timeout=120, kernel_name="python3", allow_errors=True,
-                                resources={"metadata": {"path": str(tmp_path)}})
-        asyncio.run(client.async_execute(env=env))
-        text, errors, fails = _cell_report(run.cells[1])
+                nbformat.v4.new_code_cell(check),
+                nbformat.v4.new_code_cell("import os; os.environ.pop('COURSE_STRICT_CHECKS')"),
+                nbformat.v4.new_code_cell(check)]
+    env = dict(os.environ, COURSE_STRICT_CHECKS="1")
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(tmp_path)}})
+    asyncio.run(client.async_execute(env=env))
+    assert _cell_report(nb.cells[2])[1] == []
+    for cell, strict in ((nb.cells[1], True), (nb.cells[3], False)):
+        text, errors, fails = _cell_report(cell)
         assert fails == ["distinct_n"]
         if strict:
             assert [e for e, _ in errors] == ["SelfCheckError"]
@@ -453,19 +456,17 @@ def test_the_setup_cell_clones_the_student_repository_on_a_fresh_runtime(student
     nb.cells[1].source = fresh_runtime_setup_cell(nb.cells[1].source, student_repo.as_uri(), runtime)
     env = {k: v for k, v in os.environ.items() if k not in ("COURSE_STRICT_CHECKS", "PYTHONPATH")}
     env["COURSE_OUTPUT_DIR"] = str(tmp_path / "outputs")
+    where = nbformat.v4.new_code_cell("import helpers; print(helpers.__file__)")   # after the lesson: which kit?
+    nb.cells.append(where)
     client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(runtime)}})
-    asyncio.run(client.async_execute(env=env))
+    asyncio.run(client.async_execute(env=env))          # one run: the clone, the lesson, then the question
     clone = runtime / "course"
     text, errors, _ = _cell_report(nb.cells[1])
     assert errors == [], errors
     assert (clone / ".git").is_dir() and (clone / "helpers" / "check" / "_reference.py").exists()
     assert f"PIP -q -r {clone / 'requirements.txt'}" in text and (clone / "requirements.txt").exists()
     assert f"- files: {clone}" in text
-    where = nbformat.v4.new_code_cell("import helpers; print(helpers.__file__)")
-    nb.cells.append(where)
-    asyncio.run(NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                               resources={"metadata": {"path": str(runtime)}}).async_execute(env=env))
     assert _cell_report(where)[0].strip() == str(clone / "helpers" / "__init__.py")   # the clone's, not this kit's
     for cell in nb.cells[2:-1]:
         if cell.cell_type == "code":

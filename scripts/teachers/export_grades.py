@@ -22,9 +22,11 @@ your LMS expects. The printed summary gives each notebook's maximum, to set as t
 
 gradescope_autograder.zip - upload it as a Gradescope "autograder" (programming assignment). At its root:
   setup.sh        run once when Gradescope builds the image: installs the kit's stack (CPU torch) into
-                  /autograder/venv through the kit's own scripts/students/install.sh, and bubblewrap for the grader's sandbox
+                  /autograder/venv through the kit's own scripts/students/install.sh, and bubblewrap for the grader's sandbox;
+                  then runs the kit's cells the checks need once (grade.py --record) into /autograder/source/recordings
   run_autograder  run per submission: every .ipynb under /autograder/submission/ is graded by the kit's
-                  scripts/teachers/grade.py (quick profile, --jobs 1, --timeout S) and /autograder/results/results.json
+                  scripts/teachers/grade.py (quick profile, --jobs 1, --timeout S, replaying the recordings setup.sh
+                  made: --recordings) and /autograder/results/results.json
                   is written: one test per exercise (name, score, max_score, output, visibility "visible",
                   status), score = the sum of the tests' scores, flags and notebook-level errors in "output"
   autograder.json the notebooks of the assignment, the points per tier and the timeout
@@ -53,6 +55,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COLUMNS = ["student", "notebook", "exercise", "title", "tier", "status", "message"]   # scripts/teachers/grade.py's grades.csv
 POINTS = {1: 1.0, 2: 2.0, 3: 1.0}          # points per tier: ⭐ run and read, ⭐⭐ write a function, ⭐⭐⭐ stretch
 ZIP_NAME, GRADEBOOK_NAME = "gradescope_autograder.zip", "gradebook.csv"
+RECORDINGS = "recordings"        # in the autograder's source/: setup.sh's recordings (scripts/teachers/grade.py --record)
 LEAVE_OUT = {".git", ".venv", "outputs", "student", "slides", ".slides-vendor", "__pycache__", ".ipynb_checkpoints",
              ".pytest_cache"}
 OUTPUT_CHARS = 2000
@@ -67,6 +70,10 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q python3 python3-venv python3-pip git bubblewrap
 COURSE_VENV="$AG/venv" COURSE_TORCH=cpu COURSE_NO_LAUNCH=1 bash "$AG/source/kit/scripts/students/install.sh"
+# the kit's cells that give the checks their inputs, run once here: every submission replays the recording
+# (if this fails, each submission runs them itself: slower, the same grades)
+"$AG/venv/bin/python" "$AG/source/kit/scripts/teachers/export_grades.py" --record-gradescope "$AG" \
+    || echo "setup.sh: no recording made; every submission will run the kit's cells itself"
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -317,7 +324,7 @@ def run_gradescope(ag: Path) -> int:
             shutil.copyfile(nb, target)
         graded = work / "graded"
         cmd = [sys.executable, str(kit / "scripts" / "teachers" / "grade.py"), str(handins.parent), "--out", str(graded),
-               "--jobs", "1", "--timeout", str(config["timeout"])]
+               "--jobs", "1", "--timeout", str(config["timeout"]), "--recordings", str(source / RECORDINGS)]
         run = subprocess.run(cmd, cwd=kit, capture_output=True, text=True)
         print(run.stdout + run.stderr)
         try:
@@ -329,6 +336,16 @@ def run_gradescope(ag: Path) -> int:
         return finish(rows, "")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def record_gradescope(ag: Path) -> int:
+    """What setup.sh does last, in ``ag``: record the assignment's kit notebooks once (grade.py --record) into
+    source/recordings, which every submission's grading replays."""
+    source = ag / "source"
+    config = json.loads((source / "autograder.json").read_text(encoding="utf-8"))
+    cmd = [sys.executable, str(source / "kit" / "scripts" / "teachers" / "grade.py"), "--record", *config["notebooks"],
+           "--recordings", str(source / RECORDINGS)]
+    return subprocess.run(cmd, cwd=source / "kit").returncode
 
 
 # ---------------------------------------------------------------- command line
@@ -344,10 +361,13 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=300, help="grade.py's seconds per notebook (default 300)")
     parser.add_argument("--id-column", default="Student", help="header of the gradebook's student column")
     parser.add_argument("--run-gradescope", type=Path, metavar="AUTOGRADER_ROOT", help=argparse.SUPPRESS)
+    parser.add_argument("--record-gradescope", type=Path, metavar="AUTOGRADER_ROOT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
         if args.run_gradescope:
             return run_gradescope(args.run_gradescope)
+        if args.record_gradescope:
+            return record_gradescope(args.record_gradescope)
         points = parse_points(args.points)
         expected = kit_exercises()
         stems = pick_notebooks(args.notebooks, expected)

@@ -1,6 +1,7 @@
 """Grade a folder of handed-in notebooks with the grader's own checks, each hand-in in a sandbox.
 
-    python scripts/teachers/grade.py HANDINS_DIR [--out DIR] [--timeout S] [--jobs N]
+    python scripts/teachers/grade.py HANDINS_DIR [--out DIR] [--timeout S] [--jobs N] [--recordings DIR]
+    python scripts/teachers/grade.py --record 03_sft [...] --recordings DIR    (the kit's cells only, saved for later)
 
 HANDINS_DIR holds one folder per student (``alice/03_sft.ipynb`` ...) or notebooks named after the student
 (``alice_03_sft.ipynb``). Each hand-in is matched to its kit notebook (``metadata.course.notebook``, else the file
@@ -22,7 +23,8 @@ How a grade is made (the design; README "Grading handed-in notebooks" says the s
   what the object did (outputs, gradients, weights...) as data; the worker judges it (``grading/worker.py``).
 - Hidden checks (``grading/hidden/NN.py``, teacher only) run after the visible ones.
 - A timeout (``--timeout``, default 300 s per notebook; ``--record-timeout``, default 900 s, for the once-per-notebook
-  recording) is blamed only on the checks that had not run; the sandbox
+  recording) is blamed only on the checks that had not run; ``--recordings DIR`` keeps each recording (JSON, keyed
+  by the kit's hash) for later runs, and ``--record`` makes them ahead (the Gradescope image does, once); the sandbox
   (a PID namespace) dies with every process it started. The kit is hashed before and after each hand-in; a change
   stops the batch. Without a working ``bwrap`` the grader warns loudly and runs the same worker unconfined.
 
@@ -41,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import base64
 import concurrent.futures
 import csv
 import difflib
@@ -675,6 +678,48 @@ def record(stem: str, ref: "KitNotebook", timeout: float, threads: int) -> Recor
     return Recording(fetched.get("inputs"), events, status, message, seconds)
 
 
+def recording_file(folder: Path, stem: str) -> Path:
+    return folder / f"{stem}.json"
+
+
+def save_recording(path: Path, rec: Recording, kit: str) -> None:
+    """A finished recording as JSON (the inputs base64-encoded; nothing in it is ever run by the grader itself),
+    keyed by the kit's hash: ``load_recording`` gives it back only for the same kit."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = dict(kit=kit, inputs=base64.b64encode(rec.inputs).decode("ascii"), events=rec.events, status=rec.status,
+                message=rec.message, seconds=rec.seconds)
+    path.with_suffix(".part").write_text(json.dumps(data), encoding="utf-8")
+    os.replace(path.with_suffix(".part"), path)
+
+
+def load_recording(path: Path, kit: str) -> Recording | None:
+    """The recording saved in ``path`` for this kit (same hash), else None (absent, another kit, unreadable)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("kit") != kit or data.get("status") != "ok":
+            return None
+        return Recording(base64.b64decode(data["inputs"]), list(data["events"]), "ok", str(data["message"]),
+                         float(data["seconds"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def record_kit(stems: list[str], folder: Path, timeout: float = 900) -> dict[str, Recording]:
+    """Record each kit notebook's checks' inputs once and save them in ``folder`` (``grade(..., recordings=folder)``
+    replays them): e.g. once when an autograder image is built, instead of once per submission."""
+    kit, reference = kit_notebooks(), kit_hash(ROOT)
+    bwrap()
+    done = {}
+    for stem in stems:
+        done[stem] = record(stem, kit[stem], timeout, os.cpu_count() or 1)
+        if done[stem].status == "ok":
+            save_recording(recording_file(folder, stem), done[stem], reference)
+        print(f"{stem}: the kit's cells run for the checks' inputs in {done[stem].seconds:.1f} s ({done[stem].status})"
+              + (f" -> {recording_file(folder, stem)}" if done[stem].status == "ok" else f": {done[stem].message}"),
+              file=sys.stderr)
+    return done
+
+
 def grade_exercise(ex: Exercise, events: list[dict], run_status: str, run_message: str) -> tuple[str, str]:
     """pass | fail | timeout | error, and why, from the worker's verdicts (the last verdict of each check counts)."""
     last = {e["check"]: e for e in events if "check" in e}
@@ -714,8 +759,9 @@ class Graded:
 
 
 def grade_one(student: str, path: Path, kit: dict[str, KitNotebook], out: Path, timeout: float, jobs: int,
-              version: str, distinctive: set[str] = frozenset(), recorded=None) -> Graded:
-    """Grade one hand-in; ``recorded(stem)`` gives its kit notebook's Recording (made on first use)."""
+              version: str, distinctive: set[str] = frozenset(), recorded=None, sandboxed=None) -> Graded:
+    """Grade one hand-in; ``recorded(stem)`` gives its kit notebook's Recording (made on first use);
+    ``sandboxed(job, inputs, threads)`` runs the job (default: ``run_sandboxed`` with ``timeout``)."""
     name = _kit_name(path.name, kit) or path.stem
     try:
         nb = nbformat.read(path, as_version=4)
@@ -735,7 +781,8 @@ def grade_one(student: str, path: Path, kit: dict[str, KitNotebook], out: Path, 
         events, status, message, seconds = [], rec.status if rec.status != "ok" else "error", (
             f"the kit's cells that give the checks their inputs failed: {rec.message or 'nothing recorded'}"), 0.0
     else:
-        events, status, message, seconds = run_sandboxed(make_job(stem, ref, statements), timeout, threads, rec.inputs)
+        run = sandboxed or (lambda job, inputs, threads: run_sandboxed(job, timeout, threads, inputs))
+        events, status, message, seconds = run(make_job(stem, ref, statements), rec.inputs, threads)
     # a kit cell's error (why a check never ran), a check whose inputs could not be recorded
     events = [e for e in rec.events if e.get("error") or e.get("status")] + events
     if status != "ok":
@@ -814,8 +861,11 @@ _RECORDED: dict[tuple[str, str], Recording] = {}
 _RECORDING_LOCKS: dict[str, threading.Lock] = {}
 
 
-def grade(handins: Path, out: Path, timeout: float = 300, jobs: int = 1, record_timeout: float = 900) -> list[dict]:
+def grade(handins: Path, out: Path, timeout: float = 300, jobs: int = 1, record_timeout: float = 900,
+          recordings: Path | None = None) -> list[dict]:
     """Grade every hand-in under ``handins``; write grades.csv and reports/ into ``out``; return the rows.
+    ``recordings``: a folder of saved recordings (``record_kit``): one made for this kit is replayed, and a new one
+    is saved there.
 
     The kit is hashed before and after each hand-in: if it changed, the batch stops (nothing is written)."""
     if not handins.is_dir():
@@ -830,29 +880,58 @@ def grade(handins: Path, out: Path, timeout: float = 300, jobs: int = 1, record_
     bwrap()                                   # the warning, once, before the first hand-in
     reference = kit_hash(ROOT)
     changed: list[str] = []
-    recordings: dict[str, Recording] = {}
-    reused: set[str] = set()
+    batch: dict[str, Recording] = {}
+    reused: dict[str, str] = {}
 
     def recorded(stem: str) -> Recording:
         """The kit notebook's recording: made by the first hand-in that needs it, shared by the others (and by a
-        later batch in this process while the kit is unchanged: ``_RECORDED``)."""
+        later batch in this process while the kit is unchanged: ``_RECORDED``; by a later run: ``recordings``)."""
         with _RECORDING_LOCKS.setdefault(stem, threading.Lock()):
-            if stem not in recordings:
+            if stem not in batch:
+                loaded = load_recording(recording_file(recordings, stem), reference) if recordings else None
                 if (stem, reference) in _RECORDED:
-                    recordings[stem] = _RECORDED[(stem, reference)]
-                    reused.add(stem)
+                    batch[stem] = _RECORDED[(stem, reference)]
+                    reused[stem] = "earlier in this process"
+                elif loaded is not None:
+                    batch[stem] = _RECORDED[(stem, reference)] = loaded
+                    reused[stem] = f"earlier, saved in {recording_file(recordings, stem)}"
                 else:
-                    recordings[stem] = record(stem, kit[stem], record_timeout,
-                                              max(1, (os.cpu_count() or 1) // max(1, jobs)))
-                    if recordings[stem].status == "ok":     # a failed recording is retried by the next batch
-                        _RECORDED[(stem, reference)] = recordings[stem]
-            return recordings[stem]
+                    batch[stem] = record(stem, kit[stem], record_timeout,
+                                         max(1, (os.cpu_count() or 1) // max(1, jobs)))
+                    if batch[stem].status == "ok":     # a failed recording is retried by the next batch
+                        _RECORDED[(stem, reference)] = batch[stem]
+                        if recordings:
+                            save_recording(recording_file(recordings, stem), batch[stem], reference)
+            return batch[stem]
+
+    runs: dict[str, tuple] = {}
+    run_locks: dict[str, threading.Lock] = {}
+    shared: list[str] = []
+    locks_lock = threading.Lock()
+
+    def sandboxed(job: dict, inputs: bytes, threads: int):
+        """One sandbox run per distinct job: hand-ins whose definitions are the same, statement for statement (an
+        unsolved notebook handed in twice; forgeries that differ only in what the grader never runs), share the
+        first one's finished run - the same code on the same recorded inputs. A run that timed out or broke is
+        not shared: the next such hand-in runs for itself."""
+        key = hashlib.sha256(json.dumps(job, sort_keys=True).encode() + b"\0" + inputs).hexdigest()
+        with locks_lock:
+            lock = run_locks.setdefault(key, threading.Lock())
+        with lock:
+            if key in runs:
+                shared.append(key)
+                events, status, message, _ = runs[key]
+                return [dict(e) for e in events], status, message, 0.0
+            result = run_sandboxed(job, timeout, threads, inputs)
+            if result[1] == "ok":
+                runs[key] = result
+            return result
 
     def one(item):
         student, path = item
         if changed:
             return None
-        graded = grade_one(student, path, kit, out, timeout, jobs, version, distinctive, recorded)
+        graded = grade_one(student, path, kit, out, timeout, jobs, version, distinctive, recorded, sandboxed)
         count = {s: sum(r["status"] == s for r in graded.rows if r["exercise"] != "notebook") for s in ("pass", "fail")}
         print(f"graded {student}/{path.name} ({graded.notebook}) in {graded.seconds:.1f} s: {count['pass']} pass, "
               f"{count['fail']} fail", file=sys.stderr, flush=True)
@@ -881,10 +960,12 @@ def grade(handins: Path, out: Path, timeout: float = 300, jobs: int = 1, record_
     for student in dict.fromkeys(g.student for g in graded):
         mine = [g for g in graded if g.student == student]
         (out / "reports" / f"{_safe(student)}.md").write_text(report(student, mine, timeout), encoding="utf-8")
-    for stem, rec in sorted(recordings.items()):
-        when = "earlier in this process" if stem in reused else "once"
+    for stem, rec in sorted(batch.items()):
+        when = reused.get(stem, "once")
         print(f"{stem}: the kit's cells run {when} for the checks' inputs in {rec.seconds:.1f} s ({rec.status})",
               file=sys.stderr)
+    if shared:
+        print(f"{len(shared)} hand-in(s) had the same definitions as an earlier one: graded on its run", file=sys.stderr)
     per = [g.seconds for g in graded if g.seconds]
     if per:
         print(f"{len(per)} notebooks graded, {sum(per) / len(per):.1f} s per notebook on average "
@@ -912,14 +993,28 @@ def summary(rows: list[dict], out: Path) -> str:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("handins", type=Path, help="folder of handed-in notebooks (a subfolder per student)")
+    parser.add_argument("handins", type=Path, nargs="?", help="folder of handed-in notebooks (a subfolder per student)")
     parser.add_argument("--out", type=Path, help="where grades.csv, reports/ and executed/ go "
                                                  "(default: HANDINS_DIR-graded next to it)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds per notebook (default 300)")
     parser.add_argument("--jobs", type=int, default=1, help="notebooks run at once (default 1)")
     parser.add_argument("--record-timeout", type=float, default=900,
                         help="seconds for the kit's own cells, run once per kit notebook (default 900)")
+    parser.add_argument("--recordings", type=Path, help="a folder for the kit's recordings: one saved there for this "
+                        "kit is replayed instead of running the kit's cells again, and a new one is saved there")
+    parser.add_argument("--record", nargs="+", metavar="NOTEBOOK", help="only record these kit notebooks' cells "
+                        "(e.g. 03_sft) into --recordings, for later runs to replay")
     args = parser.parse_args(argv)
+    if args.record:
+        if args.recordings is None:
+            raise SystemExit("--record needs --recordings DIR: the folder the recordings are saved in")
+        unknown = sorted(set(args.record) - set(kit_notebooks()))
+        if unknown:
+            raise SystemExit(f"--record: no kit notebook {', '.join(unknown)}; pick from {', '.join(kit_notebooks())}")
+        done = record_kit(args.record, args.recordings.resolve(), args.record_timeout)
+        return 0 if all(r.status == "ok" for r in done.values()) else 1
+    if args.handins is None:
+        parser.error("pass HANDINS_DIR, the folder of handed-in notebooks (or --record NOTEBOOK ... --recordings DIR)")
     handins = args.handins.resolve()
     out = (args.out or handins.with_name(handins.name + "-graded")).resolve()
     if out == handins or handins in out.parents:
@@ -927,7 +1022,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)   # a SIGTERM stops the runs like Ctrl+C does
     start = time.perf_counter()
     try:
-        rows = grade(handins, out, args.timeout, args.jobs, args.record_timeout)
+        rows = grade(handins, out, args.timeout, args.jobs, args.record_timeout, args.recordings)
     except KeyboardInterrupt:
         print("interrupted: the runs in progress were stopped; no grades were written", file=sys.stderr)
         return 130
