@@ -1,10 +1,5 @@
-"""Models and tokenizers: one loader for both profiles, real architecture configs offline.
-
-``load_model``/``load_tokenizer`` give the real Hub model (full profile) or a tiny same-family stand-in with the real
-module names and the project's BPE (quick profile; for SmolLM2 the pretrained course micro-model in data/micro-llama).
-``build_model`` makes the real-size architecture from data/models.toml, no download: on 'meta' for parameter counts
-and memory predictions, or with random weights on a GPU for speed and memory measurements.
-"""
+"""Models and tokenizers: the real Hub model (full profile) or a tiny same-family stand-in with the real module names
+and the project's BPE (quick profile), and the real-size architecture built offline from data/models.toml."""
 from __future__ import annotations
 
 import tomllib
@@ -13,7 +8,9 @@ from dataclasses import dataclass, field
 import torch
 import transformers
 
+from .data import restore_fix
 from .env import REPO_ROOT, Profile, default_device, hub_offline
+from .files import DamagedFileError, file_problem, read_json
 
 TOKENIZER_FILE = REPO_ROOT / "data" / "tokenizer.json"
 MICRO_DIR = REPO_ROOT / "data" / "micro-llama"   # the pretrained course micro-model (scripts/maintainers/pretrain_micro.py)
@@ -147,8 +144,6 @@ def _load_micro(spec: ModelSpec, dtype: torch.dtype) -> transformers.PreTrainedM
     if not weights.exists():
         raise FileNotFoundError(f"{weights} is missing; it ships with the course kit (git checkout data/micro-llama) "
                                 f"or rebuild it with: {rebuild}")
-    from .files import DamagedFileError, file_problem
-
     if problem := file_problem(weights):
         raise DamagedFileError(weights, problem, "It ships with the course kit: restore it with "
                                f"`git checkout -- data/micro-llama` or rebuild it: {rebuild}")
@@ -172,9 +167,6 @@ def _load_micro(spec: ModelSpec, dtype: torch.dtype) -> transformers.PreTrainedM
 def _project_tokenizer(spec: ModelSpec) -> transformers.PreTrainedTokenizerFast:
     if not TOKENIZER_FILE.exists():
         raise FileNotFoundError(f"{TOKENIZER_FILE} is missing; rebuild it with: python scripts/maintainers/build_tokenizer.py")
-    from .data import restore_fix
-    from .files import read_json
-
     read_json(TOKENIZER_FILE, restore_fix(TOKENIZER_FILE), keys=("model",))  # damaged: one line, not a Rust error
     eos = spec.eos_token if spec.eos_token in ("<|endoftext|>", "<|im_end|>", "</s>") else "<|endoftext|>"
     tok = transformers.PreTrainedTokenizerFast(
@@ -189,12 +181,9 @@ def _project_tokenizer(spec: ModelSpec) -> transformers.PreTrainedTokenizerFast:
 
 
 def load_tokenizer(model_id: str, profile: str, chat_template: str | None = None):
-    """The tokenizer for ``model_id``: real (full profile) or the project's BPE (quick profile), ready for the course.
-
-    Without a pad token it pads with EOS (padding is masked by the attention mask, so never mask labels by pad id);
-    without a chat template it gets the course's (``chat_template="course"`` or ``"chatml"`` forces one); it pads on
-    the right for training (``generate`` switches to left padding itself).
-    """
+    """The tokenizer for ``model_id`` (real, or the project's BPE in the quick profile), padding on the right for
+    training (``generate`` pads left itself), with EOS if it has no pad token (padding is masked by the attention mask,
+    so never mask labels by pad id) and the course's chat template if it has none (``chat_template`` forces one)."""
     profile = Profile(profile)
     if profile == "quick":
         tok = _project_tokenizer(model_spec(model_id))
@@ -227,12 +216,9 @@ def _hub_error(model_id: str, err: Exception, offline: str | None = None) -> str
 
 def load_model(model_id: str, profile: str, *, dtype: torch.dtype | None = None, device=None,
                load_in_4bit: bool = False, seed: int = 0) -> transformers.PreTrainedModel:
-    """The model for ``model_id``: from the Hub in the full profile, a tiny stand-in in the quick profile.
-
-    dtype defaults to fp32, device to cuda when available; ``load_in_4bit`` loads an NF4 base for QLoRA (needs a
-    CUDA GPU). The quick profile never touches the network: the SmolLM2 ids load the pretrained micro-model, 06's
-    judge id the trained judge (``TRAINED_STANDINS``), the others random but reproducible (``seed``) weights.
-    """
+    """The model for ``model_id`` in fp32 (or ``dtype``) on cuda when available (or ``device``); ``load_in_4bit``: an NF4
+    base for QLoRA. The quick profile never touches the network: the SmolLM2 ids load the pretrained micro-model, 06's
+    judge id the trained judge (``TRAINED_STANDINS``), the others random but reproducible (``seed``) weights."""
     profile = Profile(profile)
     spec = model_spec(model_id) if profile == "quick" else None   # unknown id in quick -> clear error
     device = torch.device(device) if device is not None else default_device()
