@@ -2,6 +2,7 @@
 data/hh_pref/ in the quick one, so the code that uses them is identical) and the evaluation prompts."""
 from __future__ import annotations
 
+import re
 from collections import Counter
 from unittest import mock
 
@@ -24,10 +25,8 @@ def require_columns(dataset, columns, name: str = "dataset"):
 
 
 def load_preferences(profile: str, split: str = "train", limit: int | None = None):
-    """Preference pairs as a ``datasets.Dataset`` with string columns ``chosen`` and ``rejected``.
-
-    split: 'train' or 'test' (the real dataset's split names). limit: keep the first ``limit`` rows.
-    """
+    """The first ``limit`` preference pairs of ``split`` ('train' or 'test', the real dataset's split names) as a
+    ``datasets.Dataset`` with string columns ``chosen`` and ``rejected``."""
     import datasets
 
     profile = Profile(profile)
@@ -123,20 +122,12 @@ _split_dialogue = split_dialogue   # the loaders' name for it (helpers.train.sft
 def to_messages(prompt: str) -> list[dict]:
     """An HH-RLHF prompt ("\n\nHuman: a\n\nAssistant: b...") as chat messages ``[{'role': 'user', 'content': 'a'},
     ...]``; a trailing empty "\n\nAssistant:" (the generation prompt) is dropped.  Taught in 03_sft."""
-    messages, rest = [], prompt
-    if not rest.startswith(HUMAN):
-        raise DataFormatError(f"a dialogue must start with {HUMAN!r}; got {rest[:30]!r}")
-    while rest:
-        role = "user" if rest.startswith(HUMAN) else "assistant" if rest.startswith(ASSISTANT) else None
-        if role is None:
-            raise DataFormatError(f"expected a Human or Assistant turn at {rest[:30]!r}")
-        rest = rest[len(HUMAN if role == "user" else ASSISTANT):]
-        ends = [i for i in (rest.find(HUMAN), rest.find(ASSISTANT)) if i >= 0]
-        end = min(ends) if ends else len(rest)
-        content, rest = rest[:end].strip(), rest[end:]
-        if content or rest:
-            messages.append({"role": role, "content": content})
-    return messages
+    if not prompt.startswith(HUMAN):
+        raise DataFormatError(f"a dialogue must start with {HUMAN!r}; got {prompt[:30]!r}")
+    turns = re.split(f"({re.escape(HUMAN)}|{re.escape(ASSISTANT)})", prompt)[1:]   # marker, text, marker, text...
+    messages = [{"role": "user" if marker == HUMAN else "assistant", "content": text.strip()}
+                for marker, text in zip(turns[::2], turns[1::2])]
+    return messages if messages[-1]["content"] else messages[:-1]
 
 
 def to_preference_example(example: dict) -> dict:
