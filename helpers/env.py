@@ -1,4 +1,4 @@
-"""Environment, profile, precision, seeding and output folders: every notebook starts with these (taught in 00_setup)."""
+"""Environment, profile, precision, seeding and output folders: every notebook starts with them (taught in 00)."""
 from __future__ import annotations
 
 import logging

@@ -201,9 +201,9 @@ def _hub_error(model_id: str, err: Exception, offline: str | None = None) -> str
 
 def load_model(model_id: str, profile: str, *, dtype: torch.dtype | None = None, device=None,
                load_in_4bit: bool = False, seed: int = 0) -> transformers.PreTrainedModel:
-    """The model for ``model_id`` in fp32 (or ``dtype``) on cuda when available (or ``device``); ``load_in_4bit``: an NF4
-    base for QLoRA. The quick profile never touches the network: the SmolLM2 ids load the pretrained micro-model, 06's
-    judge id the trained judge (``ModelSpec.standin``), the others random but reproducible (``seed``) weights."""
+    """The model for ``model_id`` in fp32 (or ``dtype``) on cuda when available (or ``device``); ``load_in_4bit``: an
+    NF4 base for QLoRA. The quick profile never touches the network: the SmolLM2 ids load the pretrained micro-model,
+    06's judge id the trained judge (``ModelSpec.standin``), the others random but reproducible (``seed``) weights."""
     profile = Profile(profile)
     spec = model_spec(model_id) if profile == "quick" else None   # unknown id in quick -> clear error
     device = torch.device(device) if device is not None else default_device()
