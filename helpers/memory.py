@@ -140,9 +140,9 @@ class _Kept:
 
 
 def _norm(dm: dict, rc: _Recipe, inputs: int = 1) -> int:
-    """Bytes per token kept by the norms reading one input (``inputs`` of them, each keeping its own half copy).
-    RMSNorm computes in fp32: an fp32 copy of its input and 1/rms (and the normalised x if its weight trains);
-    LayerNorm keeps its input, a mean and a 1/std (in fp32 under CUDA autocast: a copy of a half input)."""
+    """Bytes per token kept by the norms reading one input (``inputs`` of them: NeoX's two). RMSNorm computes in fp32:
+    an fp32 copy of its input and 1/rms (and the normalised x if its weight trains). LayerNorm keeps its input, a mean
+    and a 1/std; CUDA autocast runs it in fp32, each norm on its own fp32 copy of a half input."""
     d = dm["d"]
     if not rc.neox:
         return 4 * d + 4 + (4 * d if rc.full else 0)
@@ -161,8 +161,10 @@ def _block(dm: dict, rc: _Recipe, shapes: dict, x_grad: bool) -> _Kept:
     k.per_token += _norm(dm, rc, inputs=2 if rc.neox else 1) if x_grad else 0
     k.linears(qkv, rc.ln, x_grad, False)
     attn_grad = x_grad or bool(rc.targets & set(qkv))
-    if attn_grad:   # fused SDPA keeps q, k, v, its output, and a logsumexp per head and token (NeoX: q and k new
-        qkv_kept = 6 * dm["d"] if rc.neox else 2 * dm["q"] + 2 * dm["kv"]   # after rotary, v a view of q|k|v)
+    if attn_grad:
+        # fused SDPA keeps q, k, v, its output, and a logsumexp per head and token (NeoX: q and k are new after
+        # rotary, v a view that keeps the whole q|k|v output)
+        qkv_kept = 6 * dm["d"] if rc.neox else 2 * dm["q"] + 2 * dm["kv"]
         k.per_token += rc.c * qkv_kept + 4 * dm["heads"]
     # NeoX's `dense` reads the output reshaped: a view of it on CUDA; on the CPU SDPA's layout makes it a copy
     k.linears((out,), rc.c, attn_grad, rc.cuda or not rc.neox)
