@@ -1,16 +1,16 @@
-"""Course data: the preference set (HH-RLHF format) and the evaluation prompts.
-
-Full profile: Anthropic/hh-rlhf from the Hub. Quick profile: the project's own set in data/hh_pref/ (same
-columns, same "\n\nHuman: ... \n\nAssistant: ..." strings), so the code that uses them is identical.
-"""
+"""Course data: the preference pairs (Anthropic/hh-rlhf in the full profile, the same columns and strings from
+data/hh_pref/ in the quick one, so the code that uses them is identical) and the evaluation prompts."""
 from __future__ import annotations
 
-from .env import REPO_ROOT, Profile
+import re
+from collections import Counter
+from unittest import mock
+
+from .env import REPO_ROOT, Profile, hub_offline
 from .files import read_json, read_jsonl
 from .dialogue import ASSISTANT, HUMAN, DataFormatError, split_dialogue  # noqa: F401  (a leaf module)
 
 DATA_DIR = REPO_ROOT / "data"
-HH_HUB_ID = "Anthropic/hh-rlhf"
 
 
 def require_columns(dataset, columns, name: str = "dataset"):
@@ -25,17 +25,15 @@ def require_columns(dataset, columns, name: str = "dataset"):
 
 
 def load_preferences(profile: str, split: str = "train", limit: int | None = None):
-    """Preference pairs as a ``datasets.Dataset`` with string columns ``chosen`` and ``rejected``.
-
-    split: 'train' or 'test' (the real dataset's split names). limit: keep the first ``limit`` rows.
-    """
+    """The first ``limit`` preference pairs of ``split`` ('train' or 'test', the real dataset's split names) as a
+    ``datasets.Dataset`` with string columns ``chosen`` and ``rejected``."""
     import datasets
 
     profile = Profile(profile)
     if split not in ("train", "test"):
         raise ValueError(f"split={split!r}: use 'train' or 'test'")
     if profile == "full":
-        ds = _load_hub_dataset(HH_HUB_ID, split)
+        ds = _load_hub_dataset("Anthropic/hh-rlhf", split)
     else:
         path = DATA_DIR / "hh_pref" / f"{split}.jsonl"
         ds = datasets.Dataset.from_list(read_jsonl(path, restore_fix(path)))
@@ -48,12 +46,8 @@ def load_preferences(profile: str, split: str = "train", limit: int | None = Non
 def _load_hub_dataset(hub_id: str, split: str):
     """``datasets.load_dataset`` with a fast, clear failure when there is no network: offline, only the local
     cache is tried (no minute of retries), and either way the error says what to do."""
-    from unittest import mock
-
     import datasets
     import huggingface_hub
-
-    from .env import hub_offline
 
     offline = hub_offline()
     try:
@@ -102,8 +96,6 @@ def parse_rows(rows, parse, what: str = "rows") -> tuple[list, list]:
         if not skipped:
             raise DataFormatError(f"No {what} to use: the dataset is empty (0 rows). Check the file, split or "
                                   "limit you loaded; helpers.load_preferences(profile, 'train') has the course's pairs.")
-        from collections import Counter
-
         reasons = "; ".join(f"{n} x {reason}" for reason, n in Counter(r for _, r in skipped).most_common(3))
         raise DataFormatError(f"None of the {len(skipped):,} {what} could be used: {reasons}. Fix the data (or the "
                               "parse function) - the course expects HH-RLHF dialogues in 'chosen'/'rejected' "
@@ -114,8 +106,6 @@ def parse_rows(rows, parse, what: str = "rows") -> tuple[list, list]:
 def report_skipped(skipped, total: int, what: str = "rows", first: int = 5) -> None:
     """Print ``parse_rows``' skipped rows as one line per reason, with its count and the first ``first`` row numbers
     (a real dataset can have hundreds).  Taught in 01."""
-    from collections import Counter
-
     if not skipped:
         print(f"all {total:,} {what} parsed")
         return
@@ -132,20 +122,12 @@ _split_dialogue = split_dialogue   # the loaders' name for it (helpers.train.sft
 def to_messages(prompt: str) -> list[dict]:
     """An HH-RLHF prompt ("\n\nHuman: a\n\nAssistant: b...") as chat messages ``[{'role': 'user', 'content': 'a'},
     ...]``; a trailing empty "\n\nAssistant:" (the generation prompt) is dropped.  Taught in 03_sft."""
-    messages, rest = [], prompt
-    if not rest.startswith(HUMAN):
-        raise DataFormatError(f"a dialogue must start with {HUMAN!r}; got {rest[:30]!r}")
-    while rest:
-        role = "user" if rest.startswith(HUMAN) else "assistant" if rest.startswith(ASSISTANT) else None
-        if role is None:
-            raise DataFormatError(f"expected a Human or Assistant turn at {rest[:30]!r}")
-        rest = rest[len(HUMAN if role == "user" else ASSISTANT):]
-        ends = [i for i in (rest.find(HUMAN), rest.find(ASSISTANT)) if i >= 0]
-        end = min(ends) if ends else len(rest)
-        content, rest = rest[:end].strip(), rest[end:]
-        if content or rest:
-            messages.append({"role": role, "content": content})
-    return messages
+    if not prompt.startswith(HUMAN):
+        raise DataFormatError(f"a dialogue must start with {HUMAN!r}; got {prompt[:30]!r}")
+    turns = re.split(f"({re.escape(HUMAN)}|{re.escape(ASSISTANT)})", prompt)[1:]   # marker, text, marker, text...
+    messages = [{"role": "user" if marker == HUMAN else "assistant", "content": text.strip()}
+                for marker, text in zip(turns[::2], turns[1::2])]
+    return messages if messages[-1]["content"] else messages[:-1]
 
 
 def to_preference_example(example: dict) -> dict:

@@ -1,17 +1,17 @@
-"""Environment, profile, precision, seeding and output folders.
-
-Every notebook starts with these calls (taught in 00_setup). Nothing here runs on import.
-"""
+"""Environment, profile, precision, seeding and output folders: every notebook starts with them (taught in 00)."""
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import random
 import socket
 import sys
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import numpy as np
 import torch
 
 __all__ = ["REPO_ROOT", "Profile", "default_device", "environment_report", "get_profile", "output_dir", "precision",
@@ -19,6 +19,7 @@ __all__ = ["REPO_ROOT", "Profile", "default_device", "environment_report", "get_
 
 PROFILES = ("full", "quick")
 PROFILE_ENV = "COURSE_PROFILE"
+COURSE_PACKAGES = ("torch", "transformers", "peft", "trl", "datasets", "accelerate", "bitsandbytes")
 REPO_ROOT = Path(__file__).resolve().parent.parent   # the repository root (tools/notebook.py: why tools spell it again)
 
 
@@ -101,9 +102,6 @@ class Precision:
         return f"{self.name} (compute {str(self.compute_dtype).replace('torch.', '')}{where}, trainable weights fp32)"
 
 
-CPU_BF16_ENV = "COURSE_CPU_BF16"
-
-
 def precision() -> Precision:
     """bf16 where native, fp16 on other GPUs (a T4), fp32 on the CPU - or, with COURSE_CPU_BF16=1, bf16 autocast on
     the CPU, so a CPU run (the full-profile rehearsal) takes the trainers' mixed-precision path (what only a GPU has -
@@ -112,15 +110,13 @@ def precision() -> Precision:
         if native_bf16():
             return Precision("bf16", torch.bfloat16, bf16=True)
         return Precision("fp16", torch.float16, fp16=True)
-    if os.environ.get(CPU_BF16_ENV, "").strip() == "1":
+    if os.environ.get("COURSE_CPU_BF16", "").strip() == "1":
         return Precision("bf16", torch.bfloat16, bf16=True, use_cpu=True)
     return Precision("fp32", torch.float32)
 
 
 def seed_everything(seed: int = 0) -> int:
     """Seed python, numpy and torch (CPU and CUDA) so the prose matches what you see. Returns the seed."""
-    import numpy as np
-
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -150,15 +146,12 @@ def output_dir(name: str = "") -> Path:
     return path
 
 
-HUB_HOST = "huggingface.co"
-
-
 def hub_offline(timeout: float = 3.0) -> str | None:
     """Why the Hub cannot be reached now (HF_HUB_OFFLINE, or no connection within ``timeout`` s), or None: asked
     before a download, it turns a minute of silent retries into an immediate "no network" message."""
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
         return "HF_HUB_OFFLINE is set"
-    host = os.environ.get("HF_ENDPOINT", "").split("://")[-1].split("/")[0] or HUB_HOST
+    host = os.environ.get("HF_ENDPOINT", "").split("://")[-1].split("/")[0] or "huggingface.co"
     try:
         socket.create_connection((host, 443), timeout=timeout).close()
     except OSError as err:
@@ -169,21 +162,14 @@ def hub_offline(timeout: float = 3.0) -> str | None:
 def quiet_library_notices() -> None:
     """Silence the notices harmless in this course (the setup cell calls it); real warnings stay on. Today one:
     bitsandbytes without a GPU logs "Failed to load CPU gemm_4bit_forward" (the quick profile never quantizes)."""
-    import logging
-
     logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
 
 
 def _version(package: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version(package)
     except PackageNotFoundError:
         return "not installed"
-
-
-COURSE_PACKAGES = ("torch", "transformers", "peft", "trl", "datasets", "accelerate", "bitsandbytes")
 
 
 def environment_report(profile: str | None = None, show: bool = True) -> dict:

@@ -1,10 +1,6 @@
-"""Files a cut-off copy can damage, checked before a library reads them: one line naming the file, what is wrong
-with it and the fix - instead of ``SafetensorError: incomplete metadata`` or ``JSONDecodeError`` from a library.
-
-A Drive sync or a copy that stops early leaves a file shorter than it should be (often half, sometimes 0 bytes); a
-wrong download leaves other bytes altogether. Each ``*_problem`` function reads only what it needs and returns what
-is wrong in words, or None for a file that looks whole. Used by ``helpers.train``, 06's ``find_adapters`` and the
-data loaders.
+"""Files a cut-off copy (a Drive sync or copy that stopped early) or a wrong download can damage, checked before a
+library reads them: each ``*_problem`` says what is wrong in words (None: the file looks whole), so the error is one
+line naming the file, the problem and the fix - not ``SafetensorError: incomplete metadata`` from deep in a library.
 """
 from __future__ import annotations
 
@@ -140,17 +136,14 @@ def file_problem(path) -> str | None:
     return (_safetensors_problem if path.suffix == ".safetensors" else _torch_file_problem)(path, size)
 
 
-ADAPTER_CONFIG, ADAPTER_WEIGHTS = "adapter_config.json", ("adapter_model.safetensors", "adapter_model.bin")
-
-
 def adapter_problem(folder) -> tuple[Path, str] | None:
     """``(file, what is wrong)`` for the first damaged file of a saved PEFT adapter, or None when both look whole
     (a missing file is not damaged: callers handle that)."""
     folder = Path(folder)
-    config = folder / ADAPTER_CONFIG
+    config = folder / "adapter_config.json"
     if config.is_file() and (problem := json_problem(config)):
         return config, problem
-    for weights in (folder / name for name in ADAPTER_WEIGHTS):
+    for weights in (folder / "adapter_model.safetensors", folder / "adapter_model.bin"):
         if weights.is_file() and (problem := file_problem(weights)):
             return weights, problem
     return None

@@ -1,12 +1,9 @@
 """How much GPU memory a fine-tuning step needs, predicted from the architecture before anything is loaded.
 
 Taught, and checked against measurements, in 02_what-lora-saves (section 3); 04 uses it to pick a T4 batch size.
-A step keeps the weights (trainable ones fp32, frozen ones in ``weight_dtype`` or NF4 at ~0.52 byte/param), an fp32
-gradient per trainable parameter, AdamW's two fp32 moments (and a step counter per tensor), and the activations
-autograd saves, counted op by op for Llama-style and GPT-NeoX blocks, plus the fp32 logits. The recipe assumed is the
-course's: fused SDPA (no T x T scores kept), ``use_cache=False``, fused AdamW, autocast in ``compute_dtype``, fp32
-LoRA adapters. Not covered: GPT-2 (Conv1D), attention that materialises T x T scores (eager, or SDPA's math kernel),
-CUDA context and allocator fragmentation (``memory_reserved`` runs somewhat above ``max_memory_allocated``).
+It counts weights, gradients, AdamW's state and what autograd saves, op by op, for Llama-style and GPT-NeoX blocks,
+under the course's recipe (fused SDPA, ``use_cache=False``, fused AdamW, autocast, fp32 LoRA adapters). Not covered:
+GPT-2 (Conv1D), attention that materialises T x T scores, the CUDA context and allocator fragmentation.
 """
 from __future__ import annotations
 
@@ -82,7 +79,7 @@ def _dims(config) -> dict:
 
 @dataclass
 class _Recipe:
-    """What decides which tensors a step keeps: dtypes, what trains, and the device's kernels."""
+    """What decides which tensors a step keeps: dtypes, what trains, the block type and the device's kernels."""
 
     full: bool            # every weight trains
     targets: set          # LoRA target names ('' in full fine-tuning)
@@ -92,10 +89,16 @@ class _Recipe:
     s: int                # bytes of the residual stream (fp32 master weights in full FT, else the base dtype)
     mask: int             # bytes per element of a dropout mask: bool on CUDA, a float "noise" tensor on the CPU
     cuda: bool
+    neox: bool = False    # GPT-NeoX blocks (LayerNorm, parallel residual), else Llama-style (RMSNorm, sequential)
 
     @property
     def autocast(self) -> bool:
         return self.c < 4
+
+    @property
+    def ln(self) -> int:
+        """Bytes per element of a norm's output: CUDA autocast runs NeoX's LayerNorm in fp32."""
+        return 4 if self.neox and self.autocast and self.cuda else self.s
 
 
 class _Kept:
@@ -103,9 +106,6 @@ class _Kept:
 
     def __init__(self, rc: _Recipe, shapes: dict):
         self.rc, self.shapes, self.per_token, self.fixed = rc, shapes, 0, 0
-
-    def add(self, per_token: int):
-        self.per_token += per_token
 
     def linears(self, names, x_bytes: int, x_grad: bool, x_kept: bool):
         """What the linear layers ``names``, all reading one input (x_bytes per element), keep about it.
@@ -139,61 +139,51 @@ class _Kept:
             self.per_token += x_bytes * self.shapes[names[0]][0]
 
 
-def _llama_block(dm: dict, rc: _Recipe, shapes: dict, x_grad: bool) -> _Kept:
-    """What one Llama-style block keeps (RMSNorm, q/k/v/o attention, SwiGLU MLP). RMSNorm computes in fp32:
-    it keeps an fp32 copy of its input and 1/rms per token (and the normalised x if its weight trains)."""
-    k = _Kept(rc, shapes)
-    d, kv, q, i = dm["d"], dm["kv"], dm["q"], dm["i"]
-    norm = 4 * d + 4 + (4 * d if rc.full else 0)
-    k.add(norm if x_grad else 0)
-    k.linears(("q_proj", "k_proj", "v_proj"), rc.s, x_grad, False)
-    attn_grad = x_grad or bool(rc.targets & {"q_proj", "k_proj", "v_proj"})
-    if attn_grad:            # fused SDPA keeps q, k, v, its output, and a logsumexp per head and token
-        k.add(rc.c * (2 * q + 2 * kv) + 4 * dm["heads"])
-    k.linears(("o_proj",), rc.c, attn_grad, True)
-    x_grad = attn_grad or "o_proj" in rc.targets
-    k.add(norm if x_grad else 0)
-    k.linears(("gate_proj", "up_proj"), rc.s, x_grad, False)
-    mlp_grad = x_grad or bool(rc.targets & {"gate_proj", "up_proj"})
-    if mlp_grad:             # SiLU keeps gate; the product silu(gate) * up keeps both factors
-        k.add(3 * rc.c * i)
-    k.linears(("down_proj",), rc.c, mlp_grad, False)
-    return k
-
-
-def _neox_block(dm: dict, rc: _Recipe, shapes: dict, x_grad: bool) -> _Kept:
-    """What one GPT-NeoX block keeps (parallel residual: x + attn(ln1(x)) + mlp(ln2(x))). LayerNorm keeps
-    its input, a mean and a 1/std per token; CUDA autocast runs it in fp32 (a copy of a half input)."""
-    k = _Kept(rc, shapes)
-    d, i = dm["d"], dm["i"]
-    ln = 4 if (rc.autocast and rc.cuda) else rc.s
-    if x_grad:
-        k.add((rc.s * d if ln == rc.s else 2 * ln * d) + 2 * 2 * ln)
-    k.linears(("query_key_value",), ln, x_grad, False)
-    attn_grad = x_grad or "query_key_value" in rc.targets
-    if attn_grad:  # q and k (new after rotary), v (a view: keeps the whole q|k|v output), output, logsumexp
-        k.add(rc.c * (2 * d + 3 * d + d) + 4 * dm["heads"])
-    # `dense` reads the output reshaped: a view of it on CUDA; on the CPU SDPA's layout makes it a copy
-    k.linears(("dense",), rc.c, attn_grad, rc.cuda)
-    k.linears(("dense_h_to_4h",), ln, x_grad, False)
-    mlp_grad = x_grad or "dense_h_to_4h" in rc.targets
-    if mlp_grad:             # GELU keeps its input
-        k.add(rc.c * i)
-    k.linears(("dense_4h_to_h",), rc.c, mlp_grad, False)
-    return k
-
-
-def _head(dm: dict, rc: _Recipe, family: str) -> _Kept:
-    """What comes after the last block keeps: the final norm, and the output layer's input (and weight copy)."""
+def _norm(dm: dict, rc: _Recipe, inputs: int = 1) -> int:
+    """Bytes per token kept by the norms reading one input (``inputs`` of them: NeoX's two). RMSNorm computes in fp32:
+    an fp32 copy of its input and 1/rms (and the normalised x if its weight trains). LayerNorm keeps its input, a mean
+    and a 1/std; CUDA autocast runs it in fp32, each norm on its own fp32 copy of a half input."""
     d = dm["d"]
-    k = _Kept(rc, {"lm_head": (d, dm["vocab"])})
-    if family == "gpt_neox":
-        ln = 4 if (rc.autocast and rc.cuda) else rc.s
-        k.add((rc.s * d if ln == rc.s else ln * d) + 2 * ln)
-        k.linears(("lm_head",), ln, True, False)
-    else:
-        k.add(4 * d + 4 + (4 * d if rc.full else 0))
-        k.linears(("lm_head",), rc.s, True, False)
+    if not rc.neox:
+        return 4 * d + 4 + (4 * d if rc.full else 0)
+    return (rc.s * d if rc.ln == rc.s else inputs * rc.ln * d) + inputs * 2 * rc.ln
+
+
+# the linear layers of a block: attention's inputs, its output, the MLP's inputs, its output
+_LAYERS = {False: (("q_proj", "k_proj", "v_proj"), "o_proj", ("gate_proj", "up_proj"), "down_proj"),
+           True: (("query_key_value",), "dense", ("dense_h_to_4h",), "dense_4h_to_h")}
+
+
+def _block(dm: dict, rc: _Recipe, shapes: dict, x_grad: bool) -> _Kept:
+    """What one block keeps: Llama-style (attention, then a SwiGLU MLP, each after its own RMSNorm) or GPT-NeoX
+    (parallel residual: x + attn(ln1(x)) + mlp(ln2(x)), both LayerNorms reading x)."""
+    k, (qkv, out, up, down) = _Kept(rc, shapes), _LAYERS[rc.neox]
+    k.per_token += _norm(dm, rc, inputs=2 if rc.neox else 1) if x_grad else 0
+    k.linears(qkv, rc.ln, x_grad, False)
+    attn_grad = x_grad or bool(rc.targets & set(qkv))
+    if attn_grad:
+        # fused SDPA keeps q, k, v, its output, and a logsumexp per head and token (NeoX: q and k are new after
+        # rotary, v a view that keeps the whole q|k|v output)
+        qkv_kept = 6 * dm["d"] if rc.neox else 2 * dm["q"] + 2 * dm["kv"]
+        k.per_token += rc.c * qkv_kept + 4 * dm["heads"]
+    # NeoX's `dense` reads the output reshaped: a view of it on CUDA; on the CPU SDPA's layout makes it a copy
+    k.linears((out,), rc.c, attn_grad, rc.cuda or not rc.neox)
+    if not rc.neox:   # the MLP reads norm(x + attention)
+        x_grad = attn_grad or out in rc.targets
+        k.per_token += _norm(dm, rc) if x_grad else 0
+    k.linears(up, rc.ln, x_grad, False)
+    mlp_grad = x_grad or bool(rc.targets & set(up))
+    if mlp_grad:    # GELU keeps its input; SiLU keeps gate, and the product silu(gate) * up both factors
+        k.per_token += (1 if rc.neox else 3) * rc.c * dm["i"]
+    k.linears((down,), rc.c, mlp_grad, False)
+    return k
+
+
+def _head(dm: dict, rc: _Recipe) -> _Kept:
+    """What comes after the last block keeps: the final norm, and the output layer's input (and weight copy)."""
+    k = _Kept(rc, {"lm_head": (dm["d"], dm["vocab"])})
+    k.per_token += _norm(dm, rc)
+    k.linears(("lm_head",), rc.ln, True, False)
     return k
 
 
@@ -247,7 +237,7 @@ def estimate_memory(model_id, method: str, *, r: int = 16, target_modules=None, 
     c = compute_dtype.itemsize
     w = 4 if method == "full" else weight_dtype.itemsize
     rc = _Recipe(full=method == "full", targets=targets, r=r, dropout=lora_dropout, c=c, s=w,
-                 mask=1 if device == "cuda" else 4, cuda=device == "cuda")
+                 mask=1 if device == "cuda" else 4, cuda=device == "cuda", neox=family == "gpt_neox")
 
     # --- parameters, gradients, optimizer ------------------------------------------------------------------
     params = sum(p.numel() for p in model.parameters())
@@ -265,10 +255,9 @@ def estimate_memory(model_id, method: str, *, r: int = 16, target_modules=None, 
 
     # --- activations -----------------------------------------------------------------------------------------
     tokens = batch_size * seq_len
-    block = _neox_block if family == "gpt_neox" else _llama_block
-    first = block(dm, rc, shapes, x_grad=rc.full)            # the first block reads the (frozen?) embeddings
-    later = block(dm, rc, shapes, x_grad=True)
-    head = _head(dm, rc, family)
+    first = _block(dm, rc, shapes, x_grad=rc.full)           # the first block reads the (frozen?) embeddings
+    later = _block(dm, rc, shapes, x_grad=True)
+    head = _head(dm, rc)
     rotary = 2 * seq_len * dm["rotary"] * rc.s                # cos and sin, shared by all blocks
     # int64 shifted labels (with one sequence, a view of the padded labels: T + 1), input ids if the
     # embeddings train, the loss

@@ -1,10 +1,5 @@
-"""Models and tokenizers: one loader for both profiles, real architecture configs offline.
-
-``load_model``/``load_tokenizer`` give the real Hub model (full profile) or a tiny same-family stand-in with the real
-module names and the project's BPE (quick profile; for SmolLM2 the pretrained course micro-model in data/micro-llama).
-``build_model`` makes the real-size architecture from data/models.toml, no download: on 'meta' for parameter counts
-and memory predictions, or with random weights on a GPU for speed and memory measurements.
-"""
+"""Models and tokenizers: the real Hub model (full profile) or a tiny same-family stand-in with the real module names
+and the project's BPE (quick profile), and the real-size architecture built offline from data/models.toml."""
 from __future__ import annotations
 
 import tomllib
@@ -13,13 +8,12 @@ from dataclasses import dataclass, field
 import torch
 import transformers
 
+from .data import restore_fix
 from .env import REPO_ROOT, Profile, default_device, hub_offline
+from .files import DamagedFileError, file_problem, read_json
 
 TOKENIZER_FILE = REPO_ROOT / "data" / "tokenizer.json"
 MICRO_DIR = REPO_ROOT / "data" / "micro-llama"   # the pretrained course micro-model (scripts/maintainers/pretrain_micro.py)
-# Quick-profile stand-ins that are TRAINED scorers (scripts/maintainers/train_scorers.py): notebook 06's judge id loads the
-# course micro-model fine-tuned to answer 06's judge prompt with "A" or "B" (as a Qwen2ForCausalLM, its family).
-TRAINED_STANDINS = {"Qwen/Qwen2.5-0.5B-Instruct": REPO_ROOT / "data" / "micro-judge"}
 REGISTRY_FILE = REPO_ROOT / "data" / "models.toml"
 
 
@@ -46,6 +40,7 @@ class ModelSpec:
     special_ids_from: int = 0          # id of the first special token (SmolLM2: 0; Qwen: 151,643, after the BPE)
     tokenizer_size: int | None = None  # tokenizer entries when fewer than embedding rows (Qwen: 151,665 of 151,936)
     head: str = "causal_lm"            # the checkpoint's head: causal_lm | sequence_classification | masked_lm
+    standin: str | None = None         # the quick profile's trained stand-in, a folder of data/ (None: random weights)
 
 
 @dataclass(frozen=True)
@@ -122,22 +117,9 @@ def build_model(model_id: str, device: str | torch.device = "meta", dtype: torch
     return model.eval()
 
 
-def standin_config(spec: ModelSpec) -> transformers.PretrainedConfig:
-    """A tiny config of ``spec``'s family (same classes and module names, a few layers) for the project's tokenizer."""
-    family = FAMILIES[spec.family]
-    tokenizer = _project_tokenizer(spec)
-    rows = -(-len(tokenizer) // family.vocab_multiple) * family.vocab_multiple
-    tied = spec.config.get("tie_word_embeddings", True)
-    return transformers.AutoConfig.for_model(
-        family.model_type, **family.standin, vocab_size=rows, tie_word_embeddings=tied,
-        eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.bos_token_id, pad_token_id=tokenizer.pad_token_id)
-
-
 def uses_micro_model(model_id: str) -> bool:
-    """True for the SmolLM2 ids (Llama-style, tied embeddings), whose quick stand-in is the pretrained micro-model;
-    TinyLlama (untied, ``</s>``) keeps a random stand-in."""
-    spec = model_spec(model_id)
-    return spec.family == "llama" and spec.config.get("tie_word_embeddings", False)
+    """True for the ids whose quick stand-in is the pretrained course micro-model (the SmolLM2 ids)."""
+    return model_spec(model_id).standin == "micro-llama"
 
 
 def _load_micro(spec: ModelSpec, dtype: torch.dtype) -> transformers.PreTrainedModel:
@@ -147,8 +129,6 @@ def _load_micro(spec: ModelSpec, dtype: torch.dtype) -> transformers.PreTrainedM
     if not weights.exists():
         raise FileNotFoundError(f"{weights} is missing; it ships with the course kit (git checkout data/micro-llama) "
                                 f"or rebuild it with: {rebuild}")
-    from .files import DamagedFileError, file_problem
-
     if problem := file_problem(weights):
         raise DamagedFileError(weights, problem, "It ships with the course kit: restore it with "
                                f"`git checkout -- data/micro-llama` or rebuild it: {rebuild}")
@@ -172,9 +152,6 @@ def _load_micro(spec: ModelSpec, dtype: torch.dtype) -> transformers.PreTrainedM
 def _project_tokenizer(spec: ModelSpec) -> transformers.PreTrainedTokenizerFast:
     if not TOKENIZER_FILE.exists():
         raise FileNotFoundError(f"{TOKENIZER_FILE} is missing; rebuild it with: python scripts/maintainers/build_tokenizer.py")
-    from .data import restore_fix
-    from .files import read_json
-
     read_json(TOKENIZER_FILE, restore_fix(TOKENIZER_FILE), keys=("model",))  # damaged: one line, not a Rust error
     eos = spec.eos_token if spec.eos_token in ("<|endoftext|>", "<|im_end|>", "</s>") else "<|endoftext|>"
     tok = transformers.PreTrainedTokenizerFast(
@@ -189,12 +166,9 @@ def _project_tokenizer(spec: ModelSpec) -> transformers.PreTrainedTokenizerFast:
 
 
 def load_tokenizer(model_id: str, profile: str, chat_template: str | None = None):
-    """The tokenizer for ``model_id``: real (full profile) or the project's BPE (quick profile), ready for the course.
-
-    Without a pad token it pads with EOS (padding is masked by the attention mask, so never mask labels by pad id);
-    without a chat template it gets the course's (``chat_template="course"`` or ``"chatml"`` forces one); it pads on
-    the right for training (``generate`` switches to left padding itself).
-    """
+    """The tokenizer for ``model_id`` (real, or the project's BPE in the quick profile), padding on the right for
+    training (``generate`` pads left itself), with EOS if it has no pad token (padding is masked by the attention mask,
+    so never mask labels by pad id) and the course's chat template if it has none (``chat_template`` forces one)."""
     profile = Profile(profile)
     if profile == "quick":
         tok = _project_tokenizer(model_spec(model_id))
@@ -227,12 +201,9 @@ def _hub_error(model_id: str, err: Exception, offline: str | None = None) -> str
 
 def load_model(model_id: str, profile: str, *, dtype: torch.dtype | None = None, device=None,
                load_in_4bit: bool = False, seed: int = 0) -> transformers.PreTrainedModel:
-    """The model for ``model_id``: from the Hub in the full profile, a tiny stand-in in the quick profile.
-
-    dtype defaults to fp32, device to cuda when available; ``load_in_4bit`` loads an NF4 base for QLoRA (needs a
-    CUDA GPU). The quick profile never touches the network: the SmolLM2 ids load the pretrained micro-model, 06's
-    judge id the trained judge (``TRAINED_STANDINS``), the others random but reproducible (``seed``) weights.
-    """
+    """The model for ``model_id`` in fp32 (or ``dtype``) on cuda when available (or ``device``); ``load_in_4bit``: an
+    NF4 base for QLoRA. The quick profile never touches the network: the SmolLM2 ids load the pretrained micro-model,
+    06's judge id the trained judge (``ModelSpec.standin``), the others random but reproducible (``seed``) weights."""
     profile = Profile(profile)
     spec = model_spec(model_id) if profile == "quick" else None   # unknown id in quick -> clear error
     device = torch.device(device) if device is not None else default_device()
@@ -247,10 +218,15 @@ def load_model(model_id: str, profile: str, *, dtype: torch.dtype | None = None,
     if profile == "quick":
         if uses_micro_model(model_id):
             model = _load_micro(spec, dtype)
-        elif model_id in TRAINED_STANDINS and (TRAINED_STANDINS[model_id] / "model.safetensors").exists():
-            model = transformers.AutoModelForCausalLM.from_pretrained(TRAINED_STANDINS[model_id], dtype=dtype)
-        else:
-            config = standin_config(spec)
+        elif spec.standin and (REPO_ROOT / "data" / spec.standin / "model.safetensors").exists():
+            model = transformers.AutoModelForCausalLM.from_pretrained(REPO_ROOT / "data" / spec.standin, dtype=dtype)
+        else:   # a tiny config of the family (same classes and module names, a few layers) for the project's BPE
+            family, tokenizer = FAMILIES[spec.family], _project_tokenizer(spec)
+            rows = -(-len(tokenizer) // family.vocab_multiple) * family.vocab_multiple
+            config = transformers.AutoConfig.for_model(
+                family.model_type, **family.standin, vocab_size=rows,
+                tie_word_embeddings=spec.config.get("tie_word_embeddings", True), eos_token_id=tokenizer.eos_token_id,
+                bos_token_id=tokenizer.bos_token_id, pad_token_id=tokenizer.pad_token_id)
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
                 model = transformers.AutoModelForCausalLM.from_config(config, dtype=dtype)

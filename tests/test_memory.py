@@ -183,17 +183,17 @@ def test_qlora_weights_and_activations_exact_on_cpu(tmp_path):
 
 def test_the_closed_forms_taught_in_the_notebook():
     """The per-token block formulas in 02's table (T4 recipe: fp16 autocast, CUDA) are what the model computes."""
-    from helpers.memory import _block_shapes, _dims, _llama_block, _neox_block, _Recipe
+    from helpers.memory import _block, _block_shapes, _dims, _Recipe
 
-    for model_id, block, family in [("HuggingFaceTB/SmolLM2-360M", _llama_block, "llama"),
-                                    ("EleutherAI/pythia-410m", _neox_block, "gpt_neox")]:
+    for model_id, family in [("HuggingFaceTB/SmolLM2-360M", "llama"), ("EleutherAI/pythia-410m", "gpt_neox")]:
         model = helpers.build_model(model_id)
         dm, shapes, r = _dims(model.config), _block_shapes(model), 16
         d, i, kv, heads = dm["d"], dm["i"], dm["kv"], dm["heads"]
-        full = _Recipe(full=True, targets=set(), r=r, dropout=0.0, c=2, s=4, mask=1, cuda=True)
+        neox = family == "gpt_neox"
+        full = _Recipe(full=True, targets=set(), r=r, dropout=0.0, c=2, s=4, mask=1, cuda=True, neox=neox)
         lora = _Recipe(full=False, targets=set(helpers.lora_targets(model_id)), r=r, dropout=0.05, c=2, s=2, mask=1,
-                       cuda=True)
-        got_full, got_lora = block(dm, full, shapes, True), block(dm, lora, shapes, True)
+                       cuda=True, neox=neox)
+        got_full, got_lora = _block(dm, full, shapes, True), _block(dm, lora, shapes, True)
         if family == "llama":
             assert got_full.per_token == 30 * d + 4 * kv + 8 * i + 4 * heads + 8
             assert got_lora.per_token == 30 * d + 4 * kv + 9 * i + 14 * r + 4 * heads + 8
