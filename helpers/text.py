@@ -13,10 +13,8 @@ def chat_prompt(tokenizer, question_or_messages) -> str:
 
 @torch.no_grad()
 def generate_ids(model, tokenizer, prompts, *, chat: bool = True, **settings) -> torch.Tensor:
-    """The new token ids for one batch of prompts, (len(prompts), <= max_new_tokens), pad-filled after an early EOS.
-    Taught in 00_setup: chat template (``chat``), left padding (a decoder continues from the last position), EOS and
-    pad from the tokenizer; ``settings`` go to ``model.generate`` as given (``temperature`` alone does nothing).
-    """
+    """The new token ids for a batch of prompts, (len(prompts), <= max_new_tokens), pad-filled after an early EOS:
+    chat template, left padding, EOS and pad from the tokenizer; ``settings`` go to ``model.generate`` as given."""
     from .models import vocab_report
 
     vocab_report(model, tokenizer)  # more tokenizer entries than embedding rows: the clear message, not IndexError

@@ -9,9 +9,8 @@ LORA_R, LORA_DROPOUT = 16, 0.05  # the course's LoRA recipe for SFT (03) and DPO
 
 def lora_config(model_id: str, *, r: int = LORA_R, alpha: int | None = None, dropout: float = LORA_DROPOUT,
                 targets=None, model=None):
-    """The course's LoRA recipe (03 SFT, 04 DPO): r=16, alpha=2r (the update scaled by 2), dropout 0.05, on every
-    linear projection (``helpers.lora_targets``; for a model outside the registry, by its architecture).
-    02 varies ``r``, ``alpha`` or the ``targets`` (module names)."""
+    """The course's LoRA recipe: r=16, alpha=2r, dropout 0.05, on every linear projection (``helpers.lora_targets``;
+    outside the registry, by architecture). 02 varies ``r``, ``alpha`` or the ``targets`` (module names)."""
     from peft import LoraConfig
 
     if targets is None:
@@ -46,9 +45,8 @@ def _targets_for(model_id: str, model=None) -> list[str]:
 
 
 def trainable_to_fp32(model) -> int:
-    """Cast every trainable parameter back to fp32 (returns how many tensors were cast), after building the trainer:
-    for a 4-bit base TRL makes the LoRA weights bf16, and fp16 loss scaling on a T4 then fails
-    (``_amp_foreach_non_finite_check_and_unscale_cuda not implemented for 'BFloat16'``). Taught in 04_dpo."""
+    """Cast the trainable parameters back to fp32 after building the trainer (returns how many): for a 4-bit base TRL
+    makes LoRA bf16, and fp16 loss scaling on a T4 then fails ('... not implemented for BFloat16'). Taught in 04."""
     import torch
 
     cast = 0
