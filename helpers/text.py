@@ -50,20 +50,16 @@ def generate(model, tokenizer, prompts, *, max_new_tokens: int = 64, do_sample: 
     return outputs
 
 
-def side_by_side(prompts, columns: dict, width: int = 60):
-    """Answers to the same prompts next to each other, ``side_by_side(prompts, {"before": a, "after": b})``: an
-    HTML table in a notebook; returns the rows as a list of dicts (the tests read them)."""
+def side_by_side(prompts, columns: dict):
+    """Answers to the same prompts next to each other, ``side_by_side(prompts, {"before": a, "after": b})``, as an
+    HTML table; returns the rows as a list of dicts (the tests read them)."""
+    import html
+
+    from IPython.display import HTML, display  # IPython comes with ipywidgets (requirements.txt)
+
     rows = [{"prompt": p, **{name: answers[i] for name, answers in columns.items()}} for i, p in enumerate(prompts)]
-    try:
-        import html
-
-        from IPython.display import HTML, display
-
-        head = "".join(f"<th style='text-align:left'>{html.escape(k)}</th>" for k in rows[0]) if rows else ""
-        body = "".join("<tr>" + "".join(f"<td style='text-align:left;vertical-align:top;white-space:pre-wrap'>"
-                                        f"{html.escape(str(v))}</td>" for v in r.values()) + "</tr>" for r in rows)
-        display(HTML(f"<table><tr>{head}</tr>{body}</table>"))
-    except ImportError:  # plain Python
-        for r in rows:
-            print("\n".join(f"{k:>10}: {str(v)[:width]}" for k, v in r.items()), end="\n\n")
+    head = "".join(f"<th style='text-align:left'>{html.escape(k)}</th>" for k in rows[0]) if rows else ""
+    body = "".join("<tr>" + "".join(f"<td style='text-align:left;vertical-align:top;white-space:pre-wrap'>"
+                                    f"{html.escape(str(v))}</td>" for v in r.values()) + "</tr>" for r in rows)
+    display(HTML(f"<table><tr>{head}</tr>{body}</table>"))
     return rows

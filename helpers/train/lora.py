@@ -3,6 +3,7 @@ Taught in 01_lora-from-scratch; used by 02-05 and 07.
 """
 from __future__ import annotations
 
+import contextlib
 
 LORA_R, LORA_DROPOUT = 16, 0.05  # the course's LoRA recipe for SFT (03) and DPO (04), with alpha = 2r
 
@@ -21,20 +22,16 @@ def lora_config(model_id: str, *, r: int = LORA_R, alpha: int | None = None, dro
 
 def _targets_for(model_id: str, model=None) -> list[str]:
     """LoRA targets for a registered model, else by its architecture (``model_type`` of a family the kit knows)."""
+    import transformers
+
     from ..models import FAMILIES, UnknownModelError, lora_targets
 
-    try:
+    with contextlib.suppress(UnknownModelError):
         return lora_targets(model_id)
-    except UnknownModelError:
-        pass
     model_type = getattr(getattr(model, "config", None), "model_type", None)
     if model_type is None:
-        try:
-            import transformers
-
+        with contextlib.suppress(Exception):  # no network, typo, gated: the message below
             model_type = transformers.AutoConfig.from_pretrained(model_id).model_type  # cached by load_model
-        except Exception:  # no network, typo, gated: fall through to the message below
-            model_type = None
     family = {"qwen3": "qwen2", "mistral": "llama", "gemma": "llama", "gemma2": "llama"}.get(model_type, model_type)
     if family in FAMILIES:
         return list(dict.fromkeys(FAMILIES[family].all_linear))

@@ -182,11 +182,9 @@ def _pid_alive(pid: int) -> bool:
 
 
 class RunLock:
-    """``with RunLock(folder):`` - at most one live process trains in a run folder.
-
-    ``run.lock`` holds the owner's PID, host and start time and is touched at every step (``fit``). A second live
-    writer gets a RunError. A dead owner's lock is taken over: on this machine once its PID is gone; from another
-    (a Colab runtime that died, Drive still mounted) once untouched for ``stale_after`` seconds."""
+    """``with RunLock(folder):`` - one live process trains in a run folder; a second gets a RunError. ``run.lock``
+    (owner's PID, host, start) is touched at every step; a dead owner's lock is taken over once its PID is gone, or
+    from another machine (a dead Colab runtime, Drive still mounted) once untouched for ``stale_after`` seconds."""
 
     def __init__(self, folder, stale_after: float = 600.0):
         self.path, self.stale_after, self.held = Path(folder) / RUN_LOCK, stale_after, False
