@@ -1,10 +1,8 @@
 """The T4's figures (memory, throughput) and the one compute model behind every "about N minutes on a T4" in the kit.
 
-NVIDIA's datasheet gives a T4 65 TFLOP/s fp16 peak; a small model in a Hugging Face training loop reaches a fraction
-of it (small kernels, memory-bound attention and optimizer steps, Python gaps). The kit assumes ``T4_SUSTAINED_TFLOPS``
-= 8: an assumption, not a measurement - every training cell prints the tokens/s it really reaches. FLOPs per token of
-a decoder with N parameters (attention's own left out): forward 2N; backward 4N for a full fine-tune but 2N with LoRA
-(frozen weights need no weight gradient); activation checkpointing repeats the forward pass (+2N).
+A small model in a training loop reaches a fraction of the T4's datasheet peak (small kernels, memory-bound steps,
+Python gaps): the kit *assumes* 8 TFLOP/s, and every training cell prints the tokens/s it really reaches. FLOPs per
+token of N parameters: forward 2N; backward 4N (full) or 2N (LoRA: no weight gradient); checkpointing +2N.
 """
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""The HH-RLHF dialogue format: ``HUMAN`` / ``ASSISTANT`` turns, ``DataFormatError``, ``split_dialogue``.
-
-A leaf (it imports nothing of the kit): helpers.data's loaders and 03's self-check both import it, neither imports
-the other. Taught in 03_sft (Exercise 1 writes ``split_dialogue``)."""
+"""The HH-RLHF dialogue format (``HUMAN``/``ASSISTANT`` turns, ``split_dialogue``): a leaf that helpers.data and 03's
+self-check both import, so neither imports the other. Taught in 03_sft (Exercise 1 writes ``split_dialogue``)."""
 from __future__ import annotations
 
 HUMAN, ASSISTANT = "\n\nHuman:", "\n\nAssistant:"
@@ -13,8 +11,7 @@ class DataFormatError(ValueError):
 
 def split_dialogue(text):
     """(prompt, response), cut after the last assistant marker; DataFormatError (a ValueError) when the dialogue is
-    not text, has no assistant turn, ends with a Human turn or has an empty final response. The data loaders split
-    with it, and 03's self-check falls back to it."""
+    not text, has no assistant turn, ends with a Human turn or has an empty final response."""
     if not isinstance(text, str):
         raise DataFormatError(f"not text but {type(text).__name__} ({str(text)[:30]!r})")
     head, found, tail = text.rpartition(ASSISTANT)

@@ -1,17 +1,12 @@
-"""Evaluation plumbing that notebook 06 shares with the kit's scripts, and the yardsticks 03-06 share.
-
-- The reward model (``load_reward_model``, ``reward_scores``): 06 scores answers with it; scripts/maintainers/
-  train_scorers.py trains the quick profile's reward model and records its held-out accuracy with the same
-  ``reward_scores``, and scripts/ci/gpu_check.py checks the full profile's model on a GPU - one loader and one
-  scorer for the three, so the number 06 prints is the number the script measured.
-- ``paired_difference`` (taught in 06, used from 03) and the course's one refusal rule (``refuses``, taught in 04).
-
-What 06 *teaches* - intervals, the swap-consistent win rate, the length-controlled view, distinct-n, finding the
-saved adapters, blind rating - lives in the notebook. Nothing here runs on import.
+"""Evaluation plumbing 06 shares with the scripts, and the yardsticks 03-06 share: one reward-model loader and scorer
+for 06, scripts/maintainers/train_scorers.py and scripts/ci/gpu_check.py (the number 06 prints is the one the script
+measured), ``paired_difference`` (taught in 06) and the course's refusal rule (taught in 04). What 06 *teaches*
+(intervals, win rates, distinct-n, blind rating) lives in the notebook.
 """
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 import torch
@@ -23,14 +18,9 @@ __all__ = ["load_reward_model", "reward_scores", "paired_difference", "REFUSAL_R
 
 # --- reward model -------------------------------------------------------------------------------------------
 def load_reward_model(model_id: str, profile: str, *, dtype: torch.dtype | None = None, device=None):
-    """``(model, tokenizer)`` of a reward model that scores a whole conversation with one number.
-
-    Full profile: ``model_id`` from the Hub (``AutoModelForSequenceClassification``, num_labels=1), in fp16 on a
-    GPU unless ``dtype`` says otherwise. Quick profile: the course's trained reward model, data/micro-reward
-    (the micro-model with a score head, trained with TRL's ``RewardTrainer`` on the course's train pairs by
-    scripts/maintainers/train_scorers.py; its held-out accuracy is in data/micro-reward/scorer.json), with the course
-    tokenizer and template it was trained with. No network in the quick profile.
-    """
+    """``(model, tokenizer)`` of a reward model that scores a whole conversation with one number: ``model_id`` from
+    the Hub (num_labels=1; fp16 on a GPU unless ``dtype`` says otherwise), or in the quick profile data/micro-reward
+    (built by scripts/maintainers/train_scorers.py, its held-out accuracy in scorer.json), offline."""
     import transformers
 
     profile = Profile(profile)
@@ -60,9 +50,8 @@ def load_reward_model(model_id: str, profile: str, *, dtype: torch.dtype | None 
 
 @torch.no_grad()
 def reward_scores(model, tokenizer, prompts, answers, *, batch_size: int = 8, max_length: int = 1024) -> torch.Tensor:
-    """One reward per (prompt, answer): the conversation user->assistant through the scorer's chat template
-    (a prompt may also be a list of chat messages: an earlier conversation ending with the user's turn),
-    (len(prompts),) float32 on the CPU. Right padding; the classifier reads the last real token."""
+    """One reward per (prompt, answer), (len(prompts),) float32 on the CPU; a prompt may also be a list of chat
+    messages ending with the user's turn. Right padding: the classifier reads the last real token."""
     if len(prompts) != len(answers):
         raise ValueError(f"{len(prompts)} prompts but {len(answers)} answers: one answer per prompt")
     texts = [tokenizer.apply_chat_template((list(p) if isinstance(p, (list, tuple)) else [{"role": "user", "content": p}])
@@ -97,14 +86,9 @@ class PairedResult:
 
     @property
     def verdict(self) -> str:
-        """"improved" when the whole interval of (after - before) is on the better side of 0 (above it, or below it
-        for a loss: lower_is_better), "worse" when on the other side, else "not shown"."""
-        sign = -1 if self.lower_is_better else 1
-        if min(sign * self.low, sign * self.high) > 0:
-            return "improved"
-        if max(sign * self.low, sign * self.high) < 0:
-            return "worse"
-        return "not shown"
+        """"improved" when the whole interval of (after - before) is on the better side of 0, "worse" on the other."""
+        low, high = sorted((-self.low, -self.high) if self.lower_is_better else (self.low, self.high))
+        return "improved" if low > 0 else "worse" if high < 0 else "not shown"
 
     def __str__(self) -> str:
         return (f"{self.what}: before {self.before:.3f} -> after {self.after:.3f}, difference {self.difference:+.3f} "
@@ -113,13 +97,9 @@ class PairedResult:
 
 def paired_difference(before, after, what: str = "score", *, lower_is_better: bool = False, resamples: int = 2_000,
                       confidence: float = 0.95, seed: int = 0) -> PairedResult:
-    """Compare one scorer's per-item values before and after training, on the same held-out items.
-
-    before, after: (n,) per-item scores in the same item order (1.0/0.0 for a hit, or any number: a loss, a length);
-    lower_is_better=True for a loss, so that a fall reads "improved".
-    The interval is a paired percentile bootstrap of mean(after - before): items are resampled, and each keeps its
-    before and after together, so the item-to-item spread that both models share cancels. Taught in 06, used from 03.
-    """
+    """One scorer's per-item values before and after, (n,) each in the same item order (1.0/0.0 for a hit, or a
+    loss with ``lower_is_better``). The interval is a paired percentile bootstrap of mean(after - before): each
+    resampled item keeps its before and after together, so the spread both models share cancels. Taught in 06."""
     b = torch.as_tensor(before, dtype=torch.float64).flatten()
     a = torch.as_tensor(after, dtype=torch.float64).flatten()
     if b.numel() != a.numel() or b.numel() == 0:
@@ -136,8 +116,6 @@ def paired_difference(before, after, what: str = "score", *, lower_is_better: bo
 
 
 # --- The course's one refusal rule (taught in 04, used by 04, 06 and the tests) ---
-import re  # noqa: E402  (kept next to the rule it serves)
-
 REFUSAL_RULE = re.compile(
     r"\b(I can(?:no|')t|I won't|I will not|I(?:'m| am) not able|I(?:'d| would) rather not|sorry|I apologi[sz]e)\b",
     re.IGNORECASE)

@@ -10,9 +10,8 @@ def history_series(log_history: list[dict], key: str) -> tuple[list, list]:
 
 def plot_history(log_history: list[dict], keys, title: str = "", ax=None, ylabel: str | None = None, *,
                  labels: dict | None = None, colors: dict | None = None, styles: dict | None = None):
-    """Plot each of ``keys`` (e.g. ['loss', 'eval_loss']) against the optimizer step, skipping missing ones; returns
-    the axes. ``labels``, ``colors``, ``styles``: {key: legend text in words / colour / line style}, so a legend
-    reads "held-out pairs", not "eval_heldout_loss", and a series keeps its colour in every panel."""
+    """Plot each of ``keys`` (e.g. ['loss', 'eval_loss']) that was logged against the optimizer step; returns the axes.
+    ``labels``, ``colors``, ``styles``: {key: legend in words / colour / line style}, the same in every panel."""
     import matplotlib.pyplot as plt
 
     labels, colors, styles = labels or {}, colors or {}, styles or {}

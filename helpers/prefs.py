@@ -64,8 +64,7 @@ def fits(ids, max_length):
 
 
 def select_pairs(batch, pairs):
-    """The rows of the given pair indices in a collated batch: their chosen rows, then their rejected rows
-    (the layout ``collate_pairs`` makes), so a sub-batch is a valid batch again."""
+    """The given pairs of a collated batch, chosen rows then rejected rows: a valid batch again."""
     half = batch["input_ids"].shape[0] // 2
     rows = list(pairs) + [half + i for i in pairs]
     return {k: v[rows] for k, v in batch.items()}

@@ -13,10 +13,8 @@ def chat_prompt(tokenizer, question_or_messages) -> str:
 
 @torch.no_grad()
 def generate_ids(model, tokenizer, prompts, *, chat: bool = True, **settings) -> torch.Tensor:
-    """The new token ids for one batch of prompts, (len(prompts), <= max_new_tokens), pad-filled after an early EOS.
-    Taught in 00_setup: chat template (``chat``), left padding (a decoder continues from the last position), EOS and
-    pad from the tokenizer; ``settings`` go to ``model.generate`` as given (``temperature`` alone does nothing).
-    """
+    """The new token ids for a batch of prompts, (len(prompts), <= max_new_tokens), pad-filled after an early EOS:
+    chat template, left padding, EOS and pad from the tokenizer; ``settings`` go to ``model.generate`` as given."""
     from .models import vocab_report
 
     vocab_report(model, tokenizer)  # more tokenizer entries than embedding rows: the clear message, not IndexError
@@ -52,20 +50,16 @@ def generate(model, tokenizer, prompts, *, max_new_tokens: int = 64, do_sample: 
     return outputs
 
 
-def side_by_side(prompts, columns: dict, width: int = 60):
-    """Answers to the same prompts next to each other, ``side_by_side(prompts, {"before": a, "after": b})``: an
-    HTML table in a notebook; returns the rows as a list of dicts (the tests read them)."""
+def side_by_side(prompts, columns: dict):
+    """Answers to the same prompts next to each other, ``side_by_side(prompts, {"before": a, "after": b})``, as an
+    HTML table; returns the rows as a list of dicts (the tests read them)."""
+    import html
+
+    from IPython.display import HTML, display  # IPython comes with ipywidgets (requirements.txt)
+
     rows = [{"prompt": p, **{name: answers[i] for name, answers in columns.items()}} for i, p in enumerate(prompts)]
-    try:
-        import html
-
-        from IPython.display import HTML, display
-
-        head = "".join(f"<th style='text-align:left'>{html.escape(k)}</th>" for k in rows[0]) if rows else ""
-        body = "".join("<tr>" + "".join(f"<td style='text-align:left;vertical-align:top;white-space:pre-wrap'>"
-                                        f"{html.escape(str(v))}</td>" for v in r.values()) + "</tr>" for r in rows)
-        display(HTML(f"<table><tr>{head}</tr>{body}</table>"))
-    except ImportError:  # plain Python
-        for r in rows:
-            print("\n".join(f"{k:>10}: {str(v)[:width]}" for k, v in r.items()), end="\n\n")
+    head = "".join(f"<th style='text-align:left'>{html.escape(k)}</th>" for k in rows[0]) if rows else ""
+    body = "".join("<tr>" + "".join(f"<td style='text-align:left;vertical-align:top;white-space:pre-wrap'>"
+                                    f"{html.escape(str(v))}</td>" for v in r.values()) + "</tr>" for r in rows)
+    display(HTML(f"<table><tr>{head}</tr>{body}</table>"))
     return rows

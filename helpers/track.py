@@ -2,13 +2,10 @@
 
     TRACKER = helpers.tracker()   # reads COURSE_TRACKER = none | tensorboard | trackio | wandb (default: none)
 
-``helpers.train.use_run_dir(args, ..., tracker=TRACKER)`` makes the trainer report to it under a run name of
-notebook, method and run folder (``04_dpo-dpo-smollm2-360m-1a2b3c4d``), so a resumed run continues its own curve.
-``TRACKER.log_run(name, history)`` logs a hand-written loop (04's beta sweep, 05's lambda sweep) as a run of its
-own; ``TRACKER.show()`` prints how to open it. Nothing leaves the machine unless the student asks for it:
-tensorboard and trackio write local files under ``output_dir()``; wandb is online only after ``wandb login``,
-otherwise offline with the ``wandb sync`` command printed. The packages are optional (not in requirements.txt):
-one that is not installed gives one line with the install command, and training goes on without a tracker.
+``helpers.train.use_run_dir(args, ..., tracker=TRACKER)`` names the trainer's run after notebook, method and run
+folder (``04_dpo-dpo-smollm2-360m-1a2b3c4d``), so a resumed run continues its curve; ``TRACKER.log_run`` logs a
+hand-written loop (04's beta sweep) as a run of its own. Nothing leaves the machine unless asked: tensorboard and
+trackio write under ``output_dir()``, wandb is offline until ``wandb login``. The packages are optional.
 """
 from __future__ import annotations
 
@@ -42,8 +39,7 @@ def _installed(name: str) -> bool:
 
 
 def wandb_mode() -> str:
-    """An explicit ``WANDB_MODE``, else ``online`` when W&B has an API key (``WANDB_API_KEY``, or ``wandb login``'s
-    entry in ~/.netrc - read without importing wandb or the network), else ``offline``."""
+    """An explicit ``WANDB_MODE``, else ``online`` with an API key (``WANDB_API_KEY`` or ~/.netrc), else ``offline``."""
     explicit = os.environ.get("WANDB_MODE", "").strip().lower()
     if explicit or os.environ.get("WANDB_API_KEY"):
         return explicit or "online"
@@ -60,11 +56,6 @@ def trackio_dir() -> Path:
     return Path(module.TRACKIO_DIR if module else os.environ.get("TRACKIO_DIR") or output_dir("trackio"))
 
 
-def _quiet():
-    """trackio prints a banner at every init and finish: kept out of the notebook (``show()`` says how to open it)."""
-    return contextlib.redirect_stdout(io.StringIO())
-
-
 @dataclass(frozen=True)
 class Tracker:
     """Which tracker the trainers report to (``name``; ``bool()`` is False for none), and where its files go."""
@@ -76,8 +67,7 @@ class Tracker:
         return self.name != "none"
 
     def configure(self, args, notebook: str, folder):
-        """Set ``args.report_to``, ``run_name`` and the project for the run in ``folder``; returns args. None of
-        these fields is part of a run's config hash (helpers.train.runs._NOT_KEYED)."""
+        """Set ``args.report_to``, ``run_name`` and the project for the run in ``folder`` (none of them keyed)."""
         if self:  # none: args stay as they are (report_to="none")
             method = next((_METHODS[c.__name__] for c in type(args).__mro__ if c.__name__ in _METHODS), "train")
             args.report_to = [self.name]
@@ -114,8 +104,7 @@ class Tracker:
             print(line)
 
     def log_run(self, name: str, history: list[dict], *, step: str = "step", config: dict | None = None) -> None:
-        """Log a hand-written loop's ``history`` (one dict per step) as its own run ``name``, e.g. one per beta of
-        04's sweep. Numbers only, prefixed ``train/`` like the Trainer's; the same name again replaces the run."""
+        """Log a hand-written loop's ``history`` (one dict per step) as the run ``name`` (again: replaces it)."""
         if not self:
             return
         rows = [(int(row[step]), {f"train/{k}": float(v) for k, v in row.items()
@@ -155,10 +144,7 @@ class Tracker:
 
 
 def tracker(name: str | None = None) -> Tracker:
-    """The tracker named by ``name`` or ``$COURSE_TRACKER`` (none, tensorboard, trackio, wandb; default none).
-
-    An unknown name: TrackerError listing the valid ones. One not installed: a line with the install command, and
-    ``none``. For trackio, ``TRACKIO_DIR`` becomes ``output_dir("trackio")`` unless already set."""
+    """The tracker named by ``name`` or ``$COURSE_TRACKER`` (default none); one not installed: a line, and none."""
     given = name if name is not None else os.environ.get("COURSE_TRACKER", "")
     choice = str(given).strip().lower() or "none"
     if choice not in TRACKERS:
@@ -195,11 +181,11 @@ class _LocalTrackio:
 
     def init(self, **kwargs):
         kwargs.update(embed=False, auto_log_cpu=False, auto_log_gpu=False)
-        with _quiet():
+        with contextlib.redirect_stdout(io.StringIO()):  # trackio's banner: show() says how to open it
             return self._module.init(**kwargs)
 
     def finish(self):
-        with _quiet():
+        with contextlib.redirect_stdout(io.StringIO()):
             return self._module.finish()
 
     def log(self, metrics, step=None):
@@ -210,11 +196,8 @@ class _LocalTrackio:
 
 @contextlib.contextmanager
 def attached(trainer, from_step: int = 0):
-    """While ``helpers.train.fit`` trains: point the trainer's tracker callbacks at its run.
-
-    tensorboard: files in ``output_dir("tensorboard")/<run_name>``; a run resumed at ``from_step`` hides the points
-    a dead runtime logged after it (``purge_step``), so the replayed steps replace them. trackio: local, resumed by
-    run name. wandb: one run id per run name, resumed, online when logged in; finished afterwards."""
+    """While ``helpers.train.fit`` trains: point the trainer's tracker callbacks at its run, resumed by run name. A
+    run resumed at ``from_step`` purges the points TensorBoard logged after it, so the replayed steps replace them."""
     args, wandb_run = trainer.args, None
     for callback in trainer.callback_handler.callbacks:
         kind = type(callback).__name__

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .. import track
 from ..env import Profile, output_dir
-from ..files import DamagedFileError, adapter_problem, json_problem, writer_of
+from ..files import DamagedFileError, adapter_problem, read_json, writer_of
 from .lora import lora_config
 from .progress import show_progress
 from .runs import (RUN_FINISHED, RunError, RunLock, _read_record, _slug, check_writable, checkpoint_step, fingerprint,
@@ -38,19 +38,12 @@ def adapter_fix(path) -> str:
 def adapter_base_model(path) -> str | None:
     """The base model an adapter folder was trained from (adapter_config.json), or None if there is none."""
     config = Path(path) / "adapter_config.json"
-    if not config.is_file():
-        return None
-    problem = json_problem(config)
-    if problem:
-        raise DamagedFileError(config, problem, adapter_fix(path))
-    return json.loads(config.read_text(encoding="utf-8")).get("base_model_name_or_path")
+    return read_json(config, adapter_fix(path)).get("base_model_name_or_path") if config.is_file() else None
 
 
 def load_adapter(base, path, *, is_trainable: bool = False, tokenizer=None, **kwargs):
-    """``PeftModel.from_pretrained(base, path, is_trainable=...)`` after checking that the adapter is whole and was
-    trained on this base model: on another base of the same shapes it would load without a word and compute
-    nonsense, on another width fail with one 'size mismatch' per layer. ``tokenizer``: check it fits the embedding.
-    """
+    """``PeftModel.from_pretrained`` after checking that the adapter is whole and was trained on this base (another
+    base of the same shapes computes nonsense without a word); ``tokenizer``: check it fits the embedding."""
     from peft import PeftModel
 
     from ..models import vocab_report
@@ -109,8 +102,8 @@ def data_report(trainer, given: int | None = None) -> dict:
 
 
 def preflight(trainer, given: int | None = None) -> dict:
-    """What would otherwise fail after minutes of training, checked before the first step: a writable folder, no
-    emulated bf16, a tokenizer that fits the embedding, data left after ``max_length`` (``data_report``'s counts)."""
+    """Before the first step, what would fail after minutes: an unwritable folder, emulated bf16, a tokenizer larger
+    than the embedding, no data left after ``max_length``; returns ``data_report``'s counts."""
     from ..models import vocab_report
 
     check_writable(trainer.args.output_dir)
@@ -122,12 +115,9 @@ def preflight(trainer, given: int | None = None) -> dict:
 
 
 def fit(trainer, given: int | None = None, *, resume: bool = True):
-    """Train ``trainer`` in its run folder (``use_run_dir``) so that the run survives; returns ``train()``'s result.
-
-    ``preflight`` first; then, holding the ``RunLock``, resume from the newest *complete* checkpoint (a finished run
-    is loaded: 0 new steps). The RNG is reseeded with ``args.seed`` just before ``train()``, as in a fresh runtime,
-    so a resumed run replays the steps it lost exactly. Out of GPU memory: the kit's advice, not a bare error.
-    """
+    """Train ``trainer`` in its run folder (``use_run_dir``): ``preflight``, then, holding the ``RunLock``, resume
+    from the newest complete checkpoint (a finished run is loaded: 0 new steps), reseeded with ``args.seed`` so a
+    resumed run replays the steps it lost exactly; returns ``train()``'s result."""
     import torch
     import transformers
 
@@ -187,12 +177,8 @@ def _summary(finished: dict) -> str:
 
 
 def ensure_sft_adapter(model_id: str, profile: str, *, seed: int = 0, force: bool = False, **sizes) -> Path:
-    """The SFT LoRA adapter (and course-template tokenizer) for ``model_id`` in ``sft_adapter_dir``, trained now with
-    03's recipe through ``fit`` if no whole adapter from this base model is there (or ``force``), so 04 also works
-    in a fresh runtime where 03 never ran.  Taught in 03_sft.
-
-    ``sizes`` change 03's recipe (``sft_recipe(profile, **sizes)``; 04 and 06 run fewer ``max_steps``).
-    """
+    """The SFT adapter and tokenizer for ``model_id`` in ``sft_adapter_dir``, trained now with 03's recipe (changed
+    by ``sizes``: 04 and 06 run fewer ``max_steps``) if no whole adapter from this base is there, or ``force``."""
     from trl import SFTTrainer
 
     from ..data import load_preferences, report_skipped

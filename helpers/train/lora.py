@@ -3,15 +3,15 @@ Taught in 01_lora-from-scratch; used by 02-05 and 07.
 """
 from __future__ import annotations
 
+import contextlib
 
 LORA_R, LORA_DROPOUT = 16, 0.05  # the course's LoRA recipe for SFT (03) and DPO (04), with alpha = 2r
 
 
 def lora_config(model_id: str, *, r: int = LORA_R, alpha: int | None = None, dropout: float = LORA_DROPOUT,
                 targets=None, model=None):
-    """The course's LoRA recipe (03 SFT, 04 DPO): r=16, alpha=2r (the update scaled by 2), dropout 0.05, on every
-    linear projection (``helpers.lora_targets``; for a model outside the registry, by its architecture).
-    02 varies ``r``, ``alpha`` or the ``targets`` (module names)."""
+    """The course's LoRA recipe: r=16, alpha=2r, dropout 0.05, on every linear projection (``helpers.lora_targets``;
+    outside the registry, by architecture). 02 varies ``r``, ``alpha`` or the ``targets`` (module names)."""
     from peft import LoraConfig
 
     if targets is None:
@@ -22,20 +22,16 @@ def lora_config(model_id: str, *, r: int = LORA_R, alpha: int | None = None, dro
 
 def _targets_for(model_id: str, model=None) -> list[str]:
     """LoRA targets for a registered model, else by its architecture (``model_type`` of a family the kit knows)."""
+    import transformers
+
     from ..models import FAMILIES, UnknownModelError, lora_targets
 
-    try:
+    with contextlib.suppress(UnknownModelError):
         return lora_targets(model_id)
-    except UnknownModelError:
-        pass
     model_type = getattr(getattr(model, "config", None), "model_type", None)
     if model_type is None:
-        try:
-            import transformers
-
+        with contextlib.suppress(Exception):  # no network, typo, gated: the message below
             model_type = transformers.AutoConfig.from_pretrained(model_id).model_type  # cached by load_model
-        except Exception:  # no network, typo, gated: fall through to the message below
-            model_type = None
     family = {"qwen3": "qwen2", "mistral": "llama", "gemma": "llama", "gemma2": "llama"}.get(model_type, model_type)
     if family in FAMILIES:
         return list(dict.fromkeys(FAMILIES[family].all_linear))
@@ -46,9 +42,8 @@ def _targets_for(model_id: str, model=None) -> list[str]:
 
 
 def trainable_to_fp32(model) -> int:
-    """Cast every trainable parameter back to fp32 (returns how many tensors were cast), after building the trainer:
-    for a 4-bit base TRL makes the LoRA weights bf16, and fp16 loss scaling on a T4 then fails
-    (``_amp_foreach_non_finite_check_and_unscale_cuda not implemented for 'BFloat16'``). Taught in 04_dpo."""
+    """Cast the trainable parameters back to fp32 after building the trainer (returns how many): for a 4-bit base TRL
+    makes LoRA bf16, and fp16 loss scaling on a T4 then fails ('... not implemented for BFloat16'). Taught in 04."""
     import torch
 
     cast = 0

@@ -52,7 +52,6 @@ def _progress_callback_class():
 def show_progress(trainer, budget_min: float = 15.0):
     """Keep the Trainer's progress bar, without the raw log dicts, and add ``ProgressPrinter``; returns the trainer."""
     from transformers import PrinterCallback, ProgressCallback
-
     from transformers.utils.notebook import NotebookProgressCallback
 
     trainer.remove_callback(PrinterCallback)  # raw dicts (only there with disable_tqdm=True)

@@ -28,10 +28,8 @@ STATE_FILES = ("optimizer.pt", "scheduler.pt", "trainer_state.json")  # written 
 
 
 def checkpoint_problem(checkpoint) -> str | None:
-    """Why ``checkpoint`` cannot be resumed from, or None if it is complete.
-
-    A save cut off by a dying runtime leaves files out (resuming would fail, or silently restart AdamW and the
-    warm-up); a copy or Drive sync cut off leaves one short or empty, so each file's header is checked too."""
+    """Why ``checkpoint`` cannot be resumed from, or None: a save cut off by a dying runtime leaves files out (AdamW
+    and the warm-up would silently restart), a cut-off copy or Drive sync leaves one short, so headers are read too."""
     path = Path(checkpoint)
     names = {p.name for p in path.iterdir()} if path.is_dir() else set()
     if not names:
@@ -59,10 +57,8 @@ def _checkpoints(folder) -> list[Path]:
 
 
 def latest_checkpoint(output_dir, *, remove_incomplete: bool = False, quiet: bool = False) -> str | None:
-    """The newest *complete* ``checkpoint-<step>`` folder in ``output_dir`` (for ``resume_from_checkpoint``), or None.
-
-    A newer one that a dying runtime left half-written is skipped with a line saying why (the trainer keeps two,
-    so the one before it is still there); ``remove_incomplete=True`` (``fit``, holding the lock) deletes it."""
+    """The newest *complete* ``checkpoint-<step>`` folder in ``output_dir``, or None; a half-written newer one is
+    skipped with a line saying why (the trainer keeps two), and deleted with ``remove_incomplete`` (``fit``)."""
     for path in _checkpoints(output_dir):
         problem = checkpoint_problem(path)
         if problem is None:
@@ -125,13 +121,10 @@ def fingerprint(*objects) -> str:
 
 
 def use_run_dir(args, notebook: str, *, tracker=None, **identity) -> Path:
-    """Point ``args.output_dir`` at the folder of the run with this configuration and return it. Call it after the
-    config is complete, before the trainer.
-
-    The run's key is ``identity`` (model id, profile, data fingerprint...) plus every field of ``args`` that
-    changes what is trained. The same key always maps to ``output_dir(notebook)/runs/<model>-<hash>/`` (a cut-off
-    run resumes, a finished one is found again), any change to a new folder; ``config.json`` there holds the key.
-    ``tracker`` (``helpers.tracker()``): the trainer reports to it; the key is the same with or without it."""
+    """Point ``args.output_dir`` at ``output_dir(notebook)/runs/<model>-<hash>/`` and return it: the hash keys
+    ``identity`` (model id, profile, data fingerprint...) plus every field of ``args`` that changes what is trained,
+    so a cut-off run resumes and any change gets a new folder; ``config.json`` there holds the key. Call it after
+    the config is complete; the trainer reports to ``tracker`` (``helpers.tracker()``), which is not keyed."""
     config = {**identity, "args": {k: v for k, v in args.to_dict().items() if not _NOT_KEYED.match(k)}}
     text = json.dumps(config, sort_keys=True, default=str)
     label = _slug(str(identity.get("model_id", notebook)).split("/")[-1])
@@ -149,8 +142,7 @@ def use_run_dir(args, notebook: str, *, tracker=None, **identity) -> Path:
 
 
 def _read_record(folder, name: str, remove: bool = False) -> dict | None:
-    """A run's ``finished.json`` or ``config.json``, or None if absent. A damaged one is reported in one line and
-    ignored; ``remove=True`` (``fit``, holding the lock) also deletes it."""
+    """A run's ``finished.json`` or ``config.json``, or None; a damaged one is reported in a line and ignored."""
     path = Path(folder) / name
     if not path.is_file():
         return None
@@ -190,48 +182,37 @@ def _pid_alive(pid: int) -> bool:
 
 
 class RunLock:
-    """``with RunLock(folder):`` - at most one live process trains in a run folder.
-
-    ``run.lock`` holds the owner's PID, host and start time and is touched at every step (``fit``). A second live
-    writer gets a RunError. A dead owner's lock is taken over: on this machine once its PID is gone; from another
-    (a Colab runtime that died, Drive still mounted) once untouched for ``stale_after`` seconds."""
+    """``with RunLock(folder):`` - one live process trains in a run folder; a second gets a RunError. ``run.lock``
+    (owner's PID, host, start) is touched at every step; a dead owner's lock is taken over once its PID is gone, or
+    from another machine (a dead Colab runtime, Drive still mounted) once untouched for ``stale_after`` seconds."""
 
     def __init__(self, folder, stale_after: float = 600.0):
         self.path, self.stale_after, self.held = Path(folder) / RUN_LOCK, stale_after, False
 
-    def _owner(self) -> dict | None:
-        try:
-            owner = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return owner if isinstance(owner, dict) else None
-
-    def _damage(self) -> str | None:
-        """What is wrong with an existing lock file (cut off, empty, not the owner record), or None."""
-        try:
-            problem = json_problem(self.path, keys=("pid", "host"))
-            if problem is None and not str(self._owner().get("pid")).lstrip("-").isdigit():
-                problem = "valid JSON whose 'pid' is not a process number: not the lock this kit writes"
-        except FileNotFoundError:
-            return None
-        return problem
+    def _read(self) -> tuple[dict, str | None]:
+        """The lock's owner record, and what is wrong with the file (cut off, empty, not this kit's lock) or None."""
+        damage = json_problem(self.path, keys=("pid", "host"))
+        owner = {} if damage else json.loads(self.path.read_text(encoding="utf-8"))
+        if not damage and not str(owner["pid"]).lstrip("-").isdigit():
+            damage = "valid JSON whose 'pid' is not a process number: not the lock this kit writes"
+        return owner, damage
 
     def _take_over(self) -> str:
         """Why the existing lock may be taken over (its owner is gone), as the line to print; a RunError if not."""
-        damage = self._damage()
-        for _ in range(10):   # a lock created this instant: its owner is writing it
-            if not damage or not self.path.exists() or time.time() - self.path.stat().st_mtime > 2:
-                break
-            time.sleep(0.2)
-            damage = self._damage()
-        idle = time.time() - self.path.stat().st_mtime if self.path.exists() else float("inf")
+        try:
+            owner, damage = self._read()
+            if damage and time.time() - self.path.stat().st_mtime <= 2:  # created this instant: its owner writes it
+                time.sleep(2)
+                owner, damage = self._read()
+            idle = time.time() - self.path.stat().st_mtime
+        except FileNotFoundError:  # released meanwhile
+            owner, damage, idle = {}, None, float("inf")
         if damage:
             if idle <= self.stale_after:
                 raise RunError(f"Cannot read the run lock {self.path}: {damage}, so it does not say which process "
                                "trains here. If no other notebook trains this configuration now, delete "
                                f"{self.path} and run again.") from None
             return f"taking over the lock {self.path}: {damage}, untouched for {idle / 60:,.0f} min"
-        owner = self._owner() or {}
         if owner.get("host") != socket.gethostname():
             why = f"untouched for {idle / 60:,.0f} min" if idle > self.stale_after else None
         elif owner.get("pid") == os.getpid():
@@ -268,8 +249,9 @@ class RunLock:
 
     def release(self):
         if self.held:
-            if (self._owner() or {}).get("pid") == os.getpid():
-                self.path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                if self._read()[0].get("pid") == os.getpid():
+                    self.path.unlink()
             self.held = False
 
     def __enter__(self):

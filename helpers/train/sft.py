@@ -7,16 +7,14 @@ from contextlib import contextmanager
 
 from ..env import Profile, native_bf16, precision
 
-# 03's SFT recipe, the one definition: 03's config cell teaches these values (tests/test_sft.py checks that they still
-# agree); ensure_sft_adapter (04 and 06 when 03's adapter is missing), 07, the tests and the rehearsal use it.
+# 03's SFT recipe, the one definition (03's config cell teaches it; tests/test_sft.py keeps the two in agreement)
 SFT_RECIPE = {
     "full": dict(max_steps=300, batch_size=8, grad_accum=2, learning_rate=2e-4, max_length=512, checkpointing=True),
     "quick": dict(max_steps=30, batch_size=4, grad_accum=1, learning_rate=2e-3, max_length=512, checkpointing=True),
 }
 
 
-# 04's DPO recipe, the one definition: 04's config cell teaches these values (tests/test_dpo.py checks that they still
-# agree); 05's cost table and tests/test_micro.py use it.
+# 04's DPO recipe, the one definition (04's config cell teaches it; tests/test_dpo.py keeps the two in agreement)
 DPO_RECIPE = {
     "full": dict(beta=0.1, learning_rate=5e-5, max_steps=60, batch_pairs=4, grad_accum=4, max_length=384,
                  checkpointing=True),
@@ -60,9 +58,8 @@ def pick_rows(dataset, n: int | None, seed: int = 0):
 
 
 def sft_dataset(preferences, column: str = "chosen"):
-    """HH-RLHF dialogues, split at their last "\\n\\nAssistant:" -> ``(dataset, skipped)``: conversational examples
-    ``{'prompt': [messages], 'completion': [{'role': 'assistant', ...}], 'row': i}`` for TRL, and ``(row, reason)``
-    for each dialogue that does not parse, for the caller to report."""
+    """HH-RLHF dialogues split at their last assistant turn -> ``(dataset, skipped)``: TRL's conversational
+    ``{'prompt', 'completion', 'row'}`` examples, and ``(row, reason)`` for each dialogue that does not parse."""
     import datasets
 
     from ..data import parse_rows, require_columns, _split_dialogue, to_messages
