@@ -12,6 +12,7 @@ from ._core import attempt, equal, failed, passed, self_check
 
 __all__ = ["predicted_trainable", "adamw_state_bytes", "largest_batch"]
 
+
 @self_check()
 def predicted_trainable(fn) -> None:
     """``fn() -> int``: LoRA r=8 on q_proj and v_proj of Qwen2.5-0.5B, against PEFT's count (meta device)."""
