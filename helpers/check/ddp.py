@@ -1,6 +1,7 @@
 """Self-checks for 07_two-gpus: plan a data-parallel run, and the memory per GPU when states are sharded."""
 from __future__ import annotations
 
+from ..memory import MemoryEstimate
 from . import _reference as _ref
 from ._core import attempt, close, equal, passed, refuses, returns, self_check
 
@@ -18,10 +19,8 @@ _PLAN_IMPOSSIBLE = [(16, 8, 3, 5_000, 1), (12, 8, 1, 100, 1), (8, 8, 2, 100, 1)]
 
 @self_check(reference=_ref.data_parallel_plan)
 def data_parallel_plan(fn) -> None:
-    """Check ``fn(effective_batch, per_device_batch, processes, examples, epochs) -> (grad_accum, steps)``:
-    grad_accum makes per_device_batch x processes x grad_accum equal the effective batch; steps is how many
-    optimizer steps see ``epochs`` passes over ``examples`` (a last, partial step counts). An effective batch that
-    cannot be reached exactly (not a whole multiple of per_device_batch x processes) raises ValueError."""
+    """``fn(effective_batch, per_device_batch, processes, examples, epochs) -> (grad_accum, steps)``; an effective
+    batch that is not a whole multiple of per_device_batch x processes raises ValueError."""
     name = "data_parallel_plan"
     hint = ("how many sequences does one forward pass of all processes see, and how many such passes make one "
             "optimizer step? A last, partial step still counts")
@@ -36,32 +35,24 @@ def data_parallel_plan(fn) -> None:
                         "rejected")
 
 
-def _estimate(weights, gradients, optimizer, activations):
-    from ..memory import MemoryEstimate
-
-    return MemoryEstimate("check", "full", weights, gradients, optimizer, activations)
-
-
-_SHARD_PARTS = [(4_000_000, 3_000_000, 6_000_000, 5_000_000), (700_000, 40_000, 80_000, 2_500_000)]
+_SHARD_PARTS = [(4_000_000, 3_000_000, 6_000_000, 5_000_000), (700_000, 40_000, 80_000, 2_500_000)]  # w, g, opt, act
 
 
 @self_check(reference=_ref.per_gpu_bytes)
 def per_gpu_bytes(fn) -> None:
-    """Check ``fn(estimate, world_size, stage) -> bytes`` on one GPU of ``world_size``: ZeRO stage 0 (plain DDP:
-    everything replicated), 1 (optimizer states split across the GPUs), 2 (+ gradients), 3 (+ weights: FSDP's
-    FULL_SHARD). Activations are never split - each GPU computes its own share of the batch. A stage outside 0-3
-    raises ValueError."""
+    """``fn(estimate, world_size, stage) -> bytes`` on one GPU when ZeRO stage 0-3 shards the training state (a
+    stage outside 0-3 raises ValueError)."""
     name = "per_gpu_bytes"
+    estimates = [MemoryEstimate("check", "full", *parts) for parts in _SHARD_PARTS]
     hint = ("start from estimate.breakdown(); reread the table above: which part each ZeRO stage adds to the "
             "sharded ones, and which part is never sharded")
-    for parts in _SHARD_PARTS:
-        est = _estimate(*parts)
+    for est in estimates:
         for world_size in (1, 2, 8):
             for stage in (0, 1, 2, 3):
                 got = attempt(name, fn, est, world_size, stage, hint=hint)
                 close(name, got, _ref.per_gpu_bytes(est, world_size, stage), atol=world_size, rtol=1e-9,
                       what=f"bytes per GPU at stage {stage} on {world_size} GPU(s) for {est.breakdown()}", hint=hint)
     for stage in (-1, 4):
-        refuses(name, fn, (_estimate(*_SHARD_PARTS[0]), 2, stage), what=f"stage {stage}",
+        refuses(name, fn, (estimates[0], 2, stage), what=f"stage {stage}",
                 hint="ZeRO has stages 0-3 only: raise ValueError for others")
     return passed(name, f"{len(_SHARD_PARTS)} estimates x 1, 2, 8 GPUs x stages 0-3; activations never split")

@@ -1,8 +1,4 @@
-"""Self-checks for 04_dpo: the sequence log-probability, the DPO loss, the beta sweep, length-normalised DPO.
-
-The expected values come from cases small enough to compute by hand (the ``*_by_hand`` oracles of the answers
-module), never from a copy of the notebook's vectorised solution.
-"""
+"""Self-checks for 04_dpo; the expected values come from the answers module's by-hand oracles (``*_by_hand``)."""
 from __future__ import annotations
 
 import math
@@ -14,8 +10,6 @@ from . import _reference as _ref
 from ._core import attempt, close, equal, failed, passed, returns, self_check
 
 __all__ = ["sequence_logps", "dpo_loss", "beta_sweep", "sigmoid_norm_loss"]
-
-_EOS = 6  # the toy vocabulary's EOS, which is also its pad token - as with SmolLM2 and Pythia
 
 
 class _BigramLM(torch.nn.Module):
@@ -30,26 +24,27 @@ class _BigramLM(torch.nn.Module):
         return SimpleNamespace(logits=self.table[input_ids])  # (N, T, V)
 
 
-def _toy_batch():
-    """Two pairs, prompts of different lengths, answers ending with EOS (= pad), right padding."""
-    prompts, chosen, rejected = [[1, 2, 3], [4, 5]], [[2, 2, 5, _EOS], [1, _EOS]], [[3, _EOS], [5, 4, 3, 2, _EOS]]
-    rows, answer = [], []
-    for side in (chosen, rejected):
-        for prompt, reply in zip(prompts, side):
-            rows.append(prompt + reply)
-            answer.append([0] * len(prompt) + [1] * len(reply))
-    width = max(map(len, rows))
-    pad = lambda seqs, value: torch.tensor([s + [value] * (width - len(s)) for s in seqs])
-    return {"input_ids": pad(rows, _EOS), "attention_mask": pad([[1] * len(r) for r in rows], 0),
-            "completion_mask": pad(answer, 0)}
+# Two pairs, the chosen rows first: prompts of 3 and 2 tokens, answers ending with EOS, which is also the pad token
+# (6, as with SmolLM2 and Pythia); right padding.
+TOY_ROWS = [  # (input_ids, attention_mask, completion_mask)
+    ([1, 2, 3, 2, 2, 5, 6], [1, 1, 1, 1, 1, 1, 1], [0, 0, 0, 1, 1, 1, 1]),
+    ([4, 5, 1, 6, 6, 6, 6], [1, 1, 1, 1, 0, 0, 0], [0, 0, 1, 1, 0, 0, 0]),
+    ([1, 2, 3, 3, 6, 6, 6], [1, 1, 1, 1, 1, 0, 0], [0, 0, 0, 1, 1, 0, 0]),
+    ([4, 5, 5, 4, 3, 2, 6], [1, 1, 1, 1, 1, 1, 1], [0, 0, 1, 1, 1, 1, 1]),
+]
+
+
+def toy_batch():
+    """``TOY_ROWS`` as a collated batch (05's checks use it too)."""
+    ids, attention, completion = (torch.tensor(column) for column in zip(*TOY_ROWS))
+    return {"input_ids": ids, "attention_mask": attention, "completion_mask": completion}
 
 
 @self_check(reference=_ref.sequence_logps)
 def sequence_logps(fn) -> None:
-    """Check ``fn(model, batch, average=False) -> (N,)``: summed (or averaged) log-probabilities of the answer
-    tokens, on a toy model and batch where EOS is also the pad token."""
+    """``fn(model, batch, average=False) -> (N,)``: summed (or averaged) log-probabilities of the answer tokens."""
     name = "sequence_logps"
-    model, batch = _BigramLM(), _toy_batch()
+    model, batch = _BigramLM(), toy_batch()
     hint = ("which position's logits predict which token? Only answer tokens count (the completion mask), "
             "and the values you add are log-probabilities of the tokens that are really there")
     for average in (False, True):
@@ -67,13 +62,12 @@ def sequence_logps(fn) -> None:
 
 @self_check(reference=_ref.dpo_loss)
 def dpo_loss(fn) -> None:
-    """Check ``fn(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta, label_smoothing=0.0)``
-    -> (losses, chosen_rewards, rejected_rewards), each (B,), against values computed by hand."""
+    """``fn(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta, label_smoothing=0.0)`` -> (losses,
+    chosen_rewards, rejected_rewards), each (B,)."""
     name, hint = "dpo_loss", "return (losses, chosen_rewards, rejected_rewards), one value per pair"
+    logps = ([-10.0, -20.0, -5.0], [-12.0, -18.0, -5.0], [-11.0, -19.0, -6.0], [-11.0, -19.0, -4.0])
     cases = [  # policy chosen, policy rejected, ref chosen, ref rejected, beta, label smoothing
-        ([-10.0, -20.0, -5.0], [-12.0, -18.0, -5.0], [-11.0, -19.0, -6.0], [-11.0, -19.0, -4.0], 0.1, 0.0),
-        ([-10.0, -20.0, -5.0], [-12.0, -18.0, -5.0], [-11.0, -19.0, -6.0], [-11.0, -19.0, -4.0], 0.5, 0.0),
-        ([-10.0, -20.0, -5.0], [-12.0, -18.0, -5.0], [-11.0, -19.0, -6.0], [-11.0, -19.0, -4.0], 0.1, 0.1),
+        (*logps, 0.1, 0.0), (*logps, 0.5, 0.0), (*logps, 0.1, 0.1),
         ([-100.0, -1500.0], [-1500.0, -100.0], [-800.0, -800.0], [-800.0, -800.0], 0.1, 0.0),  # margins +-280
     ]
     for pc, pr, rc, rr, beta, eps in cases:
@@ -97,16 +91,16 @@ def dpo_loss(fn) -> None:
 
 @self_check(reference=_ref.beta_sweep)
 def beta_sweep(fn, model, batch, lr: float) -> None:
-    """Check ``fn(model, batch, betas, steps, lr) -> {beta: history}`` (history from ``train_from_scratch``):
-    one run per beta, every run starting from the same weights (the reference: loss ln 2, margin 0), the
-    weights put back afterwards."""
+    """``fn(model, batch, betas, steps, lr) -> {beta: history}``: one run per beta, each from the weights the model
+    has (the reference: loss ln 2, margin 0), and those weights put back afterwards."""
     name = "beta_sweep"
     betas, steps = (0.05, 0.5), 2
     before = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
     results = attempt(name, fn, model, batch, betas, steps, lr,
                       hint="one training run per beta, all from the same start")
     if not isinstance(results, dict):
-        failed(name, f"expected a dict {{beta: history}}, got {type(results).__name__}", "a dict with one training history per beta")
+        failed(name, f"expected a dict {{beta: history}}, got {type(results).__name__}",
+               "a dict with one training history per beta")
     equal(name, sorted(results), sorted(betas), what="set of betas in the result", hint="one entry per beta")
     for beta in betas:
         history = results[beta]
@@ -123,8 +117,8 @@ def beta_sweep(fn, model, batch, lr: float) -> None:
             if abs(r["margin"] - beta * r["log_ratio_margin"]) > 1e-5 * max(1.0, abs(r["margin"])):
                 failed(name, f"reward margin {r['margin']:.6f} is not beta x log-ratio margin for beta={beta}",
                        "the reward margin is beta times the log-ratio margin")
-    after = {n: p.detach() for n, p in model.named_parameters() if p.requires_grad}
-    moved = max((after[n] - before[n]).abs().max().item() for n in before) if before else 0.0
+    moved = max([(p.detach() - before[n]).abs().max().item() for n, p in model.named_parameters() if n in before],
+                default=0.0)
     if moved > 0:
         failed(name, f"the weights were not put back after the sweep (moved by up to {moved:.3g})",
                "keep the final load_trainable_state(model, start) after the loop")
@@ -134,15 +128,12 @@ def beta_sweep(fn, model, batch, lr: float) -> None:
 
 @self_check(reference=_ref.sigmoid_norm_loss)
 def sigmoid_norm_loss(fn) -> None:
-    """Check ``fn(policy_chosen, policy_rejected, ref_chosen, ref_rejected, chosen_tokens, rejected_tokens, beta)``
-    -> per-pair losses (B,): DPO on per-token log-ratios (TRL's loss_type="sigmoid_norm")."""
+    """``fn(policy_chosen, policy_rejected, ref_chosen, ref_rejected, chosen_tokens, rejected_tokens, beta)`` ->
+    per-pair losses (B,): DPO on per-token log-ratios (TRL's loss_type="sigmoid_norm")."""
     name = "sigmoid_norm_loss"
-    pc, pr, rc, rr = [-10.0, -60.0], [-30.0, -20.0], [-14.0, -50.0], [-25.0, -22.0]
-    nc, nr = [4.0, 20.0], [10.0, 5.0]
+    values = [-10.0, -60.0], [-30.0, -20.0], [-14.0, -50.0], [-25.0, -22.0], [4.0, 20.0], [10.0, 5.0]
     for beta in (0.1, 2.0):
-        got = attempt(name, fn, *(torch.tensor(v) for v in (pc, pr, rc, rr, nc, nr)), beta,
-                      hint="the function returns one loss per pair")
-        want = _ref.sigmoid_norm_by_hand(pc, pr, rc, rr, nc, nr, beta)
-        close(name, got, want, atol=1e-5, what=f"per-pair losses (beta={beta})",
+        got = attempt(name, fn, *map(torch.tensor, values), beta, hint="the function returns one loss per pair")
+        close(name, got, _ref.sigmoid_norm_by_hand(*values, beta), atol=1e-5, what=f"per-pair losses (beta={beta})",
               hint="the formula above the exercise: the DPO loss, with each log-ratio taken per answer token")
     return passed(name, "2 pairs of different lengths, 2 betas")

@@ -1,10 +1,7 @@
-"""Self-checks for 06_evaluation: the swap-consistent win rate, distinct-n, the length-controlled win rate.
-
-Expected values come from cases small enough to count by hand, or (for the logistic fit) from a fit written
-differently from the notebook's Newton solution (the answers module's ``length_controlled_win_rate``).
-"""
+"""Self-checks for 06_evaluation: cases counted by hand, and for the logistic fit the answers module's L-BFGS fit."""
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -17,8 +14,7 @@ __all__ = ["swap_consistent_win_rate", "distinct_n", "length_controlled_win_rate
 
 @self_check(reference=_ref.swap_consistent_win_rate)
 def swap_consistent_win_rate(fn) -> None:
-    """Check ``fn(first, second) -> (win_rate, consistency)``: first/second are 'A'/'B' verdicts with the model's
-    answer shown as A / as B; the win rate counts consistent pairs only."""
+    """``fn(first, second) -> (win_rate, consistency)`` from 'A'/'B' verdicts, the model's answer shown as A / as B."""
     name = "swap_consistent_win_rate"
     hint = ("a pair counts only when the judge picks the same answer in both orders - remember the model is A in "
             "`first` and B in `second`; the win rate is among those pairs, the consistency is their share of all")
@@ -39,7 +35,7 @@ def swap_consistent_win_rate(fn) -> None:
 
 @self_check(reference=_ref.distinct_n)
 def distinct_n(fn) -> None:
-    """Check ``fn(texts, n) -> float``: distinct word n-grams / all n-grams, lower-cased, within each text."""
+    """``fn(texts, n) -> float``: distinct word n-grams / all n-grams, lower-cased, within each text."""
     name = "distinct_n"
     hint = ("reread the definition above: lower-cased words, n-grams that never cross from one text into the "
             "next, counted over all texts together; no n-gram at all gives 0.0")
@@ -59,17 +55,18 @@ def distinct_n(fn) -> None:
 
 def _length_cases():
     generator = torch.Generator().manual_seed(6)
-    diff = 5 + 95 * torch.rand(300, generator=generator, dtype=torch.float64)      # always longer, 5-100 tokens
-    wins = (torch.rand(300, generator=generator, dtype=torch.float64) < torch.sigmoid(-1 + 0.03 * diff)).double()
+    uniform = functools.partial(torch.rand, generator=generator, dtype=torch.float64)
+    diff = 5 + 95 * uniform(300)                                                     # always longer, 5-100 tokens
+    wins = (uniform(300) < torch.sigmoid(-1 + 0.03 * diff)).double()
     mixed = torch.randn(200, generator=generator, dtype=torch.float64) * 30           # longer and shorter answers
-    outcome = torch.where(torch.rand(200, generator=generator, dtype=torch.float64) < 0.2, torch.tensor(0.5, dtype=torch.float64),
-                          (torch.rand(200, generator=generator, dtype=torch.float64) < torch.sigmoid(0.4 + 0.02 * mixed)).double())
+    ties = uniform(200) < 0.2
+    outcome = torch.where(ties, 0.5, (uniform(200) < torch.sigmoid(0.4 + 0.02 * mixed)).double())
     return [("an always-longer model", wins, diff), ("answers of both lengths, ties as 0.5", outcome, mixed)]
 
 
 @self_check(reference=_ref.length_controlled_win_rate)
 def length_controlled_win_rate(fn) -> None:
-    """Check ``fn(outcomes, length_diff) -> float``: sigma(a) of the logistic fit P(win) = sigma(a + b * diff / std)."""
+    """``fn(outcomes, length_diff) -> float``: sigma(a) of the logistic fit P(win) = sigma(a + b * diff / std)."""
     name = "length_controlled_win_rate"
     hint = ("fit the logistic model of the exercise text to all outcomes (ties included as they are), then read "
             "off its prediction for two answers of equal length")

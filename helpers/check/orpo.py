@@ -1,14 +1,11 @@
-"""Self-checks for 05_orpo: the odds-ratio term, the full ORPO loss, the prompt-masked NLL.
-
-The expected values are computed in float64 with plain Python math, one pair or one token at a time (the
-``*_by_hand`` oracles of the answers module), never from a copy of the notebook's vectorised solution.
-"""
+"""Self-checks for 05_orpo; the expected values come from the answers module's by-hand oracles (``*_by_hand``)."""
 from __future__ import annotations
 
 import torch
 
 from . import _reference as _ref
 from ._core import attempt, close, failed, passed, returns, self_check
+from .dpo import toy_batch
 
 __all__ = ["odds_ratio_term", "orpo_loss", "answer_only_nll"]
 
@@ -21,42 +18,33 @@ _REJECTED = [-2.0, -0.1, -2.5, -0.7, -1e-4]
 
 @self_check(reference=_ref.odds_ratio_term)
 def odds_ratio_term(fn) -> None:
-    """Check ``fn(chosen_logps, rejected_logps) -> (losses, log_odds_ratio)``, (B,) each, on float32 inputs."""
+    """``fn(chosen_logps, rejected_logps) -> (losses, log_odds_ratio)``, (B,) each, on float32 inputs."""
     name = "odds_ratio_term"
-    chosen = torch.tensor(_CHOSEN, dtype=torch.float32)
-    rejected = torch.tensor(_REJECTED, dtype=torch.float32)
+    chosen, rejected = (torch.tensor(values, dtype=torch.float32) for values in (_CHOSEN, _REJECTED))
     hint = ("section 5.4 built log-odds that stay finite - use them; then reread section 1: how the odds of the "
             "two answers are compared, and what loss that comparison gets")
     losses, ratio = returns(name, attempt(name, fn, chosen, rejected, hint=hint), "losses, log_odds_ratio", hint)
-    want_ratio = [_ref.log_odds_float(float(c)) - _ref.log_odds_float(float(r)) for c, r in zip(chosen.double(), rejected.double())]
-    want_losses = [-_ref.log_sigmoid_float(x) for x in want_ratio]
+    want_ratio = [_ref.log_odds_float(c) - _ref.log_odds_float(r) for c, r in zip(chosen.tolist(), rejected.tolist())]
     if isinstance(ratio, torch.Tensor) and ratio.shape == (len(_CHOSEN),) and not torch.isfinite(ratio).all():
         failed(name, "a log odds ratio is inf or nan for an answer with mean log-prob -1e-9 (p ~ 1)",
                "in float32 a probability this close to 1 rounds to 1: section 5.4 shows log-odds that stay finite")
     close(name, ratio, want_ratio, atol=1e-4, rtol=1e-4, what="log odds ratio", hint=hint)
     if isinstance(losses, torch.Tensor) and losses.shape == (len(_CHOSEN),) and (losses < 0).any():
-        failed(name, "a loss is negative - -log(sigmoid(x)) never is", "check the sign: the loss of a well-separated pair is small and positive")
-    close(name, losses, want_losses, atol=1e-4, rtol=1e-4, what="per-pair loss", hint=hint)
+        failed(name, "a loss is negative - -log(sigmoid(x)) never is",
+               "check the sign: the loss of a well-separated pair is small and positive")
+    close(name, losses, [_ref.softplus(-x) for x in want_ratio], atol=1e-4, rtol=1e-4, what="per-pair loss", hint=hint)
     return passed(name, f"{len(_CHOSEN)} pairs, an answer with p ~ 1 and a tie (loss ln 2) included")
 
 
 def _toy_logps():
-    """Per-token log-probs (N=4 rows: 2 chosen, 2 rejected; T-1 = 6 targets) and a batch with prompts of different
-    lengths and right padding. Every value is distinct, so any wrong mask changes the result."""
+    """Per-token log-probs of 04's toy batch (float64, every value distinct: any wrong mask changes the result)."""
     generator = torch.Generator().manual_seed(5)
-    token_lp = -(torch.rand(4, 6, generator=generator, dtype=torch.float64) * 3 + 0.05)
-    # rows: chosen 1 (prompt 3, answer 3), chosen 2 (prompt 2, answer 2, pad 3),
-    #       rejected 1 (prompt 3, answer 2, pad 2), rejected 2 (prompt 2, answer 5)
-    attention = [[1] * 7, [1] * 4 + [0] * 3, [1] * 5 + [0] * 2, [1] * 7]
-    completion = [[0, 0, 0, 1, 1, 1, 1], [0, 0, 1, 1, 0, 0, 0], [0, 0, 0, 1, 1, 0, 0], [0, 0, 1, 1, 1, 1, 1]]
-    batch = {"input_ids": torch.arange(28).reshape(4, 7), "attention_mask": torch.tensor(attention),
-             "completion_mask": torch.tensor(completion)}
-    return token_lp, batch
+    return -(torch.rand(4, 6, generator=generator, dtype=torch.float64) * 3 + 0.05), toy_batch()   # (N, T-1), batch
 
 
 @self_check(reference=_ref.orpo_loss)
 def orpo_loss(fn) -> None:
-    """Check ``fn(token_lp, batch, lam) -> (loss, nll, or_losses)`` on a toy batch (2 pairs, padding, prompts)."""
+    """``fn(token_lp, batch, lam) -> (loss, nll, or_losses)`` on a toy batch (2 pairs, padding, prompts)."""
     name = "orpo_loss"
     token_lp, batch = _toy_logps()
     hint = ("three parts, each already in the notebook: TRL's NLL of section 5.3 (which rows, which tokens?), the "
@@ -73,12 +61,11 @@ def orpo_loss(fn) -> None:
 
 @self_check(reference=_ref.answer_only_nll)
 def answer_only_nll(fn) -> None:
-    """Check ``fn(token_lp, batch) -> scalar``: the chosen rows' NLL over answer tokens only, one token-mean."""
+    """``fn(token_lp, batch) -> scalar``: the chosen rows' NLL over answer tokens only, one token-mean."""
     name = "answer_only_nll"
     token_lp, batch = _toy_logps()
-    want = _ref.answer_only_by_hand(token_lp, batch)
     hint = ("like TRL's NLL of section 5.3, with another mask: which rows, which tokens (and the targets are shifted "
             "by one); one mean over all of those tokens, not a mean of row means")
     got = attempt(name, fn, token_lp, batch, hint=hint)
-    close(name, got, want, atol=1e-6, what="answer-only NLL", hint=hint)
+    close(name, got, _ref.answer_only_by_hand(token_lp, batch), atol=1e-6, what="answer-only NLL", hint=hint)
     return passed(name, "2 chosen rows of different answer lengths: answer tokens only, one token-mean")

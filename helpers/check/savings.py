@@ -6,26 +6,22 @@ import copy
 import torch
 
 from ..budget import T4_USABLE_GIB
+from ..models import build_model
 from . import _reference as _ref
 from ._core import attempt, equal, failed, passed, self_check
 
 __all__ = ["predicted_trainable", "adamw_state_bytes", "largest_batch"]
 
-QWEN = "Qwen/Qwen2.5-0.5B"
-
 
 @self_check()
 def predicted_trainable(fn) -> None:
-    """Check ``fn() -> int``: the trainable parameters of LoRA r=8 on q_proj and v_proj of Qwen2.5-0.5B,
-    against PEFT on the real-size architecture (meta device, no download)."""
+    """``fn() -> int``: LoRA r=8 on q_proj and v_proj of Qwen2.5-0.5B, against PEFT's count (meta device)."""
     import peft
-
-    from ..models import build_model
 
     name = "predicted_trainable"
     got = attempt(name, fn, hint="return the count as an int, worked out from the config above")
     config = peft.LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM")
-    want = peft.get_peft_model(build_model(QWEN, device="meta"), config).get_nb_trainable_parameters()[0]
+    want = peft.get_peft_model(build_model("Qwen/Qwen2.5-0.5B", device="meta"), config).get_nb_trainable_parameters()[0]
     if not isinstance(got, int) or isinstance(got, bool):
         failed(name, f"return an int, got {type(got).__name__}", "return the number itself, e.g. 123456")
     equal(name, got, want, what="trainable count",
@@ -47,18 +43,14 @@ def _adamw_step(model) -> int:
 
 @self_check()
 def adamw_state_bytes(fn, model) -> None:
-    """Check ``fn(model) -> int``: the bytes AdamW holds after its first step, for ``model`` trained fully and
-    for ``model`` with LoRA adapters (frozen base), each compared with a real AdamW step."""
+    """``fn(model) -> int``: AdamW's state after one step, ``model`` trained fully and with LoRA (a real AdamW's)."""
     import peft
 
     name = "adamw_state_bytes"
-    linear = sorted({n.split(".")[-1] for n, m in model.named_modules()
-                     if isinstance(m, torch.nn.Linear) and m is not model.get_output_embeddings()})
-    full = copy.deepcopy(model)
-    lora = peft.get_peft_model(copy.deepcopy(model), peft.LoraConfig(r=4, lora_alpha=8, target_modules=linear,
-                                                                     task_type="CAUSAL_LM"))
-    wants = {"full": _adamw_step(full), "LoRA": _adamw_step(lora)}
-    for label, case in [("full", full), ("LoRA", lora)]:
+    config = peft.LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", task_type="CAUSAL_LM")
+    cases = {"full": copy.deepcopy(model), "LoRA": peft.get_peft_model(copy.deepcopy(model), config)}
+    wants = {label: _adamw_step(case) for label, case in cases.items()}
+    for label, case in cases.items():
         got = attempt(name, fn, case, hint="the function takes a model and returns an int")
         equal(name, got, wants[label], what=f"byte count for {label} fine-tuning",
               hint="reread what AdamW keeps per parameter and per tensor (the exercise text), and which "
@@ -76,10 +68,8 @@ LARGEST_BATCH_CASES = [   # (model, method, sequence length, memory limit in GiB
 
 @self_check(reference=_ref.largest_batch)
 def largest_batch(fn) -> None:
-    """Check ``fn(model_id, method, seq_len, limit_gib, **kwargs) -> int``: the largest batch size (<= 1024)
-    whose predicted total fits ``limit_gib``, or 0. The answer must fit, and one more sequence must not."""
+    """``fn(model_id, method, seq_len, limit_gib, **kwargs) -> int``: the largest batch (<= 1024) that fits, or 0."""
     name = "largest_batch"
-    fits = _ref.batch_fits
     found = []
     for model_id, method, seq_len, limit_gib, kwargs in LARGEST_BATCH_CASES:
         got = attempt(name, fn, model_id, method, seq_len, limit_gib, **kwargs,
@@ -87,9 +77,9 @@ def largest_batch(fn) -> None:
         case = f"{model_id.split('/')[1]} {method} {kwargs or ''} at {seq_len} tokens in {limit_gib:g} GiB"
         if not isinstance(got, int) or isinstance(got, bool) or not 0 <= got <= 1024:
             failed(name, f"{case}: expected an int between 0 and 1024, got {got!r}", "return the batch size")
-        if got > 0 and not fits(model_id, method, seq_len, limit_gib, kwargs, got):
+        if got > 0 and not _ref.batch_fits(model_id, method, seq_len, limit_gib, kwargs, got):
             failed(name, f"{case}: batch {got} does not fit", "the answer must fit; step down until it does")
-        if got < 1024 and fits(model_id, method, seq_len, limit_gib, kwargs, got + 1):
+        if got < 1024 and _ref.batch_fits(model_id, method, seq_len, limit_gib, kwargs, got + 1):
             failed(name, f"{case}: batch {got} fits, but so does {got + 1}",
                    "find the *largest* batch that fits (0 only when batch 1 does not fit)")
         found.append(got)

@@ -6,29 +6,25 @@ from ._core import attempt, close, equal, failed, passed, refuses, returns, self
 
 __all__ = ["split_dialogue", "masked_labels", "real_token_share"]
 
-_SPLIT_CASES = [
-    ("\n\nHuman: What is 2 + 2?\n\nAssistant: 4.",
-     ("\n\nHuman: What is 2 + 2?\n\nAssistant:", "4.")),
-    ("\n\nHuman: Hi!\n\nAssistant: Hello. How can I help?\n\nHuman: Name a colour.\n\nAssistant: Blue.",
-     ("\n\nHuman: Hi!\n\nAssistant: Hello. How can I help?\n\nHuman: Name a colour.\n\nAssistant:", "Blue.")),
-    ("\n\nHuman: Say 'Assistant: hi'.\n\nAssistant:  Assistant: hi",
-     ("\n\nHuman: Say 'Assistant: hi'.\n\nAssistant:", "Assistant: hi")),
+_SPLIT_CASES = [  # (prompt, the rest): the dialogue is prompt + rest, its response the rest without the spaces
+    ("\n\nHuman: What is 2 + 2?\n\nAssistant:", " 4."),
+    ("\n\nHuman: Hi!\n\nAssistant: Hello. How can I help?\n\nHuman: Name a colour.\n\nAssistant:", " Blue."),
+    ("\n\nHuman: Say 'Assistant: hi'.\n\nAssistant:", "  Assistant: hi"),
 ]
 _MALFORMED = ["\n\nHuman: the answer ran into the question. Paris.", "\n\nHuman: Hello?\n\nAssistant:"]
 
 
 @self_check(reference=_ref.split_dialogue)
 def split_dialogue(fn) -> None:
-    """Check ``fn(text) -> (prompt, response)``: the prompt runs up to and including the LAST "\\n\\nAssistant:",
-    the response is the rest without surrounding spaces; a dialogue with no assistant turn or an empty final
-    response raises an error (ValueError, e.g. helpers.DataFormatError) instead of returning something."""
+    """``fn(text) -> (prompt, response)``, split after the LAST "\\n\\nAssistant:"; a dialogue without an assistant
+    turn or with an empty final response raises ValueError (e.g. helpers.DataFormatError)."""
     name = "split_dialogue"
     hint = ("a dialogue can have several assistant turns: which one starts the response? The prompt ends with "
             "the marker the model sees before answering; the response has no surrounding spaces")
-    for text, want in _SPLIT_CASES:
-        got = attempt(name, fn, text, hint=hint)
+    for prompt, rest in _SPLIT_CASES:
+        got = attempt(name, fn, prompt + rest, hint=hint)
         got = tuple(got) if isinstance(got, (tuple, list)) else got
-        equal(name, got, want, what=f"(prompt, response) for {text!r}", hint=hint)
+        equal(name, got, (prompt, rest.strip()), what=f"(prompt, response) for {prompt + rest!r}", hint=hint)
     for text in _MALFORMED:
         refuses(name, fn, (text,), what=repr(text), error="raise helpers.DataFormatError (a ValueError) for a "
                 "dialogue that does not parse", hint="a dialogue with nothing to learn from must be refused, not "
@@ -48,9 +44,8 @@ _LABEL_EXAMPLES = [
 
 @self_check(reference=_ref.masked_labels)
 def masked_labels(fn, tokenizer) -> None:
-    """Check ``fn(tokenizer, example) -> (input_ids, labels)`` for a prompt/completion conversation: input_ids
-    of the whole chat-templated conversation, labels equal to input_ids on the final response (EOS included)
-    and -100 on every prompt token. Labels are NOT shifted: the model shifts them itself."""
+    """``fn(tokenizer, example) -> (input_ids, labels)`` of a chat-templated prompt/completion conversation: labels
+    -100 on the prompt, the input ids on the response (EOS included), not shifted (the model shifts them)."""
     name = "masked_labels"
     hint = ("notebook 00's exercise found the assistant's tokens by comparing two renderings of a conversation; "
             "here the labels copy the input ids and hide (-100) everything the model only reads")
@@ -73,20 +68,13 @@ def masked_labels(fn, tokenizer) -> None:
                         "trained")
 
 
-_SHARE_CASES = [  # (lengths, batch_size, pad_to)
-    ([3, 5, 2, 8], 2, None),
-    ([3, 5, 2, 8], 2, 10),
-    ([4, 4, 1], 2, None),
-    ([7, 1, 1, 1, 2, 6], 3, None),
-    ([10, 10, 10], 2, 12),
-]
+_SHARE_CASES = [([3, 5, 2, 8], 2, None), ([3, 5, 2, 8], 2, 10), ([4, 4, 1], 2, None), ([7, 1, 1, 1, 2, 6], 3, None),
+                ([10, 10, 10], 2, 12)]  # (lengths, batch_size, pad_to)
 
 
 @self_check(reference=_ref.real_token_share)
 def real_token_share(fn) -> None:
-    """Check ``fn(lengths, batch_size, pad_to=None) -> float``: batches of ``batch_size`` consecutive lengths
-    (the last may be smaller), each padded to its longest sequence or to ``pad_to``; the share of all token
-    positions that are real tokens (sum of lengths / sum of padded sizes)."""
+    """``fn(lengths, batch_size, pad_to=None) -> float``: real tokens / padded positions of consecutive batches."""
     hint = ("count what the GPU computes: every row of a batch is as long as its padded length (the batch's "
             "longest row, or pad_to); the share is real tokens over all computed positions")
     compare_shares(fn, _SHARE_CASES, hint)
