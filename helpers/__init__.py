@@ -14,7 +14,7 @@ from .data import (DataFormatError, load_eval_prompts, load_preferences, parse_r
                    to_preference_example)
 from .env import (Profile, default_device, environment_report, get_profile, output_dir, precision,
                   quiet_library_notices, seed_everything)
-from .measure import count_parameters, describe_trainable, fmt_bytes, fmt_ratio, peak_memory, time_fn
+from .measure import compare_times, count_parameters, describe_trainable, fmt_bytes, fmt_ratio, peak_memory, time_fn
 from .memory import estimate_memory
 from .models import (build_model, load_model, load_tokenizer, lora_targets, model_spec, out_of_memory_advice,
                      vocab_report)
@@ -23,13 +23,13 @@ from .text import chat_prompt, generate, generate_ids, side_by_side
 from .track import tracker
 from .train import latest_checkpoint, sft_adapter_dir
 
-__all__ = ["budget", "check", "env", "evaluation", "files", "measure", "memory", "prefs", "train",
+__all__ = ["budget", "check", "env", "evaluation", "files", "memory", "prefs", "train",
            "T4_SUSTAINED_TFLOPS", "flops_per_token", "t4_assumption", "t4_minutes",
            "DataFormatError", "load_eval_prompts", "load_preferences", "parse_rows", "report_skipped", "to_messages",
            "to_preference_example",
            "Profile", "default_device", "environment_report", "get_profile", "output_dir", "precision",
            "quiet_library_notices", "seed_everything",
-           "count_parameters", "describe_trainable", "fmt_bytes", "fmt_ratio", "peak_memory", "time_fn",
+           "compare_times", "count_parameters", "describe_trainable", "fmt_bytes", "fmt_ratio", "peak_memory", "time_fn",
            "estimate_memory",
            "build_model", "load_model", "load_tokenizer", "lora_targets", "model_spec", "out_of_memory_advice",
            "vocab_report",

@@ -1,5 +1,5 @@
 """Counting, timing and memory - measured honestly.  Taught in 01_lora-from-scratch and 02_what-lora-saves
-(02 defines there what only it uses: the byte counters of a training step, ``compare_times``)."""
+(02 defines there what only it uses: the byte counters of a training step)."""
 from __future__ import annotations
 
 import statistics
@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["Timing", "count_parameters", "describe_trainable", "fmt_bytes", "fmt_ratio", "peak_memory", "time_fn"]
+__all__ = ["Timing", "compare_times", "count_parameters", "describe_trainable", "fmt_bytes", "fmt_ratio", "peak_memory",
+           "time_fn"]
 
 
 def count_parameters(model) -> tuple[int, int]:
@@ -88,6 +89,23 @@ def time_fn(fn, *, warmup: int = 3, repeats: int = 10, device=None, tokens: int 
         synchronize(device)
         times.append(time.perf_counter() - start)
     return Timing.of(times, tokens)
+
+
+def compare_times(fns: dict, *, warmup: int = 3, repeats: int = 10, device=None, tokens: int | None = None) -> dict:
+    """Time several functions fairly: ``{name: Timing}`` from calls interleaved round-robin.
+
+    ``time_fn`` on A and then on B lets B run under other conditions (other processes, clock boost, heat);
+    alternating A, B, A, B... gives every candidate the same ones. Each call is timed by ``time_fn`` (synchronised);
+    the i-th time of each candidate comes from round i, so their ratio compares two calls made back to back.
+    ``tokens`` (per call) adds tokens/s."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    names, times = list(fns), {name: [] for name in fns}
+    for i in range(repeats):
+        for name in names[i % len(names):] + names[:i % len(names)]:   # rotate who goes first
+            times[name] += time_fn(fns[name], warmup=0, repeats=1, device=device).times
+    return {name: Timing.of(t, tokens) for name, t in times.items()}
 
 
 @contextmanager

@@ -35,7 +35,7 @@ TABLE = {
 def nb():
     return definitions(NOTEBOOK, "lora_count", "peft_count", "PYTHIA_ALL", "LLAMA_ALL", "CONFIGS", "make_trainable",
                        "train_step", "PARTS", "plot_breakdown", "fit_report", "tensor_bytes", "saved_tensor_bytes",
-                       "compare_times", preamble=PREAMBLE)
+                       preamble=PREAMBLE)
 
 
 def test_the_notebook_tabulates_every_configuration(nb):
@@ -112,9 +112,9 @@ def test_breakdown_figure_is_labelled_in_words_with_units(nb):
     plt.close(fig)
 
 
-def test_compare_times_interleaves_and_reports_tokens(nb):
+def test_compare_times_interleaves_and_reports_tokens():
     calls = []
-    timings = nb["compare_times"]({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
+    timings = helpers.compare_times({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
                                   warmup=1, repeats=4, tokens=100)
     assert calls == ["a", "b", "a", "b", "b", "a", "a", "b", "b", "a"]   # warm-up, then who goes first rotates
     assert set(timings) == {"a", "b"} and len(timings["a"].times) == 4 and timings["a"].tokens_per_s > 0
