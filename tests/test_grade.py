@@ -752,8 +752,9 @@ def test_after_a_fail_the_students_process_gets_that_answer_alone():
 
 
 def test_a_saved_recording_is_replayed_only_for_the_same_kit(tmp_path):
-    """grade.py --recordings: a recording saved for one kit (its hash) is never replayed for another, and a damaged
-    or missing file means the kit's cells run again."""
+    """grade.py --recordings: a recording saved under one key (the kit's hash and the notebook's recording job) is
+    never replayed under another, a damaged or missing file means the kit's cells run again, and a recording that
+    reached no check or met a failing kit cell is not kept."""
     rec = grade.Recording(b"\x80\x04inputs", [{"cell": 3}, {"check": "x", "recorded": True}], "ok", "", 1.5)
     path = grade.recording_file(tmp_path / "recordings", "03_sft")
     grade.save_recording(path, rec, "kit-a")
@@ -762,6 +763,13 @@ def test_a_saved_recording_is_replayed_only_for_the_same_kit(tmp_path):
     path.write_text("{not json", encoding="utf-8")
     assert grade.load_recording(path, "kit-a") is None
     assert grade.load_recording(tmp_path / "missing.json", "kit-a") is None
+    assert grade.reusable(rec)                                     # kept for later batches; these are recorded again:
+    assert not grade.reusable(grade.Recording(None, [], "ok", "", 1.0))                        # no check was reached
+    assert not grade.reusable(grade.Recording(b"x", [{"cell": 3, "error": "MemoryError"}], "ok", "", 1.0))
+    kit = grade.kit_notebooks()
+    one, two = (grade.recording_key(stem, kit[stem], "kit-a") for stem in ("01_lora-from-scratch", "03_sft"))
+    assert one != two and one == grade.recording_key("01_lora-from-scratch", kit["01_lora-from-scratch"], "kit-a")
+    assert one != grade.recording_key("01_lora-from-scratch", kit["01_lora-from-scratch"], "kit-b")
     with pytest.raises(SystemExit, match="--record needs --recordings DIR"):
         grade.main(["--record", "00_setup"])
     with pytest.raises(SystemExit, match="no kit notebook 99_x"):
@@ -772,6 +780,7 @@ def test_hand_ins_with_the_same_definitions_share_one_finished_run(tmp_path, mon
     """Two hand-ins whose definitions are the same statement for statement are run once and both graded from that
     run; a run that timed out is not shared (the next one runs for itself)."""
     runs = []
+    monkeypatch.setattr(grade, "_RECORDED", {})        # the fake recording below must not reach later batches
     monkeypatch.setattr(grade, "record", lambda *a, **k: grade.Recording(b"inputs", [], "ok", "", 0.1))
     for status in ("ok", "timeout"):
         def fake(job, timeout, threads, inputs, status=status):

@@ -24,7 +24,7 @@ How a grade is made (the design; README "Grading handed-in notebooks" says the s
 - Hidden checks (``grading/hidden/NN.py``, teacher only) run after the visible ones.
 - A timeout (``--timeout``, default 300 s per notebook; ``--record-timeout``, default 900 s, for the once-per-notebook
   recording) is blamed only on the checks that had not run; ``--recordings DIR`` keeps each recording (JSON, keyed
-  by the kit's hash) for later runs, and ``--record`` makes them ahead (the Gradescope image does, once); the sandbox
+  by the kit's hash and the notebook's recording cells) for later runs, and ``--record`` makes them ahead (the Gradescope image does, once); the sandbox
   (a PID namespace) dies with every process it started. The kit is hashed before and after each hand-in; a change
   stops the batch. Without a working ``bwrap`` the grader warns loudly and runs the same worker unconfined.
 
@@ -682,21 +682,34 @@ def recording_file(folder: Path, stem: str) -> Path:
     return folder / f"{stem}.json"
 
 
-def save_recording(path: Path, rec: Recording, kit: str) -> None:
-    """A finished recording as JSON (the inputs base64-encoded; nothing in it is ever run by the grader itself),
-    keyed by the kit's hash: ``load_recording`` gives it back only for the same kit."""
+def recording_key(stem: str, ref: "KitNotebook", kit: str) -> str:
+    """What a recording depends on: the kit's hash and the recording job (the notebook's cells it runs, the checks,
+    the answers module). A recording is replayed only while both are unchanged."""
+    job = json.dumps(make_job(stem, ref, [], "record"), sort_keys=True)
+    return hashlib.sha256(f"{kit}\0{job}".encode()).hexdigest()
+
+
+def reusable(rec: Recording) -> bool:
+    """A recording worth keeping for later batches: finished, with inputs, and no kit cell failed on the way (a
+    one-off failure - out of memory, say - is recorded again next time instead of replayed)."""
+    return rec.status == "ok" and rec.inputs is not None and not any(e.get("error") for e in rec.events)
+
+
+def save_recording(path: Path, rec: Recording, key: str) -> None:
+    """A reusable recording as JSON (the inputs base64-encoded; nothing in it is ever run by the grader itself),
+    under its ``recording_key``: ``load_recording`` gives it back only for the same key."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = dict(kit=kit, inputs=base64.b64encode(rec.inputs).decode("ascii"), events=rec.events, status=rec.status,
+    data = dict(key=key, inputs=base64.b64encode(rec.inputs).decode("ascii"), events=rec.events, status=rec.status,
                 message=rec.message, seconds=rec.seconds)
     path.with_suffix(".part").write_text(json.dumps(data), encoding="utf-8")
     os.replace(path.with_suffix(".part"), path)
 
 
-def load_recording(path: Path, kit: str) -> Recording | None:
-    """The recording saved in ``path`` for this kit (same hash), else None (absent, another kit, unreadable)."""
+def load_recording(path: Path, key: str) -> Recording | None:
+    """The recording saved in ``path`` under ``key``, else None (absent, another kit or notebook, unreadable)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("kit") != kit or data.get("status") != "ok":
+        if data.get("key") != key or data.get("status") != "ok":
             return None
         return Recording(base64.b64decode(data["inputs"]), list(data["events"]), "ok", str(data["message"]),
                          float(data["seconds"]))
@@ -712,8 +725,8 @@ def record_kit(stems: list[str], folder: Path, timeout: float = 900) -> dict[str
     done = {}
     for stem in stems:
         done[stem] = record(stem, kit[stem], timeout, os.cpu_count() or 1)
-        if done[stem].status == "ok":
-            save_recording(recording_file(folder, stem), done[stem], reference)
+        if reusable(done[stem]):
+            save_recording(recording_file(folder, stem), done[stem], recording_key(stem, kit[stem], reference))
         print(f"{stem}: the kit's cells run for the checks' inputs in {done[stem].seconds:.1f} s ({done[stem].status})"
               + (f" -> {recording_file(folder, stem)}" if done[stem].status == "ok" else f": {done[stem].message}"),
               file=sys.stderr)
@@ -888,20 +901,20 @@ def grade(handins: Path, out: Path, timeout: float = 300, jobs: int = 1, record_
         later batch in this process while the kit is unchanged: ``_RECORDED``; by a later run: ``recordings``)."""
         with _RECORDING_LOCKS.setdefault(stem, threading.Lock()):
             if stem not in batch:
-                loaded = load_recording(recording_file(recordings, stem), reference) if recordings else None
-                if (stem, reference) in _RECORDED:
-                    batch[stem] = _RECORDED[(stem, reference)]
+                key = recording_key(stem, kit[stem], reference)
+                if key in _RECORDED:
+                    batch[stem] = _RECORDED[key]
                     reused[stem] = "earlier in this process"
-                elif loaded is not None:
-                    batch[stem] = _RECORDED[(stem, reference)] = loaded
+                elif recordings and (loaded := load_recording(recording_file(recordings, stem), key)) is not None:
+                    batch[stem] = _RECORDED[key] = loaded
                     reused[stem] = f"earlier, saved in {recording_file(recordings, stem)}"
                 else:
                     batch[stem] = record(stem, kit[stem], record_timeout,
                                          max(1, (os.cpu_count() or 1) // max(1, jobs)))
-                    if batch[stem].status == "ok":     # a failed recording is retried by the next batch
-                        _RECORDED[(stem, reference)] = batch[stem]
+                    if reusable(batch[stem]):          # a failed recording is retried by the next batch
+                        _RECORDED[key] = batch[stem]
                         if recordings:
-                            save_recording(recording_file(recordings, stem), batch[stem], reference)
+                            save_recording(recording_file(recordings, stem), batch[stem], key)
             return batch[stem]
 
     runs: dict[str, tuple] = {}
