@@ -26,15 +26,15 @@ def load_reward_model(model_id: str, profile: str, *, dtype: torch.dtype | None 
     profile = Profile(profile)
     device = torch.device(device) if device is not None else default_device()
     if profile == "quick":
-        from .models import REPO_ROOT, load_tokenizer
+        from .models import REPO_ROOT, load_tokenizer, no_loading_bar
 
         folder = REPO_ROOT / "data" / "micro-reward"
         if not (folder / "model.safetensors").exists():
             raise FileNotFoundError(f"{folder} is missing: restore it (git checkout data/micro-reward) or rebuild it "
                                     "with: python scripts/maintainers/train_scorers.py --only reward")
         tokenizer = load_tokenizer("HuggingFaceTB/SmolLM2-360M", "quick", chat_template="course")
-        transformers.utils.logging.disable_progress_bar()   # no "Loading weights" bar for a 3 MB local file
-        model = transformers.AutoModelForSequenceClassification.from_pretrained(folder, dtype=torch.float32)
+        with no_loading_bar():
+            model = transformers.AutoModelForSequenceClassification.from_pretrained(folder, dtype=torch.float32)
         model.config.pad_token_id = tokenizer.pad_token_id
         accuracy = json.loads((folder / "scorer.json").read_text(encoding="utf-8")).get("heldout_accuracy")
         model.name_or_path = (f"reward model (quick profile: the course micro-model trained as a reward model on the "

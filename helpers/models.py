@@ -3,6 +3,7 @@ and the project's BPE (quick profile), and the real-size architecture built offl
 from __future__ import annotations
 
 import tomllib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -122,6 +123,18 @@ def uses_micro_model(model_id: str) -> bool:
     return model_spec(model_id).standin == "micro-llama"
 
 
+@contextmanager
+def no_loading_bar():
+    """transformers' progress bars off inside (no "Loading weights" bar for a few MB of local files), as before after."""
+    bars = transformers.utils.logging.is_progress_bar_enabled()
+    transformers.utils.logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if bars:
+            transformers.utils.logging.enable_progress_bar()
+
+
 def _load_micro(spec: ModelSpec, dtype: torch.dtype) -> transformers.PreTrainedModel:
     """data/micro-llama as fp32 (or ``dtype``), with the EOS/pad ids of ``spec``'s quick tokenizer."""
     weights = MICRO_DIR / "model.safetensors"
@@ -132,13 +145,8 @@ def _load_micro(spec: ModelSpec, dtype: torch.dtype) -> transformers.PreTrainedM
     if problem := file_problem(weights):
         raise DamagedFileError(weights, problem, "It ships with the course kit: restore it with "
                                f"`git checkout -- data/micro-llama` or rebuild it: {rebuild}")
-    bars = transformers.utils.logging.is_progress_bar_enabled()
-    transformers.utils.logging.disable_progress_bar()   # no "Loading weights" bar for a 3 MB local file
-    try:
+    with no_loading_bar():
         model = transformers.LlamaForCausalLM.from_pretrained(MICRO_DIR, dtype=dtype)
-    finally:
-        if bars:
-            transformers.utils.logging.enable_progress_bar()
     tokenizer = _project_tokenizer(spec)
     if len(tokenizer) != model.config.vocab_size:
         raise ValueError(f"data/micro-llama has {model.config.vocab_size:,} embedding rows but data/tokenizer.json "

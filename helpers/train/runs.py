@@ -198,7 +198,8 @@ class RunLock:
         return owner, damage
 
     def _take_over(self) -> str:
-        """Why the existing lock may be taken over (its owner is gone), as the line to print; a RunError if not."""
+        """Why the existing lock may be taken over (its owner is gone), as the line to print ("" if it was released
+        meanwhile); a RunError if not."""
         try:
             owner, damage = self._read()
             if damage and time.time() - self.path.stat().st_mtime <= 2:  # created this instant: its owner writes it
@@ -206,7 +207,7 @@ class RunLock:
                 owner, damage = self._read()
             idle = time.time() - self.path.stat().st_mtime
         except FileNotFoundError:  # released meanwhile
-            owner, damage, idle = {}, None, float("inf")
+            return ""
         if damage:
             if idle <= self.stale_after:
                 raise RunError(f"Cannot read the run lock {self.path}: {damage}, so it does not say which process "
@@ -232,8 +233,10 @@ class RunLock:
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             except FileExistsError:
-                print(self._take_over())
-                self.path.unlink(missing_ok=True)
+                why = self._take_over()
+                if why:                                            # "": released meanwhile, just try again
+                    print(why)
+                    self.path.unlink(missing_ok=True)
                 continue
             with os.fdopen(fd, "w") as f:
                 json.dump({"pid": os.getpid(), "host": socket.gethostname(),
