@@ -227,7 +227,9 @@ def load_model(model_id: str, profile: str, *, dtype: torch.dtype | None = None,
         if uses_micro_model(model_id):
             model = _load_micro(spec, dtype)
         elif spec.standin and (REPO_ROOT / "data" / spec.standin / "model.safetensors").exists():
-            model = transformers.AutoModelForCausalLM.from_pretrained(REPO_ROOT / "data" / spec.standin, dtype=dtype)
+            with no_loading_bar():                  # a few MB of local files
+                model = transformers.AutoModelForCausalLM.from_pretrained(REPO_ROOT / "data" / spec.standin,
+                                                                          dtype=dtype)
         else:   # a tiny config of the family (same classes and module names, a few layers) for the project's BPE
             family, tokenizer = FAMILIES[spec.family], _project_tokenizer(spec)
             rows = -(-len(tokenizer) // family.vocab_multiple) * family.vocab_multiple
