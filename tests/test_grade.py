@@ -124,9 +124,10 @@ def forged_batch(handins: Path, out: Path, port: int) -> None:
         cell.source = cell.source.replace(CALLS[name], f'print("PASS {name}: 3 cases")')
         cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"PASS {name}: 3 cases\n")]
     hand_in(handins / "printed", "03_sft.ipynb", nb)
-    # own_tests: a PASS line under a name no check uses
+    # own_tests: a PASS line under a name no check uses (in a cell where the next three forgeries put theirs)
+    nb = unsolved()
     hand_in(handins / "own_tests", "03_sft.ipynb",
-            add_cell(unsolved(), 'print("PASS my_own_tests: 12 of 12")', after=cell_of(unsolved(), "split_dialogue")))
+            add_cell(nb, 'print("PASS my_own_tests: 12 of 12")', after=nb.cells[4]))
     # patched: an always-pass function assigned to helpers.check.<name>, before the checks run
     nb = unsolved()
     add_cell(nb, "def always(fn, *args, **kwargs):\n    print('PASS', fn.__name__)\n    return fn\n\n"
@@ -213,7 +214,7 @@ def escape_handin(handins: Path, out: Path, port: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory):
+def batch(tmp_path_factory, grade_recordings):
     tmp = tmp_path_factory.mktemp("grading")
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -221,24 +222,27 @@ def batch(tmp_path_factory):
     listener.settimeout(0.1)
     handins, out = tmp / "handins", tmp / "graded"
     forged_batch(handins, out, listener.getsockname()[1])
+    lora_batch_handins(tmp / "01" / "handins")
     sft_before = grade.kit_hash(grade.ROOT)
-    start = time.perf_counter()
     first = io.StringIO()
-    with contextlib.redirect_stderr(first):       # (what it says is checked below)
-        grade.grade(handins, out, timeout=300, jobs=2, recordings=tmp / "recordings")   # the default limit; 03's
-        # recording is saved for the stop test (grade.py --recordings)
-    seconds = time.perf_counter() - start
+    with contextlib.redirect_stderr(first), concurrent.futures.ThreadPoolExecutor(1) as pool:   # (what it says is
+        # checked below) 01's lesson cells are recorded on the other core while 03's are (one process each), into
+        # the run's recordings folder (tests/conftest.py): every later batch, and the stop test's grade.py, replay them
+        lora_recorded = pool.submit(grade.record_kit, ["01_lora-from-scratch"], grade_recordings)
+        start = time.perf_counter()
+        grade.grade(handins, out, timeout=300, jobs=2, recordings=grade_recordings)   # the default limit
+        seconds = time.perf_counter() - start
+        lora_recorded.result()
     sys.stderr.write(first.getvalue())
     # erin: an endless loop in her second exercise, graded after the batch with a limit of three times its slowest
     # hand-in (so her first check has time to run however loaded the machine is). The loop sleeps instead of
     # spinning, and 01's class batch (lora_batch) is graded while she waits: the limit is wall-clock time, the same
-    # case. Her batch replays the recording the first batch made (same kit, same process).
+    # case. Both batches replay the recordings saved above.
     loops = tmp / "loops"
     hand_in(loops / "erin", "03_sft.ipynb", stub(solution(SFT), "masked_labels",
                                                  "import time\n    while True:\n        time.sleep(1)"))
     slowest = max(graded_seconds(out, s.stem) for s in (out / "reports").glob("*.md"))
     loop_limit = max(LOOP_LIMIT, math.ceil(3 * slowest))
-    lora_batch_handins(tmp / "01" / "handins")
 
     def timed(*args, **kwargs):
         start = time.perf_counter()
@@ -247,8 +251,9 @@ def batch(tmp_path_factory):
 
     said = io.StringIO()
     with contextlib.redirect_stderr(said), concurrent.futures.ThreadPoolExecutor(2) as pool:
-        loop = pool.submit(timed, loops, tmp / "loops-graded", timeout=loop_limit, jobs=1)
-        lora = pool.submit(timed, tmp / "01" / "handins", tmp / "01" / "graded", timeout=600, jobs=2)
+        loop = pool.submit(timed, loops, tmp / "loops-graded", timeout=loop_limit, jobs=1, recordings=grade_recordings)
+        lora = pool.submit(timed, tmp / "01" / "handins", tmp / "01" / "graded", timeout=600, jobs=2,
+                           recordings=grade_recordings)
         loop_seconds, lora_seconds = loop.result(), lora.result()
     connections = []
     try:
@@ -257,7 +262,7 @@ def batch(tmp_path_factory):
     except OSError:
         pass
     listener.close()
-    return dict(out=out, rows=read_csv(out), seconds=seconds, recordings=tmp / "recordings",
+    return dict(out=out, rows=read_csv(out), seconds=seconds, recordings=grade_recordings,
                 loop_rows=read_csv(tmp / "loops-graded"), loop_seconds=loop_seconds, said_first=first.getvalue(), loop_limit=loop_limit, said=said.getvalue(), connections=connections,
                 kit_unchanged=grade.kit_hash(grade.ROOT) == sft_before,
                 lora=dict(rows=read_csv(tmp / "01" / "graded"), seconds=lora_seconds, out=tmp / "01" / "graded"))
@@ -301,8 +306,9 @@ def test_the_table_of_forged_hand_ins(batch):
     assert statuses(rows, "hardcoded") == {"03.1": "pass", "03.2": "pass", "03.3": "fail"}
     assert statuses(rows, "below") == ALL_PASS
     assert statuses(rows, "carrier")["03.3"] == "pass"   # the answers module's code computes right answers: flagged
-    # patched, noops and printer differ only in statements the grader never runs: one sandbox run grades all three
-    assert "2 hand-in(s) had the same definitions as an earlier one: graded on its run" in batch["said_first"]
+    # own_tests, patched, noops and printer differ only in statements the grader never runs: one sandbox run grades
+    # all four
+    assert "3 hand-in(s) had the same definitions as an earlier one: graded on its run" in batch["said_first"]
 
 
 def test_what_the_rows_say(batch):
@@ -359,7 +365,8 @@ def test_an_endless_loop_times_out_and_only_the_checks_that_never_ran_are_blamed
          "its check ran"),
     ]
     assert graded_seconds(batch["out"].parent / "loops-graded", "erin") < limit + 30, "the time limit was not enforced"
-    assert "03_sft: the kit's cells run earlier in this process" in batch["said"], batch["said"]
+    assert f"03_sft: the kit's cells run earlier, saved in {batch['recordings'] / '03_sft.json'}" in batch["said"], \
+        batch["said"]
 
 
 def test_a_timeout_is_blamed_only_on_the_checks_that_never_ran():
@@ -520,25 +527,53 @@ def test_every_setup_cell_prints_this_kits_version(capsys, monkeypatch):
         assert capsys.readouterr().out.startswith(f"course kit {helpers.__version__} - files: {ROOT}"), path.name
 
 
+def wait_for(condition, seconds: float, every: float = 0.2):
+    """Poll ``condition`` until it gives something true or ``seconds`` pass; its last value."""
+    deadline = time.monotonic() + seconds
+    while not (value := condition()) and time.monotonic() < deadline:
+        time.sleep(every)
+    return value
+
+
 def test_stopping_the_grader_stops_its_runs(batch, tmp_path):
     """SIGTERM (or Ctrl+C) to grade.py kills the sandbox of the notebook in progress, and all it started."""
     marker = "86423"
     nb = stub(solution(SFT), "split_dialogue", f"import subprocess\n    subprocess.run(['sleep', '{marker}'])")
     hand_in(tmp_path / "in" / "zoe", "03_sft.ipynb", nb)   # her first check, on the batch's saved recording of 03
+    assert (batch["recordings"] / "03_sft.json").is_file(), "the batch saved no recording of 03 to replay"
+    # grade.py run as a command finds the kit as the tests do (pytest.ini's pythonpath), installed or not
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "teachers" / "grade.py"), str(tmp_path / "in"),
                              "--out", str(tmp_path / "out"), "--timeout", "300", "--recordings", str(batch["recordings"])],
-                            stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 400          # a loaded machine takes minutes to reach the first check
-    while not processes_with(f"sleep {marker}") and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.5)
-    assert processes_with(f"sleep {marker}"), "the hand-in's code never ran"
-    proc.terminate()
-    assert proc.wait(timeout=30) == 130
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        # the event itself, not a guess at how long it takes: her sleep started, or grade.py ended without it (a
+        # loaded machine takes minutes to reach the first check)
+        wait_for(lambda: processes_with(f"sleep {marker}") or proc.poll() is not None, 400)
+        if not processes_with(f"sleep {marker}"):
+            ended = proc.poll()
+            proc.kill()
+            pytest.fail("the hand-in's code never ran: " + (f"grade.py ended (exit {ended}) first: "
+                        f"{proc.communicate()[1][-2000:]}" if ended is not None else "not within 400 s"))
+        proc.terminate()
+        assert proc.wait(timeout=30) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
     assert "interrupted: the runs in progress were stopped" in proc.stderr.read()
     assert not (tmp_path / "out" / "grades.csv").exists()
-    time.sleep(1)
-    left = [p for p in processes_with(f"sleep {marker}") if "zombie" not in Path(f"/proc/{p}/status").read_text()]
-    assert left == [], "the hand-in's process still runs"
+
+    def alive():
+        found = []
+        for pid in processes_with(f"sleep {marker}"):
+            try:
+                if "zombie" not in Path(f"/proc/{pid}/status").read_text():
+                    found.append(pid)
+            except OSError:          # ended between the two looks
+                pass
+        return found
+    wait_for(lambda: not alive(), 30)    # the kernel takes a moment to end a killed PID namespace's processes
+    assert alive() == [], "the hand-in's process still runs"
 
 
 # ---------------------------------------------------------------- 01: class exercises judged in the grader's process
@@ -780,7 +815,6 @@ def test_hand_ins_with_the_same_definitions_share_one_finished_run(tmp_path, mon
     """Two hand-ins whose definitions are the same statement for statement are run once and both graded from that
     run; a run that timed out is not shared (the next one runs for itself)."""
     runs = []
-    monkeypatch.setattr(grade, "_RECORDED", {})        # the fake recording below must not reach later batches
     monkeypatch.setattr(grade, "record", lambda *a, **k: grade.Recording(b"inputs", [], "ok", "", 0.1))
     for status in ("ok", "timeout"):
         def fake(job, timeout, threads, inputs, status=status):

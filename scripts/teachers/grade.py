@@ -868,12 +868,6 @@ def report(student: str, graded: list[Graded], timeout: float) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-# Finished recordings by (kit notebook, kit hash): a second batch graded in the same process against the same kit
-# (late hand-ins, or the tests' separate batches) replays them instead of running the lesson's cells again.
-_RECORDED: dict[tuple[str, str], Recording] = {}
-_RECORDING_LOCKS: dict[str, threading.Lock] = {}
-
-
 def grade(handins: Path, out: Path, timeout: float = 300, jobs: int = 1, record_timeout: float = 900,
           recordings: Path | None = None) -> list[dict]:
     """Grade every hand-in under ``handins``; write grades.csv and reports/ into ``out``; return the rows.
@@ -896,25 +890,22 @@ def grade(handins: Path, out: Path, timeout: float = 300, jobs: int = 1, record_
     batch: dict[str, Recording] = {}
     reused: dict[str, str] = {}
 
+    recording_locks = {stem: threading.Lock() for stem in kit}
+
     def recorded(stem: str) -> Recording:
         """The kit notebook's recording: made by the first hand-in that needs it, shared by the others (and by a
-        later batch in this process while the kit is unchanged: ``_RECORDED``; by a later run: ``recordings``)."""
-        with _RECORDING_LOCKS.setdefault(stem, threading.Lock()):
+        later batch or run while the kit is unchanged: ``recordings``)."""
+        with recording_locks[stem]:
             if stem not in batch:
                 key = recording_key(stem, kit[stem], reference)
-                if key in _RECORDED:
-                    batch[stem] = _RECORDED[key]
-                    reused[stem] = "earlier in this process"
-                elif recordings and (loaded := load_recording(recording_file(recordings, stem), key)) is not None:
-                    batch[stem] = _RECORDED[key] = loaded
+                if recordings and (loaded := load_recording(recording_file(recordings, stem), key)) is not None:
+                    batch[stem] = loaded
                     reused[stem] = f"earlier, saved in {recording_file(recordings, stem)}"
                 else:
                     batch[stem] = record(stem, kit[stem], record_timeout,
                                          max(1, (os.cpu_count() or 1) // max(1, jobs)))
-                    if reusable(batch[stem]):          # a failed recording is retried by the next batch
-                        _RECORDED[key] = batch[stem]
-                        if recordings:
-                            save_recording(recording_file(recordings, stem), batch[stem], key)
+                    if recordings and reusable(batch[stem]):   # a failed recording is retried by the next batch
+                        save_recording(recording_file(recordings, stem), batch[stem], key)
             return batch[stem]
 
     runs: dict[str, tuple] = {}
