@@ -37,7 +37,9 @@ CALLS = {"split_dialogue": "split_dialogue = helpers.check.split_dialogue(split_
          "real_token_share": "real_token_share = helpers.check.real_token_share(real_token_share)"}
 SANDBOX = grade.bwrap() is not None
 LOOP_LIMIT = 30   # the least of erin's limit (the batch fixture raises it on a slow machine)
-SLEEP = "86421"   # a detached "sleep 86421" that must not outlive its sandbox
+# a detached "sleep 86421.<pid>" that must not outlive its sandbox (this run's own: another run of these tests on the
+# machine has its own)
+SLEEP = f"86421.{os.getpid()}"
 
 
 def solution(path):
@@ -225,9 +227,9 @@ def batch(tmp_path_factory, grade_recordings):
     lora_batch_handins(tmp / "01" / "handins")
     sft_before = grade.kit_hash(grade.ROOT)
     first = io.StringIO()
-    with contextlib.redirect_stderr(first), concurrent.futures.ThreadPoolExecutor(1) as pool:   # (what it says is
-        # checked below) 01's lesson cells are recorded on the other core while 03's are (one process each), into
-        # the run's recordings folder (tests/conftest.py): every later batch, and the stop test's grade.py, replay them
+    # 03's batch (what it says is checked below) and, on the other core while 03's lesson cells are recorded, 01's:
+    # both into the run's recordings folder (tests/conftest.py), which every later batch and the stop test replay
+    with contextlib.redirect_stderr(first), concurrent.futures.ThreadPoolExecutor(1) as pool:
         lora_recorded = pool.submit(grade.record_kit, ["01_lora-from-scratch"], grade_recordings)
         start = time.perf_counter()
         grade.grade(handins, out, timeout=300, jobs=2, recordings=grade_recordings)   # the default limit
@@ -537,7 +539,7 @@ def wait_for(condition, seconds: float, every: float = 0.2):
 
 def test_stopping_the_grader_stops_its_runs(batch, tmp_path):
     """SIGTERM (or Ctrl+C) to grade.py kills the sandbox of the notebook in progress, and all it started."""
-    marker = "86423"
+    marker = f"86423.{os.getpid()}"     # this run's own (GNU sleep takes fractions)
     nb = stub(solution(SFT), "split_dialogue", f"import subprocess\n    subprocess.run(['sleep', '{marker}'])")
     hand_in(tmp_path / "in" / "zoe", "03_sft.ipynb", nb)   # her first check, on the batch's saved recording of 03
     assert (batch["recordings"] / "03_sft.json").is_file(), "the batch saved no recording of 03 to replay"
