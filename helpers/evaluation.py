@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .env import Profile, default_device
+from .env import REPO_ROOT, Profile, default_device
 
 __all__ = ["load_reward_model", "reward_scores", "paired_difference", "REFUSAL_RULE", "refuses"]
 
@@ -26,7 +26,7 @@ def load_reward_model(model_id: str, profile: str, *, dtype: torch.dtype | None 
     profile = Profile(profile)
     device = torch.device(device) if device is not None else default_device()
     if profile == "quick":
-        from .models import REPO_ROOT, load_tokenizer, no_loading_bar
+        from .models import load_tokenizer, no_loading_bar
 
         folder = REPO_ROOT / "data" / "micro-reward"
         if not (folder / "model.safetensors").exists():

@@ -147,12 +147,3 @@ def adapter_problem(folder) -> tuple[Path, str] | None:
         if weights.is_file() and (problem := file_problem(weights)):
             return weights, problem
     return None
-
-
-def writer_of(path, root) -> str | None:
-    """The notebook whose output folder holds ``path`` (``03_sft`` for ``<root>/03_sft/...``), or None."""
-    try:
-        parts = Path(path).resolve().relative_to(Path(root).resolve()).parts
-    except ValueError:
-        return None
-    return parts[0] if parts and parts[0][:2].isdigit() and parts[0][2:3] == "_" else None

@@ -87,6 +87,16 @@ def test_load_adapter_names_a_damaged_adapter_file_and_the_fix(home, adapter, na
              "ensure_sft_adapter")
 
 
+def test_adapter_fix_names_the_notebook_whose_output_folder_holds_the_adapter(home, tmp_path_factory):
+    sft, dpo = home / "03_sft" / "adapters" / "a", home / "04_dpo" / "adapters" / "b"
+    assert helpers.train.adapter_fix(sft) == (f"Delete the folder {sft} and rerun 03_sft, which saves it (or "
+                                              "helpers.train.ensure_sft_adapter(MODEL_ID, profile, ...), which "
+                                              "trains it again).")
+    assert helpers.train.adapter_fix(dpo) == f"Delete the folder {dpo} and rerun 04_dpo, which saves it."
+    for elsewhere in (home / "adapters" / "c", tmp_path_factory.mktemp("elsewhere") / "03_sft" / "d"):
+        assert helpers.train.adapter_fix(elsewhere) == (f"Delete the folder {elsewhere} and save it again with the "
+                                                        "notebook that made it.")
+
 def test_without_the_check_peft_gives_the_bare_error_the_issue_reports(home, adapter):
     """The yardstick: what a student saw before - PEFT's own error, naming no file and no fix."""
     from peft import PeftModel
