@@ -6,6 +6,7 @@ import pytest
 
 import helpers
 from helpers.data import DATA_DIR, DataFormatError
+from helpers.dialogue import split_dialogue
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +74,13 @@ def test_course_template_reproduces_hh_text(test_split):
 
 def test_split_dialogue_cuts_at_the_last_assistant_turn():
     text = "\n\nHuman: a?\n\nAssistant: b.\n\nHuman: c?\n\nAssistant: d, e."
-    prompt, response = helpers.data._split_dialogue(text)
+    prompt, response = split_dialogue(text)
     assert prompt == "\n\nHuman: a?\n\nAssistant: b.\n\nHuman: c?\n\nAssistant:" and response == "d, e."
     assert helpers.to_messages(prompt) == [{"role": "user", "content": "a?"}, {"role": "assistant", "content": "b."},
                                            {"role": "user", "content": "c?"}]
     with pytest.raises(DataFormatError):
-        helpers.data._split_dialogue("\n\nHuman: only a question")
+        split_dialogue("\n\nHuman: only a question")
+    assert not hasattr(helpers.data, "_split_dialogue")   # one name for it: helpers.dialogue.split_dialogue
 
 
 def test_missing_columns_are_a_clear_error():
