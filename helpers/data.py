@@ -116,9 +116,6 @@ def report_skipped(skipped, total: int, what: str = "rows", first: int = 5) -> N
         print(f"  {n:,} x {reason} (row{'s' if len(rows) > 1 else ''} {shown})")
 
 
-_split_dialogue = split_dialogue   # the loaders' name for it (helpers.train.sft, tests); 03's Exercise 1 writes it
-
-
 def to_messages(prompt: str) -> list[dict]:
     """An HH-RLHF prompt ("\n\nHuman: a\n\nAssistant: b...") as chat messages ``[{'role': 'user', 'content': 'a'},
     ...]``; a trailing empty "\n\nAssistant:" (the generation prompt) is dropped.  Taught in 03_sft."""

@@ -73,6 +73,10 @@ CHAT_TEMPLATES = _REGISTRY["chat_templates"]
 COURSE_CHAT_TEMPLATE = CHAT_TEMPLATES["course"]
 FAMILIES = {name: Family(name, tuple(f["attention"]), tuple(f["mlp"]), f["standin"], f.get("vocab_multiple", 1))
             for name, f in _REGISTRY["families"].items()}
+for entry in _REGISTRY["models"].values():   # `architecture_of`: an Instruct model takes its base model's architecture
+    if "architecture_of" in entry:
+        base = _REGISTRY["models"][entry.pop("architecture_of")]
+        entry.update({key: base[key] for key in ("family", "params", "config") if key not in entry})
 MODELS = {model_id: _spec(model_id, entry, _REGISTRY["shared"]) for model_id, entry in _REGISTRY["models"].items()}
 _ALIASES = {alias: spec.model_id for spec in MODELS.values() for alias in spec.aliases}
 

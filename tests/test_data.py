@@ -6,6 +6,7 @@ import pytest
 
 import helpers
 from helpers.data import DATA_DIR, DataFormatError
+from helpers.dialogue import split_dialogue
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +74,13 @@ def test_course_template_reproduces_hh_text(test_split):
 
 def test_split_dialogue_cuts_at_the_last_assistant_turn():
     text = "\n\nHuman: a?\n\nAssistant: b.\n\nHuman: c?\n\nAssistant: d, e."
-    prompt, response = helpers.data._split_dialogue(text)
+    prompt, response = split_dialogue(text)
     assert prompt == "\n\nHuman: a?\n\nAssistant: b.\n\nHuman: c?\n\nAssistant:" and response == "d, e."
     assert helpers.to_messages(prompt) == [{"role": "user", "content": "a?"}, {"role": "assistant", "content": "b."},
                                            {"role": "user", "content": "c?"}]
     with pytest.raises(DataFormatError):
-        helpers.data._split_dialogue("\n\nHuman: only a question")
+        split_dialogue("\n\nHuman: only a question")
+    assert not hasattr(helpers.data, "_split_dialogue")   # one name for it: helpers.dialogue.split_dialogue
 
 
 def test_missing_columns_are_a_clear_error():
@@ -106,6 +108,34 @@ def test_data_files_are_reproducible():
     assert out.returncode == 0, out.stdout + out.stderr
     assert all(p.read_bytes() == b for p, b in before.items())
     json.loads((DATA_DIR / "eval_prompts.json").read_text())
+
+
+@pytest.mark.parametrize("damage, said", [
+    (("[frames]", "[framez]"), "no [frames] table"),
+    (("[rejected]", "[rejectedz]"), "no [rejected] table"),
+    (("[[malformed]]", "[[malformedz]]"), "no [malformed] table"),
+    (("[eval", "[evalz"), "no [eval] table"),           # [eval] and its [[eval.rephrase_groups]]
+    (("\nasks = ", "\naskz = "), "no 'asks' in [frames]"),
+    (("position = 22", "positionz = 22"), "no 'position' in [malformed #1]"),
+])
+def test_a_source_without_a_table_is_one_line_with_the_fix(tmp_path, damage, said):
+    """make_data.py on a copy of the repository whose data/source/preferences.toml lacks a table or a key."""
+    import shutil
+    import subprocess
+    import sys
+
+    root = DATA_DIR.parent
+    (tmp_path / "scripts" / "maintainers").mkdir(parents=True)
+    shutil.copy(root / "scripts" / "maintainers" / "make_data.py", tmp_path / "scripts" / "maintainers")
+    (tmp_path / "data" / "source").mkdir(parents=True)
+    text = (DATA_DIR / "source" / "preferences.toml").read_text(encoding="utf-8")
+    assert damage[0] in text
+    (tmp_path / "data" / "source" / "preferences.toml").write_text(text.replace(damage[0], damage[1]), encoding="utf-8")
+    out = subprocess.run([sys.executable, "scripts/maintainers/make_data.py", "--check"], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert out.returncode == 1 and out.stdout == "", out.stdout + out.stderr
+    assert out.stderr == (f"cannot read data/source/preferences.toml: {said} "
+                          "(restore it: git checkout -- data/source/preferences.toml)\n"), out.stderr
 
 
 def test_parse_rows_keeps_indices_and_reports_every_bad_row(train):

@@ -232,3 +232,20 @@ def test_only_lora_weights_train_after_injection():
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
     assert sorted(trainable) == sorted(f"{n}.{ab}" for n in names for ab in ("A", "B"))
     assert len(names) == 2 * model.config.num_hidden_layers
+
+
+def test_a_check_that_loads_a_wrong_shape_gives_its_own_hint_or_the_shape_rule():
+    """helpers.check.lora._put, which loads a check's A and B into the student's layer: a wrong shape or a missing
+    parameter is named, with the hint of the check that called it (inject_lora's) when it gives one, else the rule."""
+    from helpers.check import SelfCheckError
+    from helpers.check import lora as checks
+
+    layer, values = LoRALinear(nn.Linear(6, 5), r=3, alpha=6), {"A": torch.zeros(2, 6), "B": torch.zeros(5, 2)}
+    for hint, shown in [("", checks._SHAPE_HINT), ("build it with the r you were given", None)]:
+        with pytest.raises(SelfCheckError) as err:
+            checks._put("lora_forward", layer, values, ("A", "B"), hint)
+        assert str(err.value) == f"lora_forward: A has shape (3, 6), expected (2, 6)\nHint: {shown or hint}"
+    for hint, shown in [("", checks._NAMES_HINT), ("keep A", None)]:
+        with pytest.raises(SelfCheckError) as err:
+            checks._put("lora_forward", nn.Linear(6, 5), values, ("A",), hint)
+        assert str(err.value) == f"lora_forward: the layer (Linear) has no parameter 'A'\nHint: {shown or hint}"

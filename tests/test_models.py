@@ -33,6 +33,18 @@ def test_every_registered_model_counts_as_published():
         assert helpers.count_parameters(helpers.build_model(model_id))[1] == spec.params, model_id
 
 
+@pytest.mark.parametrize("instruct, base", [("HuggingFaceTB/SmolLM2-135M-Instruct", "HuggingFaceTB/SmolLM2-135M"),
+                                            ("HuggingFaceTB/SmolLM2-360M-Instruct", "HuggingFaceTB/SmolLM2-360M"),
+                                            ("Qwen/Qwen2.5-0.5B-Instruct", "Qwen/Qwen2.5-0.5B")])
+def test_an_instruct_model_has_its_base_models_architecture_and_its_own_tokens(instruct, base):
+    """data/models.toml writes the architecture once (``architecture_of``): the two ids get identical configs."""
+    ours, theirs = MODELS[instruct], MODELS[base]
+    assert (ours.family, ours.params, ours.config) == (theirs.family, theirs.params, theirs.config)
+    assert helpers.models.model_config(instruct).to_dict() == helpers.models.model_config(base).to_dict()
+    assert (ours.eos_token, theirs.eos_token) == ("<|im_end|>", "<|endoftext|>")      # a turn ends with <|im_end|>
+    assert MODELS["Qwen/Qwen2.5-1.5B-Instruct"].eos_token == "<|im_end|>"
+
+
 def test_aliases():
     assert helpers.model_spec("gpt2").model_id == "openai-community/gpt2"
     assert helpers.model_spec("EleutherAI/pythia-70m-deduped").params == 70_426_624

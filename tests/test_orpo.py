@@ -181,19 +181,26 @@ def test_scratch_loop_raises_the_log_odds_ratio_and_restores(nb, pairs, tokenize
     assert all(torch.equal(p, start[n]) for n, p in model.named_parameters() if n in start)
 
 
-# --- the two-stage recipe 05 compares with is the one 03 and 04 really run ---------------------------------------
+# --- the two-stage recipe 05 compares with is the one 03 and 04 run: 05 reads helpers.train.sft_recipe and
+# dpo_recipe (that 03's and 04's config cells teach those recipes is tested once, in test_sft.py and test_dpo.py) ---
 @pytest.mark.parametrize("profile", ["full", "quick"])
-def test_sft_and_dpo_recipes_match_their_notebooks(profile):
+def test_05_compares_with_the_one_sft_and_dpo_recipe(profile, monkeypatch):
+    names = ("SFT", "SFT_STEPS", "SFT_SEQUENCES_PER_STEP", "SFT_CHECKPOINTING", "DPO", "DPO_STEPS",
+             "DPO_PAIRS_PER_STEP", "DPO_CHECKPOINTING", "MAX_LENGTH")
     pre = f"import math\nimport helpers\nprofile = helpers.Profile({profile!r})\n"
-    orpo = definitions("05_orpo.ipynb", "SFT", "SFT_STEPS", "SFT_SEQUENCES_PER_STEP", "SFT_CHECKPOINTING", "DPO",
-                       "DPO_STEPS", "DPO_PAIRS_PER_STEP", "DPO_CHECKPOINTING", "MAX_LENGTH", preamble=pre)
-    sft = definitions("03_sft.ipynb", "MAX_STEPS", "BATCH_SIZE", "GRAD_ACCUM", "CHECKPOINTING", preamble=pre)
-    dpo = definitions("04_dpo.ipynb", "MAX_STEPS", "BATCH_PAIRS", "GRAD_ACCUM", "CHECKPOINTING", "MAX_LENGTH",
-                      preamble=pre)
-    assert orpo["SFT_STEPS"] == sft["MAX_STEPS"]
-    assert orpo["SFT_SEQUENCES_PER_STEP"] == sft["BATCH_SIZE"] * sft["GRAD_ACCUM"]
-    assert orpo["SFT_CHECKPOINTING"] == sft["CHECKPOINTING"]
-    assert orpo["DPO_STEPS"] == dpo["MAX_STEPS"]
-    assert orpo["DPO_PAIRS_PER_STEP"] == dpo["BATCH_PAIRS"] * dpo["GRAD_ACCUM"]
-    assert orpo["DPO_CHECKPOINTING"] == dpo["CHECKPOINTING"]
-    assert orpo["MAX_LENGTH"] == dpo["MAX_LENGTH"]
+    for other_sizes in (False, True):      # the recipes as they are, then with other sizes: 05 follows them
+        if other_sizes:
+            sft, dpo = helpers.train.SFT_RECIPE[profile], helpers.train.DPO_RECIPE[profile]
+            sft = {**sft, "max_steps": 7, "batch_size": 3, "grad_accum": 5, "checkpointing": not sft["checkpointing"]}
+            dpo = {**dpo, "max_steps": 11, "batch_pairs": 3, "grad_accum": 3, "max_length": 100,
+                   "checkpointing": not dpo["checkpointing"]}
+            monkeypatch.setitem(helpers.train.SFT_RECIPE, profile, sft)
+            monkeypatch.setitem(helpers.train.DPO_RECIPE, profile, dpo)
+        orpo = definitions("05_orpo.ipynb", *names, preamble=pre)
+        sft, dpo = helpers.train.sft_recipe(profile), helpers.train.dpo_recipe(profile)
+        assert (orpo["SFT_STEPS"], orpo["SFT_SEQUENCES_PER_STEP"], orpo["SFT_CHECKPOINTING"]) == (
+            sft["max_steps"], sft["batch_size"] * sft["grad_accum"], sft["checkpointing"])
+        assert (orpo["DPO_STEPS"], orpo["DPO_PAIRS_PER_STEP"], orpo["DPO_CHECKPOINTING"]) == (
+            dpo["max_steps"], dpo["batch_pairs"] * dpo["grad_accum"], dpo["checkpointing"])
+        assert orpo["MAX_LENGTH"] == dpo["max_length"]
+    assert (orpo["SFT_STEPS"], orpo["DPO_STEPS"], orpo["MAX_LENGTH"]) == (7, 11, 100)

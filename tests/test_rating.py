@@ -55,6 +55,14 @@ def test_submit_appends_a_row_at_once_and_resumes(tmp_path):
         assert next(csv.reader(f)) == rating.COLUMNS                             # one header, written once
 
 
+def test_each_score_lands_in_its_own_column(tmp_path):
+    scores = {key: 1 + k % 5 for k, key in enumerate(all_scores())}     # a different pattern per (side, criterion)
+    row = rating.BlindRating(ITEMS, tmp_path / "r.csv").submit(scores, "tie")
+    assert [row[column] for column in rating.SCORE_COLUMNS] == list(scores.values())
+    saved = rating.read_ratings(tmp_path / "r.csv")[0]
+    assert [saved[column] for column in rating.SCORE_COLUMNS] == list(scores.values())
+
+
 def test_bad_ratings_are_refused_with_a_clear_message(tmp_path):
     session = rating.BlindRating(ITEMS, tmp_path / "r.csv")
     scores = all_scores(3)

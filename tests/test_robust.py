@@ -14,6 +14,7 @@ import torch
 
 import helpers
 from helpers.data import DataFormatError
+from helpers.dialogue import split_dialogue
 from helpers.train import PrecisionError, RunError, RunLock
 
 pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
@@ -310,7 +311,7 @@ def test_empty_datasets_are_refused_where_they_enter():
 
 def test_a_dialogue_ending_with_a_human_turn_is_not_an_sft_example():
     with pytest.raises(DataFormatError, match="ends with a Human turn"):
-        helpers.data._split_dialogue("\n\nHuman: a\n\nAssistant: b\n\nHuman: c")
+        split_dialogue("\n\nHuman: a\n\nAssistant: b\n\nHuman: c")
 
 
 def test_cut_and_dropped_examples_are_counted_and_nothing_left_is_refused(home, sft_data, capsys):

@@ -8,6 +8,7 @@ import torch
 
 import helpers
 from helpers.data import DataFormatError
+from helpers.dialogue import split_dialogue
 from nbcode import definitions
 
 from tests.conftest import MODEL_ID  # noqa: E402
@@ -36,7 +37,7 @@ def test_sft_dataset_counts_the_dialogues_that_do_not_parse(pairs):
                                                        "the final assistant response is empty"]
     assert sft.column_names == ["prompt", "completion", "row"]
     for example in sft:
-        prompt, response = helpers.data._split_dialogue(pairs[example["row"]]["chosen"])
+        prompt, response = split_dialogue(pairs[example["row"]]["chosen"])
         assert example["completion"] == [{"role": "assistant", "content": response}]
         assert example["prompt"] == helpers.to_messages(prompt) and example["prompt"][-1]["role"] == "user"
 
@@ -102,7 +103,7 @@ def test_progress_printer_warns_once_when_the_run_would_blow_the_budget(capsys):
 def test_notebook_split_matches_the_helper_on_every_dialogue(notebook, pairs):
     for text in list(pairs["chosen"]) + list(pairs["rejected"]):
         try:
-            want = helpers.data._split_dialogue(text)
+            want = split_dialogue(text)
         except DataFormatError:
             with pytest.raises(DataFormatError):
                 notebook["split_dialogue"](text)

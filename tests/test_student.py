@@ -375,6 +375,7 @@ def test_the_repository_holds_what_the_notebooks_use_and_no_teacher_file(student
         assert not (student_repo / item).exists(), f"{item} is teacher-only"
     assert sorted(p.name for p in (student_repo / "scripts" / "students").iterdir()) == ["ddp_sft.py", "install.sh"]
     assert (student_repo / "helpers" / "check" / "_reference.py").exists()   # the self-checks' fallbacks need it
+    assert not (student_repo / "data" / "source").exists() and (student_repo / "data" / "hh_pref").is_dir()  # no sources
     assert sorted(p.name for p in (student_repo / "notebooks").iterdir()) == [p.name for p in NOTEBOOKS]
     for path in NOTEBOOKS:                     # every kit file a notebook names (scripts/x.py, data/...) is there
         # (not the generated first cells: they tell whoever maintains the repository how to regenerate them)

@@ -31,6 +31,8 @@ _DORA_HINT = ("reread DoRA's formula above: a direction (the adapted weight, eac
               "length; the norm is treated as a constant in backward")
 _INJECT_HINT = ("two steps: nothing of the original model may train, and every targeted layer is swapped for a LoRA "
                 "layer built around it - find_targets and replace_module above do the finding and the swapping")
+_NAMES_HINT = "keep the notebook's names: A, B (DoRA: magnitude) as nn.Parameters"
+_SHAPE_HINT = "A is (r, d_in), B is (d_out, r) and DoRA's magnitude holds one length per output"
 _same = functools.partial(close, tensor=True)     # data a student's object gave: only a plain tensor is compared
 
 
@@ -91,14 +93,16 @@ def _build(name, cls, spec, hint="the class is called as LoRALinear(base, r=...,
     return layer
 
 
-def _put(name, layer, values, attrs, hint="keep the notebook's names: A, B (DoRA: magnitude) as nn.Parameters"):
+def _put(name, layer, values, attrs, hint=""):
+    """Copy ``values[attr]`` into the layer's parameter ``attr`` for each of ``attrs``; a missing parameter or a wrong
+    shape is a FAIL with the caller's ``hint`` when it gives one (it knows the exercise), else the names or shapes."""
     for attr in attrs:
         param = getattr(layer, attr, None)
         if not isinstance(param, nn.Parameter):
-            failed(name, f"the layer ({type(layer).__name__}) has no parameter {attr!r}", hint)
+            failed(name, f"the layer ({type(layer).__name__}) has no parameter {attr!r}", hint or _NAMES_HINT)
         if param.shape != values[attr].shape:
             failed(name, f"{attr} has shape {tuple(param.shape)}, expected {tuple(values[attr].shape)}",
-                   "A is (r, d_in), B is (d_out, r) and DoRA's magnitude holds one length per output")
+                   hint or _SHAPE_HINT)
         with torch.no_grad():
             param.copy_(values[attr])
 

@@ -62,10 +62,11 @@ def sft_dataset(preferences, column: str = "chosen"):
     ``{'prompt', 'completion', 'row'}`` examples, and ``(row, reason)`` for each dialogue that does not parse."""
     import datasets
 
-    from ..data import parse_rows, require_columns, _split_dialogue, to_messages
+    from ..data import parse_rows, require_columns, to_messages
+    from ..dialogue import split_dialogue
 
     def parse(text):
-        prompt, response = _split_dialogue(text)
+        prompt, response = split_dialogue(text)
         return {"prompt": to_messages(prompt), "completion": [{"role": "assistant", "content": response}]}
 
     require_columns(preferences, [column], name="preference data")

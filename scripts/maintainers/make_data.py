@@ -42,12 +42,35 @@ HUMAN, ASSISTANT = "\n\nHuman:", "\n\nAssistant:"
 SOURCE = DATA / "source" / "preferences.toml"
 
 
-def read_source(path: Path) -> dict:
-    """One of data/source/*.toml, or exit with one line saying what is wrong and how to restore it."""
+class Table(dict):
+    """A table of a data/source/*.toml file: a key it lacks exits with one line naming the file, the table and the
+    fix, not a bare KeyError from the middle of this script."""
+
+    def __init__(self, items: dict, rel: Path, where: str = ""):
+        super().__init__({key: _tables(value, rel, f"{where}.{key}" if where else key) for key, value in items.items()})
+        self.rel, self.where = rel, where
+
+    def __missing__(self, key):
+        what = f"no {key!r} in [{self.where}]" if self.where else f"no [{key}] table"
+        raise SystemExit(f"cannot read {self.rel}: {what} (restore it: git checkout -- {self.rel})")
+
+
+def _tables(value, rel: Path, where: str):
+    if isinstance(value, dict):
+        return Table(value, rel, where)
+    if isinstance(value, list):   # an array of tables: [[malformed]] #1, ...
+        return [_tables(item, rel, f"{where} #{i + 1}") for i, item in enumerate(value)]
+    return value
+
+
+def read_source(path: Path) -> Table:
+    """One of data/source/*.toml, or exit with one line saying what is wrong and how to restore it (a table or key
+    it lacks exits the same way when it is read)."""
+    rel = path.relative_to(ROOT)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return Table(tomllib.loads(path.read_text(encoding="utf-8")), rel)
     except (OSError, tomllib.TOMLDecodeError) as err:
-        raise SystemExit(f"cannot read {path.relative_to(ROOT)}: {err} (restore it: git checkout -- {path.relative_to(ROOT)})")
+        raise SystemExit(f"cannot read {rel}: {err} (restore it: git checkout -- {rel})")
 
 
 TEXT = read_source(SOURCE)

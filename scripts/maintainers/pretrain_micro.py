@@ -219,6 +219,12 @@ def corpus(n_documents: int, seed: int = SEED) -> list[str]:
     return ["\n\n".join(document(rng) for _ in range(rng.randint(lo, hi))) for _ in range(n_documents)]
 
 
+def corpus_sha256(documents: list[str]) -> str:
+    """The fingerprint of the pretraining text that pretrain.json records (``corpus_sha256``): SHA-256 of the
+    documents joined by blank lines. tests/test_micro.py compares it with a fresh ``corpus``."""
+    return hashlib.sha256("\n\n".join(documents).encode()).hexdigest()
+
+
 # =============================================================================================================
 # Training
 # =============================================================================================================
@@ -319,7 +325,7 @@ def train(log=print):
             "heldout_loss_after": round(loss1, 4), "train_seconds": round(seconds, 1),
             "train_cpu_seconds": round(cpu_seconds, 1),
             "tokenizer_sha256": hashlib.sha256(TOKENIZER.read_bytes()).hexdigest(),
-            "corpus_sha256": hashlib.sha256("\n\n".join(docs).encode()).hexdigest(),
+            "corpus_sha256": corpus_sha256(docs),
             "seed": SEED, "threads": 1, "torch": torch.__version__, "transformers": transformers.__version__,
             "arch": ARCH, "train": TRAIN}
     return model, tok, info, held_stream

@@ -19,9 +19,11 @@ blocks of two exercises lists them per block in ``"blocks"``.
 
 Besides the notebooks, the folder gets what they need to run and nothing a teacher keeps: helpers/ (the
 self-checks' answers stay in the private helpers/check/_reference.py - a check needs them to judge and to stand in
-for an unsolved exercise), data/, requirements.txt, environment.yml, scripts/students/install.sh and scripts/students/ddp_sft.py
-(07 runs it), a course.toml naming the student repository, a .gitignore, and a README for students (from
-scripts/teachers/student_README.md: the notebooks with their links, how to start, the exercise tiers, how to hand in).
+for an unsolved exercise), data/ (but not data/source/, the maintainers' text make_data.py and pretrain_micro.py
+generate data/ from, which no notebook reads), requirements.txt, environment.yml, scripts/students/install.sh and
+scripts/students/ddp_sft.py (07 runs it), a course.toml naming the student repository, a .gitignore, and a README for
+students (from scripts/teachers/student_README.md: the notebooks with their links, how to start, the exercise tiers,
+how to hand in).
 Left out: the solutions, TEACHING.md, tests/, grading/ and the teacher scripts (grading, exports, slides, builds).
 """
 from __future__ import annotations
@@ -44,6 +46,7 @@ except ModuleNotFoundError as err:  # run before the kit was installed: tools/bo
 ROOT = notebook.ROOT
 BEGIN, END = notebook.BEGIN, notebook.END
 COPY = ["helpers", "data", "requirements.txt", "environment.yml", "scripts/students/install.sh", "scripts/students/ddp_sft.py"]
+LEAVE_OUT = ["data/source"]   # inside COPY's folders: the maintainers' sources of data/ (no notebook reads them)
 README_TEMPLATE = ROOT / "scripts" / "teachers" / "student_README.md"
 REPO_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")   # GitHub's owner/name
 FROM_README = re.compile(r"<!-- from-readme: (.+?) -->")
@@ -147,7 +150,11 @@ def build(out: Path, notebooks: Path = ROOT / "notebooks", repo: str | None = No
     if out.exists():
         shutil.rmtree(out)
     (out / "notebooks").mkdir(parents=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
+    caches = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
+
+    def ignore(folder, names):
+        left_out = {n for n in names if (Path(folder) / n).relative_to(ROOT).as_posix() in LEAVE_OUT}
+        return set(caches(folder, names)) | left_out
     for item in COPY:
         src, dst = ROOT / item, out / item
         dst.parent.mkdir(parents=True, exist_ok=True)
