@@ -252,6 +252,13 @@ QUICK_OVERRIDES = {
                              "TIMING_PAIRS": "10",     # 30 back-to-back pairs per shape
                              "MERGE_REPEATS": "5"},    # 15 timed forward passes
     "02_what-lora-saves": {"WARMUP": "1", "REPEATS": "3"},    # 2 warm-up, 7 timed calls per configuration
+    "04_dpo": {"MAX_STEPS": "10", "EVAL_STEPS": "5",   # 20 steps, an evaluation every 10
+               "SWEEP_STEPS": "4"},                    # 8 steps per beta of exercise 3
+    "05_orpo": {"MAX_STEPS": "14", "EVAL_STEPS": "7",  # 28 steps (as many sequences as 03 + 04), evaluated every 14
+                "MAX_NEW_TOKENS": "64",                # 128 tokens per answer
+                "SWEEP_STEPS": "2"},                   # 4 steps per lambda of exercise 3
+    "06_evaluation": {"GEN_PROMPTS": "6", "MAX_NEW_TOKENS": "32",          # 12 prompts, 64 tokens per answer
+                      "DIVERSITY_PROMPTS": "4", "DIVERSITY_SAMPLES": "3"},  # 12 prompts x 5 samples
 }
 
 
