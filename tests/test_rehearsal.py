@@ -96,11 +96,19 @@ def test_every_notebook_has_one_tagged_config_cell_and_the_overrides_apply():
 
 
 def test_override_lands_right_after_its_own_line_so_derived_values_follow():
+    """The mechanism lives in tools/notebook.py (the student test's quick run uses it too); the rehearsal's mark."""
+    from tools import notebook
+
     source = "A = profile.pick(full=300, quick=3)  # steps\nB, C = 1, (2,\n    3)\nD = A * B\n"
-    new, missing = _script("rehearse").override_source(source, {"A": "4", "C": "5", "Z": "0"})
+    rehearse = _script("rehearse")
+    new, missing = rehearse.override_source(source, {"A": "4", "C": "5", "Z": "0"})
+    assert (new, missing) == notebook.override_source(source, {"A": "4", "C": "5", "Z": "0"}, rehearse.MARK)
+    assert new.splitlines()[1] == f"A = 4  {rehearse.MARK}" and new.splitlines()[4] == f"C = 5  {rehearse.MARK}"
     namespace = {"profile": helpers.Profile("full")}
     exec(new, namespace)
     assert (namespace["A"], namespace["C"], namespace["D"], missing) == (4, 5, 4, ["Z"])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source, metadata={"tags": ["parameters"]})])
+    assert notebook.override_config(nb, {"B": "7"}, "# mine") == [] and "\nB = 7  # mine\n" in nb.cells[0].source
 
 
 def test_cpu_bf16_switch_gives_the_trainers_mixed_precision_path(monkeypatch):

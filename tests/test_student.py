@@ -7,7 +7,9 @@
   included);
 - the student notebooks run: each is executed (quick profile, allow errors, checks NOT strict - as a student's
   Jupyter runs it) and fails only at its exercises: every self-check prints its own FAIL line, and no other cell
-  raises. Two kernels at a time; 03 -> 04 -> 05 -> 06 in one lane, because the later ones reuse 03's adapter.
+  raises. Two kernels at a time; 03 -> 04 -> 05 -> 06 in one lane, because the later ones reuse 03-05's adapters
+  and runs. Shorter than a student's run: ``QUICK_OVERRIDES`` shrinks step counts, timing repeats and sample counts
+  through the config cell (as the rehearsal does) - every cell still runs, which is all this test proves.
 - strict mode: in the suite, a FAIL raises - a solution notebook whose exercise broke fails at its check.
 - the repository to hand out (``--repo OWNER/NAME``): every link and the setup cell's clone point at it and nothing
   names the solution repository; it holds what the notebooks use and no teacher file; its README is for students;
@@ -31,6 +33,7 @@ import pytest
 
 from scripts.teachers import build_student
 from scripts.maintainers import nbtool
+from tools import notebook
 
 from helpers.env import REPO_ROOT as ROOT   # the repository root, defined once (helpers/env.py)
 
@@ -237,11 +240,50 @@ def test_the_answers_are_not_exported():
 
 # --- the student notebooks run -------------------------------------------------------------------------------------
 
+# Knobs this test runs smaller (Python source, assigned again right after the knob's own line in the config cell,
+# marked QUICK_MARK). Only what repeats the same code more often: steps, timing repeats, samples. A knob stays as it
+# is where a cell asserts something the smaller size would not show: 03 (the SFT run must make more answers stop with
+# EOS - its steps, prompts and answer lengths), 02's timed sizes (a timing assert needs some repeats), 06's
+# bootstrap (a coverage assert). 00 and 07 run as they are: their time is loading (07: three processes that each
+# import the stack; 2 steps instead of 6 saved no CPU time). Each comment gives the quick profile's own value.
+QUICK_MARK = "# quick student-test override"
+QUICK_OVERRIDES = {
+    "01_lora-from-scratch": {"MAX_STEPS": "20",        # 40: the loss falls within 20 (two runs of it)
+                             "TIMING_PAIRS": "10",     # 30 back-to-back pairs per shape
+                             "MERGE_REPEATS": "5"},    # 15 timed forward passes
+    "02_what-lora-saves": {"WARMUP": "1", "REPEATS": "3"},    # 2 warm-up, 7 timed calls per configuration
+    "04_dpo": {"MAX_STEPS": "10", "EVAL_STEPS": "5",   # 20 steps, an evaluation every 10
+               "SWEEP_STEPS": "4"},                    # 8 steps per beta of exercise 3
+    "05_orpo": {"MAX_STEPS": "14", "EVAL_STEPS": "7",  # 28 steps (as many sequences as 03 + 04), evaluated every 14
+                "MAX_NEW_TOKENS": "64",                # 128 tokens per answer
+                "SWEEP_STEPS": "2"},                   # 4 steps per lambda of exercise 3
+    "06_evaluation": {"GEN_PROMPTS": "6", "MAX_NEW_TOKENS": "32",          # 12 prompts, 64 tokens per answer
+                      "DIVERSITY_PROMPTS": "4", "DIVERSITY_SAMPLES": "3"},  # 12 prompts x 5 samples
+}
+
+
+def quick_run_notebook(path):
+    """The student notebook at ``path`` with QUICK_OVERRIDES applied to its config cell."""
+    nb = read(path)
+    missing = notebook.override_config(nb, QUICK_OVERRIDES.get(path.stem, {}), QUICK_MARK, path.name)
+    assert not missing, f"{path.name}'s config cell assigns no {missing}: update QUICK_OVERRIDES"
+    return nb
+
+
+def test_every_quick_override_names_a_knob_of_its_config_cell():
+    assert set(QUICK_OVERRIDES) <= {p.stem for p in NOTEBOOKS}
+    for path in NOTEBOOKS:
+        nb = quick_run_notebook(path)
+        source = notebook.config_cell(nb).source
+        for name, value in QUICK_OVERRIDES.get(path.stem, {}).items():
+            assert f"\n{name} = {value}  {QUICK_MARK}" in source, (path.name, name)
+
+
 async def _run_lane(paths, results, kernel_env):
     from nbclient import NotebookClient
 
     for path in paths:
-        nb = read(path)
+        nb = quick_run_notebook(path)
         start = time.perf_counter()
         client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
                                 resources={"metadata": {"path": str(path.parent)}})
@@ -282,6 +324,10 @@ def _cell_report(cell):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_student_notebook_fails_only_at_its_exercises(executed_student_notebooks, path):
     nb, _ = executed_student_notebooks[path.name]
+    assert_fails_only_at_its_exercises(nb, path)
+
+
+def assert_fails_only_at_its_exercises(nb, path):
     called = set()
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -297,6 +343,25 @@ def test_student_notebook_fails_only_at_its_exercises(executed_student_notebooks
         if checks:
             assert text.count("this exercise is NOT solved") == len(checks), f"{path.name} {cell.id}"
     assert called, f"{path.name} calls no self-check"
+
+
+def test_a_student_notebook_that_raises_outside_its_stubs_fails():
+    """The run above proves something only if an error anywhere else fails it - e.g. a knob of QUICK_OVERRIDES
+    made too small for an assert of the lesson. Executed cells as nbclient leaves them (allow_errors)."""
+    stub = ('def f():\n    ### BEGIN SOLUTION\n    raise NotImplementedError("Exercise 1 (f): write your code here - '
+            'see the exercise text above")\n    ### END SOLUTION\nf = helpers.check.f(f)')
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(stub, outputs=[nbformat.v4.new_output(
+                    "stream", name="stdout", text="FAIL f: this exercise is NOT solved\n")]),
+                nbformat.v4.new_code_cell("assert SAVE_STEPS <= DISCONNECT_AT < MAX_STEPS")]
+    assert_fails_only_at_its_exercises(nb, Path("x.ipynb"))          # the stub's FAIL alone: passes
+    nb.cells[1].outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="", traceback=[])]
+    with pytest.raises(AssertionError, match="x.ipynb .* raised AssertionError"):
+        assert_fails_only_at_its_exercises(nb, Path("x.ipynb"))
+    nb.cells[1].outputs = []
+    nb.cells[0].outputs += [nbformat.v4.new_output("error", ename="ValueError", evalue="Exercise 1 (f)", traceback=[])]
+    with pytest.raises(AssertionError, match="raised ValueError"):                  # a stub raises only its own error
+        assert_fails_only_at_its_exercises(nb, Path("x.ipynb"))
 
 
 def test_strict_mode_fails_a_solution_notebook_at_its_check(tmp_path):

@@ -7,6 +7,8 @@ through this module (none parses a marker, a tag or a metadata key on its own).
   links; everything after ``LINKS_MARK`` is links and notes); cell 1 is the setup cell, whose first or second line
   starts with ``SETUP_MARK`` (``is_setup_cell``).
 - **The config cell**: the one code cell tagged ``CONFIG_TAG`` (``"parameters"``, papermill's name; ``config_cell``).
+  A run can shrink its knobs without editing the lesson: ``override_config`` assigns a knob again right after its
+  own line, ``NAME = value  # <mark>`` (the rehearsal's full profile, the student test's quick run).
 - **Exercises**: a code cell holding solution blocks, ``### BEGIN SOLUTION`` ... ``### END SOLUTION``
   (``solution_blocks``), names its exercise in cell metadata ``"course": {"exercise": "NN.N", "title": ..., "tier":
   1|2|3}`` - a cell with blocks of several exercises lists them per block in ``"blocks"`` (``block_exercises``).
@@ -100,6 +102,36 @@ def config_cell(nb, name: str = "notebook"):
                               f"{len(cells)}. Tag it in the cell's metadata, or with nbtool: "
                               f"'# %% tags=[\"{CONFIG_TAG}\"]'.")
     return cells[0]
+
+
+def override_source(source: str, overrides: dict[str, str], mark: str) -> tuple[str, list[str]]:
+    """``source`` with ``NAME = value  <mark>`` inserted after each top-level assignment to an overridden NAME
+    (``value`` is Python source), so that the lines after it - derived values, checks - use the new value; returns
+    (new source, names in ``overrides`` that the source never assigns, sorted)."""
+    lines = source.splitlines()
+    inserts: dict[int, list[str]] = {}
+    found = set()
+    for node in ast.parse(source).body:
+        if not isinstance(node, (ast.Assign, ast.AnnAssign)):
+            continue
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        names = [t.id for target in targets for t in ast.walk(target) if isinstance(t, ast.Name)]
+        for name in names:
+            if name in overrides:
+                inserts.setdefault(node.end_lineno, []).append(f"{name} = {overrides[name]}  {mark}")
+                found.add(name)
+    out = []
+    for number, line in enumerate(lines, start=1):
+        out.append(line)
+        out.extend(inserts.get(number, []))
+    return "\n".join(out), sorted(set(overrides) - found)
+
+
+def override_config(nb, overrides: dict[str, str], mark: str, name: str = "notebook") -> list[str]:
+    """Apply ``override_source`` to the notebook's config cell, in place; returns the names it does not assign."""
+    cell = config_cell(nb, name)
+    cell.source, missing = override_source(cell.source, overrides, mark)
+    return missing
 
 
 # --- exercises -----------------------------------------------------------------------------------------------

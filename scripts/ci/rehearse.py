@@ -35,7 +35,6 @@ time and its slowest cells are printed; the whole pytest output is in outputs/re
 from __future__ import annotations
 
 import argparse
-import ast
 import os
 import re
 import resource
@@ -100,24 +99,8 @@ def config_cell(nb, name: str):
 
 def override_source(source: str, overrides: dict[str, str]) -> tuple[str, list[str]]:
     """``source`` with ``NAME = value  # rehearsal override`` inserted after each top-level assignment to an
-    overridden NAME; returns (new source, names not assigned in the cell)."""
-    lines = source.splitlines()
-    inserts: dict[int, list[str]] = {}
-    found = set()
-    for node in ast.parse(source).body:
-        if not isinstance(node, (ast.Assign, ast.AnnAssign)):
-            continue
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        names = [t.id for target in targets for t in ast.walk(target) if isinstance(t, ast.Name)]
-        for name in names:
-            if name in overrides:
-                inserts.setdefault(node.end_lineno, []).append(f"{name} = {overrides[name]}  {MARK}")
-                found.add(name)
-    out = []
-    for number, line in enumerate(lines, start=1):
-        out.append(line)
-        out.extend(inserts.get(number, []))
-    return "\n".join(out), sorted(set(overrides) - found)
+    overridden NAME; returns (new source, names not assigned in the cell). (tools/notebook.py, ``override_source``)"""
+    return notebook.override_source(source, overrides, MARK)
 
 
 def prepare(path: Path) -> Path:
