@@ -728,7 +728,8 @@ def record_kit(stems: list[str], folder: Path, timeout: float = 900) -> dict[str
         if reusable(done[stem]):
             save_recording(recording_file(folder, stem), done[stem], recording_key(stem, kit[stem], reference))
         print(f"{stem}: the kit's cells run for the checks' inputs in {done[stem].seconds:.1f} s ({done[stem].status})"
-              + (f" -> {recording_file(folder, stem)}" if done[stem].status == "ok" else f": {done[stem].message}"),
+              + (f" -> {recording_file(folder, stem)}" if reusable(done[stem])
+                 else f", not saved (a kit cell failed or no check was reached): {done[stem].message}"),
               file=sys.stderr)
     return done
 
@@ -871,7 +872,7 @@ def report(student: str, graded: list[Graded], timeout: float) -> str:
 def grade(handins: Path, out: Path, timeout: float = 300, jobs: int = 1, record_timeout: float = 900,
           recordings: Path | None = None) -> list[dict]:
     """Grade every hand-in under ``handins``; write grades.csv and reports/ into ``out``; return the rows.
-    ``recordings``: a folder of saved recordings (``record_kit``): one made for this kit is replayed, and a new one
+    ``recordings``: a folder of saved recordings (``record_kit``): one made for this kit and notebook is replayed, and a new one
     is saved there.
 
     The kit is hashed before and after each hand-in: if it changed, the batch stops (nothing is written)."""
@@ -1016,7 +1017,7 @@ def main(argv=None) -> int:
         if unknown:
             raise SystemExit(f"--record: no kit notebook {', '.join(unknown)}; pick from {', '.join(kit_notebooks())}")
         done = record_kit(args.record, args.recordings.resolve(), args.record_timeout)
-        return 0 if all(r.status == "ok" for r in done.values()) else 1
+        return 0 if all(reusable(r) for r in done.values()) else 1   # 1: something not saved
     if args.handins is None:
         parser.error("pass HANDINS_DIR, the folder of handed-in notebooks (or --record NOTEBOOK ... --recordings DIR)")
     handins = args.handins.resolve()
