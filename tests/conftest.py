@@ -40,11 +40,3 @@ def chromium() -> str:
     if os.environ.get("CI") == "true":
         pytest.fail("chromium is missing in CI: .ci/run installs it (apt-get install -y chromium)")
     pytest.skip("chromium not installed here (Debian/Ubuntu: sudo apt-get install -y chromium); CI runs this test")
-
-
-@pytest.fixture(scope="session")
-def grade_recordings(tmp_path_factory):
-    """One recordings folder (scripts/teachers/grade.py --recordings) for every grading test of a run: a kit
-    notebook's cells run once for the checks' inputs, and each later batch, or grade.py run as a command, replays
-    them (keyed by the kit's hash and the notebook's recording job, so a changed kit records again)."""
-    return tmp_path_factory.mktemp("grade-recordings")

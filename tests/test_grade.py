@@ -102,6 +102,8 @@ def key(row):
 
 
 def processes_with(text: str) -> list[int]:
+    """Pids whose command line (arguments joined by spaces, one after the last) contains ``text``: end it with a
+    space to match a whole argument (``sleep 86421.12 `` is not ``sleep 86421.123``)."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -213,6 +215,13 @@ def escape_handin(handins: Path, out: Path, port: int) -> None:
         cell = cell_of(nb, name)
         cell.source = cell.source.replace("    ### BEGIN SOLUTION\n", "    ### BEGIN SOLUTION\n" + attempts, 1)
     hand_in(handins / "escaper", "03_sft.ipynb", nb)
+
+
+@pytest.fixture(scope="module")
+def grade_recordings(tmp_path_factory):
+    """The batches' recordings folder (grade.py --recordings): a kit notebook's cells run once for the checks'
+    inputs, and each later batch of this module, or grade.py run as a command, replays them."""
+    return tmp_path_factory.mktemp("grade-recordings")
 
 
 @pytest.fixture(scope="module")
@@ -352,7 +361,7 @@ def test_every_escape_fails_and_the_grade_stands(batch):
     time.sleep(1)
     assert read_csv(batch["out"]) == batch["rows"], "grades.csv changed after the batch"
     assert not any(r["exercise"] == "03.4" for r in batch["rows"])
-    assert processes_with(f"sleep {SLEEP}") == [], "a process of the hand-in outlived its sandbox"
+    assert processes_with(f"sleep {SLEEP} ") == [], "a process of the hand-in outlived its sandbox"
     assert batch["connections"] == [], "a hand-in opened a socket to this machine"
 
 
@@ -551,8 +560,8 @@ def test_stopping_the_grader_stops_its_runs(batch, tmp_path):
     try:
         # the event itself, not a guess at how long it takes: her sleep started, or grade.py ended without it (a
         # loaded machine takes minutes to reach the first check)
-        wait_for(lambda: processes_with(f"sleep {marker}") or proc.poll() is not None, 400)
-        if not processes_with(f"sleep {marker}"):
+        wait_for(lambda: processes_with(f"sleep {marker} ") or proc.poll() is not None, 400)
+        if not processes_with(f"sleep {marker} "):
             ended = proc.poll()
             proc.kill()
             pytest.fail("the hand-in's code never ran: " + (f"grade.py ended (exit {ended}) first: "
@@ -567,7 +576,7 @@ def test_stopping_the_grader_stops_its_runs(batch, tmp_path):
 
     def alive():
         found = []
-        for pid in processes_with(f"sleep {marker}"):
+        for pid in processes_with(f"sleep {marker} "):
             try:
                 if "zombie" not in Path(f"/proc/{pid}/status").read_text():
                     found.append(pid)
@@ -807,6 +816,10 @@ def test_a_saved_recording_is_replayed_only_for_the_same_kit(tmp_path):
     one, two = (grade.recording_key(stem, kit[stem], "kit-a") for stem in ("01_lora-from-scratch", "03_sft"))
     assert one != two and one == grade.recording_key("01_lora-from-scratch", kit["01_lora-from-scratch"], "kit-a")
     assert one != grade.recording_key("01_lora-from-scratch", kit["01_lora-from-scratch"], "kit-b")
+    sft = kit["03_sft"]                                  # an edited lesson cell that the recording runs: another key
+    cell = sft.nb.cells[grade.needed_cells(sft)[-1]]
+    cell.source += "\n# edited"
+    assert grade.recording_key("03_sft", sft, "kit-a") != two
     with pytest.raises(SystemExit, match="--record needs --recordings DIR"):
         grade.main(["--record", "00_setup"])
     with pytest.raises(SystemExit, match="no kit notebook 99_x"):
