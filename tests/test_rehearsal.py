@@ -16,6 +16,7 @@ import pytest
 import torch
 
 import helpers
+from tools import notebook
 
 from helpers.env import REPO_ROOT as ROOT   # the repository root, defined once (helpers/env.py)
 MODEL_ID = "HuggingFaceTB/SmolLM2-135M"
@@ -89,7 +90,7 @@ def test_every_notebook_has_one_tagged_config_cell_and_the_overrides_apply():
         assert (path.stem in rehearse.OVERRIDES) != (path.stem in rehearse.NOT_REHEARSED), \
             f"{path.stem}: give it rehearsal overrides or a reason in NOT_REHEARSED"
         overrides = rehearse.OVERRIDES.get(path.stem, {})
-        source, missing = rehearse.override_source(cell.source, overrides)
+        source, missing = notebook.override_source(cell.source, overrides, rehearse.MARK)
         assert not missing, (path.name, missing)                             # a knob renamed away is noticed
         for name in set(overrides) - set(missing):
             assert f"{name} = {overrides[name]}  {rehearse.MARK}" in source
@@ -97,12 +98,10 @@ def test_every_notebook_has_one_tagged_config_cell_and_the_overrides_apply():
 
 def test_override_lands_right_after_its_own_line_so_derived_values_follow():
     """The mechanism lives in tools/notebook.py (the student test's quick run uses it too); the rehearsal's mark."""
-    from tools import notebook
-
     source = "A = profile.pick(full=300, quick=3)  # steps\nB, C = 1, (2,\n    3)\nD = A * B\n"
     rehearse = _script("rehearse")
-    new, missing = rehearse.override_source(source, {"A": "4", "C": "5", "Z": "0"})
-    assert (new, missing) == notebook.override_source(source, {"A": "4", "C": "5", "Z": "0"}, rehearse.MARK)
+    new, missing = notebook.override_source(source, {"A": "4", "C": "5", "Z": "0"}, rehearse.MARK)
+    assert notebook.override_source("X = {}\nX['k'] = 1\n", {"X": "{}"}, "#")[0] == "X = {}\nX = {}  #\nX['k'] = 1\n"
     assert new.splitlines()[1] == f"A = 4  {rehearse.MARK}" and new.splitlines()[4] == f"C = 5  {rehearse.MARK}"
     namespace = {"profile": helpers.Profile("full")}
     exec(new, namespace)

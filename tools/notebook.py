@@ -7,8 +7,9 @@ through this module (none parses a marker, a tag or a metadata key on its own).
   links; everything after ``LINKS_MARK`` is links and notes); cell 1 is the setup cell, whose first or second line
   starts with ``SETUP_MARK`` (``is_setup_cell``).
 - **The config cell**: the one code cell tagged ``CONFIG_TAG`` (``"parameters"``, papermill's name; ``config_cell``).
-  A run can shrink its knobs without editing the lesson: ``override_config`` assigns a knob again right after its
-  own line, ``NAME = value  # <mark>`` (the rehearsal's full profile, the student test's quick run).
+  A run can shrink its knobs without editing the lesson: ``override_source`` (``override_config`` on a notebook)
+  assigns a knob again right after its own line, ``NAME = value  # <mark>`` (the rehearsal's full profile, the
+  student test's quick run).
 - **Exercises**: a code cell holding solution blocks, ``### BEGIN SOLUTION`` ... ``### END SOLUTION``
   (``solution_blocks``), names its exercise in cell metadata ``"course": {"exercise": "NN.N", "title": ..., "tier":
   1|2|3}`` - a cell with blocks of several exercises lists them per block in ``"blocks"`` (``block_exercises``).
@@ -115,7 +116,8 @@ def override_source(source: str, overrides: dict[str, str], mark: str) -> tuple[
         if not isinstance(node, (ast.Assign, ast.AnnAssign)):
             continue
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        names = [t.id for target in targets for t in ast.walk(target) if isinstance(t, ast.Name)]
+        names = [t.id for target in targets for t in ast.walk(target)     # X = ..., X, Y = ...; not X[k] = ...
+                 if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)]
         for name in names:
             if name in overrides:
                 inserts.setdefault(node.end_lineno, []).append(f"{name} = {overrides[name]}  {mark}")
@@ -124,7 +126,7 @@ def override_source(source: str, overrides: dict[str, str], mark: str) -> tuple[
     for number, line in enumerate(lines, start=1):
         out.append(line)
         out.extend(inserts.get(number, []))
-    return "\n".join(out), sorted(set(overrides) - found)
+    return "\n".join(out) + source[len(source.rstrip("\n")):], sorted(set(overrides) - found)
 
 
 def override_config(nb, overrides: dict[str, str], mark: str, name: str = "notebook") -> list[str]:

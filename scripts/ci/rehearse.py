@@ -97,16 +97,10 @@ def config_cell(nb, name: str):
         raise SystemExit(str(err)) from None
 
 
-def override_source(source: str, overrides: dict[str, str]) -> tuple[str, list[str]]:
-    """``source`` with ``NAME = value  # rehearsal override`` inserted after each top-level assignment to an
-    overridden NAME; returns (new source, names not assigned in the cell). (tools/notebook.py, ``override_source``)"""
-    return notebook.override_source(source, overrides, MARK)
-
-
 def prepare(path: Path) -> Path:
     nb = notebook.read(path)
     cell = config_cell(nb, path.name)
-    cell.source, missing = override_source(cell.source, OVERRIDES.get(path.stem, {}))
+    cell.source, missing = notebook.override_source(cell.source, OVERRIDES.get(path.stem, {}), MARK)
     if missing:
         print(f"  note: {path.stem}'s config cell has no {', '.join(missing)} - not overridden")
     target = WORK / "notebooks" / path.name
