@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import torch
 import transformers
+from huggingface_hub.utils import are_progress_bars_disabled, enable_progress_bars
 
 from .data import restore_fix
 from .env import REPO_ROOT, Profile, default_device, hub_offline
@@ -129,9 +130,12 @@ def uses_micro_model(model_id: str) -> bool:
 
 @contextmanager
 def no_loading_bar():
-    """transformers' progress bars off inside (no "Loading weights" bar for a few MB of local files), as before after."""
-    bars = transformers.utils.logging.is_progress_bar_enabled()
-    transformers.utils.logging.disable_progress_bar()
+    """transformers' own progress bars off inside (no "Loading weights" bar for a few MB of local files), as before
+    after; the Hub's download bars stay as they were, so a first download still shows its progress."""
+    bars, downloads = transformers.utils.logging.is_progress_bar_enabled(), not are_progress_bars_disabled()
+    transformers.utils.logging.disable_progress_bar()          # switches the Hub's bars off too: back on if they were
+    if downloads:
+        enable_progress_bars()
     try:
         yield
     finally:
