@@ -1,8 +1,9 @@
 """The course's small shared package: plumbing that two or more notebooks need; what is *taught* lives in the notebooks.
 
-Importing it has no side effects (no seeding, downloads or printing); its names are stable, as homework calls them.
-``__all__`` is exactly what the notebooks call as ``helpers.<name>``, and each module's ``__all__`` what they call from
-it (tests/test_public.py checks both); the rest stays reachable as ``helpers.<module>.<name>`` for scripts and tests.
+Importing it has no side effects (no seeding, downloads or printing); the names in ``__all__`` are stable, as homework
+calls them. ``__all__`` is exactly what the notebooks call as ``helpers.<name>``, and each module's ``__all__`` what
+they call from it (tests/test_public.py checks both); the rest stays reachable as ``helpers.<module>.<name>`` for
+scripts and tests.
 ``__version__`` is the kit's version: every setup cell prints it, so a hand-in says which kit made it
 (scripts/teachers/grade.py flags another). Bump it when a notebook or a self-check changes what students hand in, then
 run `python scripts/teachers/sync_notebooks.py`.

@@ -96,7 +96,7 @@ def compare_times(fns: dict, *, warmup: int = 3, repeats: int = 10, device=None,
 
     ``time_fn`` on A and then on B lets B run under other conditions (other processes, clock boost, heat);
     alternating A, B, A, B... gives every candidate the same ones. Each call is timed by ``time_fn`` (synchronised);
-    the i-th time of each candidate comes from round i, so their ratio compares two calls made back to back.
+    the i-th time of each candidate comes from round i (with two candidates, two calls made back to back).
     ``tokens`` (per call) adds tokens/s."""
     for _ in range(warmup):
         for fn in fns.values():

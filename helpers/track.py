@@ -4,8 +4,8 @@
 
 ``helpers.train.use_run_dir(args, ..., tracker=TRACKER)`` names the trainer's run after notebook, method and run
 folder (``04_dpo-dpo-smollm2-360m-1a2b3c4d``), so a resumed run continues its curve; ``TRACKER.log_run`` logs a
-hand-written loop (04's beta sweep) as a run of its own. Nothing leaves the machine unless asked: tensorboard and
-trackio write under ``output_dir()``, wandb is offline until ``wandb login``. The packages are optional.
+hand-written loop (04's beta sweep, 05's lambda sweep) as a run of its own. Nothing leaves the machine unless asked:
+tensorboard and trackio write under ``output_dir()``, wandb is offline until ``wandb login``. The packages are optional.
 """
 from __future__ import annotations
 
