@@ -273,10 +273,7 @@ def quick_run_notebook(path):
 def test_every_quick_override_names_a_knob_of_its_config_cell():
     assert set(QUICK_OVERRIDES) <= {p.stem for p in NOTEBOOKS}
     for path in NOTEBOOKS:
-        nb = quick_run_notebook(path)
-        source = notebook.config_cell(nb).source
-        for name, value in QUICK_OVERRIDES.get(path.stem, {}).items():
-            assert f"\n{name} = {value}  {QUICK_MARK}" in source, (path.name, name)
+        quick_run_notebook(path)           # asserts that its config cell assigns every knob it overrides
 
 
 async def _run_lane(paths, results, kernel_env):
