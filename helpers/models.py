@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 import transformers
@@ -143,18 +144,29 @@ def no_loading_bar():
             transformers.utils.logging.enable_progress_bar()
 
 
-def _load_micro(spec: ModelSpec, dtype: torch.dtype) -> transformers.PreTrainedModel:
-    """data/micro-llama as fp32 (or ``dtype``), with the EOS/pad ids of ``spec``'s quick tokenizer."""
-    weights = MICRO_DIR / "model.safetensors"
-    rebuild = "python scripts/maintainers/pretrain_micro.py"
+# How each trained stand-in of data/ (ModelSpec.standin) is rebuilt, for the message when it is missing or damaged
+REBUILD = {"micro-llama": "python scripts/maintainers/pretrain_micro.py",
+           "micro-judge": "python scripts/maintainers/train_scorers.py"}
+
+
+def _load_trained(name: str, folder: Path, dtype: torch.dtype) -> transformers.PreTrainedModel:
+    """The trained stand-in data/``name`` from ``folder`` (a few MB of local files), or a one-line error saying how to
+    restore it."""
+    weights, rebuild = folder / "model.safetensors", REBUILD[name]
     if not weights.exists():
-        raise FileNotFoundError(f"{weights} is missing; it ships with the course kit (git checkout data/micro-llama) "
+        raise FileNotFoundError(f"{weights} is missing; it ships with the course kit (git checkout data/{name}) "
                                 f"or rebuild it with: {rebuild}")
     if problem := file_problem(weights):
         raise DamagedFileError(weights, problem, "It ships with the course kit: restore it with "
-                               f"`git checkout -- data/micro-llama` or rebuild it: {rebuild}")
+                               f"`git checkout -- data/{name}` or rebuild it: {rebuild}")
     with no_loading_bar():
-        model = transformers.LlamaForCausalLM.from_pretrained(MICRO_DIR, dtype=dtype)
+        return transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=dtype)
+
+
+def _load_micro(spec: ModelSpec, dtype: torch.dtype) -> transformers.PreTrainedModel:
+    """data/micro-llama as fp32 (or ``dtype``), with the EOS/pad ids of ``spec``'s quick tokenizer."""
+    rebuild = REBUILD["micro-llama"]
+    model = _load_trained("micro-llama", MICRO_DIR, dtype)
     tokenizer = _project_tokenizer(spec)
     if len(tokenizer) != model.config.vocab_size:
         raise ValueError(f"data/micro-llama has {model.config.vocab_size:,} embedding rows but data/tokenizer.json "
@@ -234,10 +246,8 @@ def load_model(model_id: str, profile: str, *, dtype: torch.dtype | None = None,
     if profile == "quick":
         if uses_micro_model(model_id):
             model = _load_micro(spec, dtype)
-        elif spec.standin and (REPO_ROOT / "data" / spec.standin / "model.safetensors").exists():
-            with no_loading_bar():                  # a few MB of local files
-                model = transformers.AutoModelForCausalLM.from_pretrained(REPO_ROOT / "data" / spec.standin,
-                                                                          dtype=dtype)
+        elif spec.standin:                          # 06's judge: data/micro-judge
+            model = _load_trained(spec.standin, REPO_ROOT / "data" / spec.standin, dtype)
         else:   # a tiny config of the family (same classes and module names, a few layers) for the project's BPE
             family, tokenizer = FAMILIES[spec.family], _project_tokenizer(spec)
             rows = -(-len(tokenizer) // family.vocab_multiple) * family.vocab_multiple

@@ -4,6 +4,7 @@ import torch
 import transformers
 
 import helpers
+from helpers.files import DamagedFileError
 from helpers.models import FAMILIES, MODELS
 
 # Published total parameter counts (model cards / papers); build_model on the meta device must reproduce them.
@@ -190,3 +191,16 @@ def test_smollm2_quick_stand_in_is_the_pretrained_micro_model(monkeypatch, tmp_p
     with pytest.raises(FileNotFoundError, match="pretrain_micro.py"):
         helpers.load_model("HuggingFaceTB/SmolLM2-135M", "quick")
     helpers.load_model("EleutherAI/pythia-70m", "quick")  # the other families never need it
+
+
+def test_a_missing_or_damaged_trained_judge_says_how_to_restore_it(monkeypatch, tmp_path):
+    """06's judge id loads data/micro-judge in the quick profile; without it, never silently a random model."""
+    from helpers import models
+
+    monkeypatch.setattr(models, "REPO_ROOT", tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"micro-judge.*train_scorers\.py"):
+        helpers.load_model("Qwen/Qwen2.5-0.5B-Instruct", "quick")
+    (tmp_path / "data" / "micro-judge").mkdir(parents=True)
+    (tmp_path / "data" / "micro-judge" / "model.safetensors").write_bytes(b"\x00" * 64)
+    with pytest.raises(DamagedFileError, match="git checkout -- data/micro-judge"):
+        helpers.load_model("Qwen/Qwen2.5-0.5B-Instruct", "quick")
