@@ -43,7 +43,7 @@ class ModelSpec:
     special_ids_from: int = 0          # id of the first special token (SmolLM2: 0; Qwen: 151,643, after the BPE)
     tokenizer_size: int | None = None  # tokenizer entries when fewer than embedding rows (Qwen: 151,665 of 151,936)
     head: str = "causal_lm"            # the checkpoint's head: causal_lm | sequence_classification | masked_lm
-    standin: str | None = None         # the quick profile's trained stand-in, a folder of data/ (None: random weights)
+    trained_standin: str | None = None  # the quick profile's trained stand-in, a folder of data/ (None: random weights)
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Family:
     model_type: str
     attention: tuple            # linear layers in attention
     mlp: tuple                  # linear layers in the MLP
-    standin: dict = field(default_factory=dict)
+    standin: dict = field(default_factory=dict)   # the tiny random stand-in's config (quick profile)
     vocab_multiple: int = 1     # embedding rows rounded up to this
 
     @property
@@ -126,7 +126,7 @@ def build_model(model_id: str, device: str | torch.device = "meta", dtype: torch
 
 def uses_micro_model(model_id: str) -> bool:
     """True for the ids whose quick stand-in is the pretrained course micro-model (the SmolLM2 ids)."""
-    return model_spec(model_id).standin == "micro-llama"
+    return model_spec(model_id).trained_standin == "micro-llama"
 
 
 @contextmanager
@@ -144,7 +144,7 @@ def no_loading_bar():
             transformers.utils.logging.enable_progress_bar()
 
 
-# How each trained stand-in of data/ (ModelSpec.standin) is rebuilt, for the message when it is missing or damaged
+# How each trained stand-in of data/ (ModelSpec.trained_standin) is rebuilt, for the message when it is missing or damaged
 REBUILD = {"micro-llama": "python scripts/maintainers/pretrain_micro.py",
            "micro-judge": "python scripts/maintainers/train_scorers.py"}
 
@@ -231,7 +231,7 @@ def load_model(model_id: str, profile: str, *, dtype: torch.dtype | None = None,
                load_in_4bit: bool = False, seed: int = 0) -> transformers.PreTrainedModel:
     """The model for ``model_id`` in fp32 (or ``dtype``) on cuda when available (or ``device``); ``load_in_4bit``: an
     NF4 base for QLoRA. The quick profile never touches the network: the SmolLM2 ids load the pretrained micro-model,
-    06's judge id the trained judge (``ModelSpec.standin``), the others random but reproducible (``seed``) weights."""
+    06's judge id the trained judge (``ModelSpec.trained_standin``), the others random but reproducible (``seed``) weights."""
     profile = Profile(profile)
     spec = model_spec(model_id) if profile == "quick" else None   # unknown id in quick -> clear error
     device = torch.device(device) if device is not None else default_device()
@@ -246,8 +246,8 @@ def load_model(model_id: str, profile: str, *, dtype: torch.dtype | None = None,
     if profile == "quick":
         if uses_micro_model(model_id):
             model = _load_micro(spec, dtype)
-        elif spec.standin:                          # 06's judge: data/micro-judge
-            model = _load_trained(spec.standin, REPO_ROOT / "data" / spec.standin, dtype)
+        elif spec.trained_standin:                  # 06's judge: data/micro-judge
+            model = _load_trained(spec.trained_standin, REPO_ROOT / "data" / spec.trained_standin, dtype)
         else:   # a tiny config of the family (same classes and module names, a few layers) for the project's BPE
             family, tokenizer = FAMILIES[spec.family], _project_tokenizer(spec)
             rows = -(-len(tokenizer) // family.vocab_multiple) * family.vocab_multiple

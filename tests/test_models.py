@@ -204,3 +204,14 @@ def test_a_missing_or_damaged_trained_judge_says_how_to_restore_it(monkeypatch, 
     (tmp_path / "data" / "micro-judge" / "model.safetensors").write_bytes(b"\x00" * 64)
     with pytest.raises(DamagedFileError, match="git checkout -- data/micro-judge"):
         helpers.load_model("Qwen/Qwen2.5-0.5B-Instruct", "quick")
+
+
+def test_a_trained_standin_is_a_shipped_folder_and_a_family_standin_a_config():
+    """data/models.toml's two stand-in keys mean two things: a model's ``trained_standin`` names a folder of data/ that
+    REBUILD knows how to rebuild; a family's ``standin`` is the tiny random config's arguments."""
+    from helpers import models
+
+    trained = {spec.trained_standin for spec in MODELS.values()} - {None}
+    assert trained == set(models.REBUILD) == {"micro-llama", "micro-judge"}
+    assert all((models.REPO_ROOT / "data" / name / "config.json").is_file() for name in trained)
+    assert all(isinstance(family.standin, dict) and "vocab_size" not in family.standin for family in FAMILIES.values())
