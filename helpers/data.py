@@ -7,7 +7,7 @@ from collections import Counter
 from unittest import mock
 
 from .env import REPO_ROOT, Profile, hub_offline
-from .files import read_json, read_jsonl
+from .files import read_json, read_jsonl, restore_fix
 from .dialogue import ASSISTANT, HUMAN, DataFormatError, split_dialogue  # noqa: F401  (a leaf module)
 
 DATA_DIR = REPO_ROOT / "data"
@@ -62,14 +62,6 @@ def _load_hub_dataset(hub_id: str, split: str):
         raise ConnectionError(f"{lead}: {str(err).splitlines()[0][:200]}. Connect the runtime to the internet and "
                               "run the cell again, or use the offline quick profile (COURSE_PROFILE=quick) with the "
                               "course's own pairs in data/hh_pref/.") from None
-
-
-def restore_fix(path) -> str:
-    """The fix for a damaged file the kit ships in data/: restore it from git, or regenerate it."""
-    name = path.relative_to(REPO_ROOT).as_posix() if path.is_relative_to(REPO_ROOT) else str(path)
-    script = "scripts/maintainers/build_tokenizer.py" if path.name == "tokenizer.json" else "scripts/maintainers/make_data.py"
-    return (f"It ships with the course kit: restore it with `git checkout -- {name}` (or download the kit again), "
-            f"or rebuild it with `python {script}`.")
 
 
 def load_eval_prompts() -> dict:

@@ -9,6 +9,8 @@ import struct
 import zipfile
 from pathlib import Path
 
+from .env import REPO_ROOT
+
 __all__ = ["adapter_problem"]   # what notebooks call (06's find_adapters); the rest is for helpers and tests
 
 CUT_OFF = "as a copy or sync that stopped early leaves it"
@@ -20,6 +22,14 @@ class DamagedFileError(ValueError):
     def __init__(self, path, problem: str, fix: str):
         self.path, self.problem, self.fix = Path(path), problem, fix
         super().__init__(f"Cannot read {path}: {problem}. {fix}")
+
+
+def restore_fix(path) -> str:
+    """The fix for a damaged file the kit ships in data/: restore it from git, or regenerate it."""
+    name = path.relative_to(REPO_ROOT).as_posix() if path.is_relative_to(REPO_ROOT) else str(path)
+    script = "scripts/maintainers/build_tokenizer.py" if path.name == "tokenizer.json" else "scripts/maintainers/make_data.py"
+    return (f"It ships with the course kit: restore it with `git checkout -- {name}` (or download the kit again), "
+            f"or rebuild it with `python {script}`.")
 
 
 def _text(raw: bytes, holds: str) -> tuple[str | None, str | None]:

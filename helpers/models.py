@@ -11,9 +11,8 @@ import torch
 import transformers
 from huggingface_hub.utils import are_progress_bars_disabled, enable_progress_bars
 
-from .data import restore_fix
 from .env import REPO_ROOT, Profile, default_device, hub_offline
-from .files import DamagedFileError, file_problem, read_json
+from .files import DamagedFileError, file_problem, read_json, restore_fix
 
 TOKENIZER_FILE = REPO_ROOT / "data" / "tokenizer.json"
 MICRO_DIR = REPO_ROOT / "data" / "micro-llama"   # the pretrained course micro-model (scripts/maintainers/pretrain_micro.py)
