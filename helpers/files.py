@@ -8,10 +8,11 @@ import json
 import struct
 import zipfile
 from pathlib import Path
+from typing import NamedTuple
 
-from .env import REPO_ROOT
+from .env import REPO_ROOT, output_dir
 
-__all__ = ["adapter_problem"]   # what notebooks call (06's find_adapters); the rest is for helpers and tests
+__all__ = ["adapter_problem", "notebook_folder"]   # what notebooks call (06's find_adapters); the rest: helpers, tests
 
 CUT_OFF = "as a copy or sync that stopped early leaves it"
 
@@ -30,6 +31,23 @@ def restore_fix(path) -> str:
     script = "scripts/maintainers/build_tokenizer.py" if path.name == "tokenizer.json" else "scripts/maintainers/make_data.py"
     return (f"It ships with the course kit: restore it with `git checkout -- {name}` (or download the kit again), "
             f"or rebuild it with `python {script}`.")
+
+
+class NotebookFolder(NamedTuple):
+    number: str   # "04"
+    name: str     # "04_dpo"
+
+
+def notebook_folder(path, root=None) -> NotebookFolder | None:
+    """Which notebook's output folder holds ``path``: the first folder under ``root`` (default ``output_dir()``) when
+    it is named like one, ``NN_name`` (``output_dir()/04_dpo/run/checkpoint-20`` -> ``("04", "04_dpo")``); None for
+    a path elsewhere."""
+    root = Path(root) if root is not None else output_dir()
+    try:
+        first = Path(path).resolve().relative_to(root.resolve()).parts[0]
+    except (ValueError, IndexError):   # not under root, or root itself
+        return None
+    return NotebookFolder(first[:2], first) if first[:2].isdigit() and first[2:3] == "_" else None
 
 
 def _text(raw: bytes, holds: str) -> tuple[str | None, str | None]:

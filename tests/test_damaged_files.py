@@ -97,6 +97,19 @@ def test_adapter_fix_names_the_notebook_whose_output_folder_holds_the_adapter(ho
         assert helpers.train.adapter_fix(elsewhere) == (f"Delete the folder {elsewhere} and save it again with the "
                                                         "notebook that made it.")
 
+
+def test_notebook_folder_is_the_first_folder_under_the_outputs_named_like_a_notebook(home, tmp_path_factory):
+    """One rule for adapter_fix and 06's find_adapters: root/NN_name/... was written by notebook NN."""
+    from helpers.files import notebook_folder
+
+    assert notebook_folder(home / "04_dpo" / "run" / "checkpoint-20") == ("04", "04_dpo")
+    assert notebook_folder(home / "05_orpo-v2" / "adapter").number == "05"
+    assert notebook_folder(home / "03_sft") == ("03", "03_sft")
+    for nowhere in (home, home / "scratch" / "03_sft", home / "03" / "a", tmp_path_factory.mktemp("x") / "03_sft"):
+        assert notebook_folder(nowhere) is None, nowhere
+    other = tmp_path_factory.mktemp("other")
+    assert notebook_folder(other / "06_evaluation" / "a", root=other) == ("06", "06_evaluation")
+
 def test_without_the_check_peft_gives_the_bare_error_the_issue_reports(home, adapter):
     """The yardstick: what a student saw before - PEFT's own error, naming no file and no fix."""
     from peft import PeftModel

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .. import track
 from ..env import Profile, output_dir
-from ..files import DamagedFileError, adapter_problem, read_json
+from ..files import DamagedFileError, adapter_problem, notebook_folder, read_json
 from .lora import lora_config
 from .progress import show_progress
 from .runs import (RUN_FINISHED, RunError, RunLock, _read_record, _slug, check_writable, checkpoint_step, fingerprint,
@@ -30,13 +30,9 @@ def adapter_fix(path) -> str:
     """What to do about a damaged adapter folder: delete it and rerun the notebook that saves it (the one whose
     output folder holds it: ``03_sft`` for ``output_dir()/03_sft/...``)."""
     folder = Path(path)
-    try:
-        parts = folder.resolve().relative_to(output_dir().resolve()).parts
-    except ValueError:
-        parts = ()
-    writer = parts[0] if parts and parts[0][:2].isdigit() and parts[0][2:3] == "_" else None
-    again = (f"rerun {writer}, which saves it" if writer else "save it again with the notebook that made it")
-    if writer and writer.startswith("03_"):
+    writer = notebook_folder(folder)
+    again = (f"rerun {writer.name}, which saves it" if writer else "save it again with the notebook that made it")
+    if writer and writer.number == "03":
         again += " (or helpers.train.ensure_sft_adapter(MODEL_ID, profile, ...), which trains it again)"
     return f"Delete the folder {folder} and {again}."
 
