@@ -8,8 +8,8 @@ import pytest
 from nbcode import definitions
 
 rating = SimpleNamespace(**definitions(
-    "06_evaluation.ipynb", "CRITERIA", "VERDICTS", "SCORE_COLUMNS", "COLUMNS", "blind", "append_rating",
-    "read_ratings", "BlindRating", "rating_panel", "unblind", "paired_verdicts",
+    "06_evaluation.ipynb", "CRITERIA", "VERDICTS", "SCORE_KEYS", "SCORE_COLUMNS", "COLUMNS", "blind",
+    "append_rating", "read_ratings", "BlindRating", "rating_panel", "unblind", "paired_verdicts",
     preamble="import csv\nimport random\nimport time\nfrom pathlib import Path\n"))
 
 ITEMS = [{"item": f"q{i}", "prompt": f"question {i}?", "answers": {"SFT": f"sft answer {i}", "DPO": f"dpo answer {i}"}}
@@ -97,6 +97,16 @@ def test_unblind_and_paired_verdicts(tmp_path):
     a, b = rating.paired_verdicts(rating.read_ratings(path_a), rating.read_ratings(path_b))
     assert a == b == ["DPO"] * 4
 
+
+def test_unblind_gives_each_model_the_scores_of_its_side(tmp_path):
+    session = rating.BlindRating(ITEMS[:1], tmp_path / "r.csv", rater="ann")
+    shown = session.items[0]
+    scores = {key: 1 + k % 5 for k, key in enumerate(all_scores())}     # a different pattern per (side, criterion)
+    session.submit(scores, "tie")
+    (got,) = rating.unblind(rating.read_ratings(tmp_path / "r.csv"))
+    assert got["winner"] is None
+    for side in ("left", "right"):
+        assert got["scores"][shown[f"{side}_model"]] == {c: scores[side, c] for c in rating.CRITERIA}
 
 def test_panel_clicks_write_the_csv(tmp_path):
     pytest.importorskip("ipywidgets")
