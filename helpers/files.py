@@ -25,12 +25,20 @@ class DamagedFileError(ValueError):
         super().__init__(f"Cannot read {path}: {problem}. {fix}")
 
 
+# The command that rebuilds a file or folder the kit ships in data/, by its name; everything else: make_data.py
+REBUILD = {"tokenizer.json": "python scripts/maintainers/build_tokenizer.py",
+           "micro-llama": "python scripts/maintainers/pretrain_micro.py",     # the trained stand-ins (data/models.toml)
+           "micro-judge": "python scripts/maintainers/train_scorers.py"}
+
+
 def restore_fix(path) -> str:
-    """The fix for a damaged file the kit ships in data/: restore it from git, or regenerate it."""
+    """The fix for a missing or damaged file the kit ships in data/: restore it from git, or rebuild it (with the
+    command ``REBUILD`` gives for its folder, as data/micro-llama/model.safetensors, or for its name)."""
+    path = Path(path)
     name = path.relative_to(REPO_ROOT).as_posix() if path.is_relative_to(REPO_ROOT) else str(path)
-    script = "scripts/maintainers/build_tokenizer.py" if path.name == "tokenizer.json" else "scripts/maintainers/make_data.py"
+    rebuild = REBUILD.get(path.parent.name) or REBUILD.get(path.name, "python scripts/maintainers/make_data.py")
     return (f"It ships with the course kit: restore it with `git checkout -- {name}` (or download the kit again), "
-            f"or rebuild it with `python {script}`.")
+            f"or rebuild it with `{rebuild}`.")
 
 
 class NotebookFolder(NamedTuple):

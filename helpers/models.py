@@ -12,7 +12,7 @@ import transformers
 from huggingface_hub.utils import are_progress_bars_disabled, enable_progress_bars
 
 from .env import REPO_ROOT, Profile, default_device, hub_offline
-from .files import DamagedFileError, file_problem, read_json, restore_fix
+from .files import REBUILD, DamagedFileError, file_problem, read_json, restore_fix
 
 TOKENIZER_FILE = REPO_ROOT / "data" / "tokenizer.json"
 MICRO_DIR = REPO_ROOT / "data" / "micro-llama"   # the pretrained course micro-model (scripts/maintainers/pretrain_micro.py)
@@ -143,21 +143,14 @@ def no_loading_bar():
             transformers.utils.logging.enable_progress_bar()
 
 
-# How each trained stand-in of data/ (ModelSpec.trained_standin) is rebuilt, for the message when it is missing or damaged
-REBUILD = {"micro-llama": "python scripts/maintainers/pretrain_micro.py",
-           "micro-judge": "python scripts/maintainers/train_scorers.py"}
-
-
-def _load_trained(name: str, folder: Path, dtype: torch.dtype) -> transformers.PreTrainedModel:
-    """The trained stand-in data/``name`` from ``folder`` (a few MB of local files), or a one-line error saying how to
-    restore it."""
-    weights, rebuild = folder / "model.safetensors", REBUILD[name]
+def _load_trained(folder: Path, dtype: torch.dtype) -> transformers.PreTrainedModel:
+    """A trained stand-in (``ModelSpec.trained_standin``: a folder of data/, a few MB of local files), or a one-line
+    error saying how to restore it."""
+    weights = folder / "model.safetensors"
     if not weights.exists():
-        raise FileNotFoundError(f"{weights} is missing; it ships with the course kit (git checkout data/{name}) "
-                                f"or rebuild it with: {rebuild}")
+        raise FileNotFoundError(f"{weights} is missing. {restore_fix(weights)}")
     if problem := file_problem(weights):
-        raise DamagedFileError(weights, problem, "It ships with the course kit: restore it with "
-                               f"`git checkout -- data/{name}` or rebuild it: {rebuild}")
+        raise DamagedFileError(weights, problem, restore_fix(weights))
     with no_loading_bar():
         return transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=dtype)
 
@@ -165,7 +158,7 @@ def _load_trained(name: str, folder: Path, dtype: torch.dtype) -> transformers.P
 def _load_micro(spec: ModelSpec, dtype: torch.dtype) -> transformers.PreTrainedModel:
     """data/micro-llama as fp32 (or ``dtype``), with the EOS/pad ids of ``spec``'s quick tokenizer."""
     rebuild = REBUILD["micro-llama"]
-    model = _load_trained("micro-llama", MICRO_DIR, dtype)
+    model = _load_trained(MICRO_DIR, dtype)
     tokenizer = _project_tokenizer(spec)
     if len(tokenizer) != model.config.vocab_size:
         raise ValueError(f"data/micro-llama has {model.config.vocab_size:,} embedding rows but data/tokenizer.json "
@@ -178,7 +171,7 @@ def _load_micro(spec: ModelSpec, dtype: torch.dtype) -> transformers.PreTrainedM
 
 def _project_tokenizer(spec: ModelSpec) -> transformers.PreTrainedTokenizerFast:
     if not TOKENIZER_FILE.exists():
-        raise FileNotFoundError(f"{TOKENIZER_FILE} is missing; rebuild it with: python scripts/maintainers/build_tokenizer.py")
+        raise FileNotFoundError(f"{TOKENIZER_FILE} is missing. {restore_fix(TOKENIZER_FILE)}")
     read_json(TOKENIZER_FILE, restore_fix(TOKENIZER_FILE), keys=("model",))  # damaged: one line, not a Rust error
     eos = spec.eos_token if spec.eos_token in ("<|endoftext|>", "<|im_end|>", "</s>") else "<|endoftext|>"
     tok = transformers.PreTrainedTokenizerFast(
@@ -246,7 +239,7 @@ def load_model(model_id: str, profile: str, *, dtype: torch.dtype | None = None,
         if uses_micro_model(model_id):
             model = _load_micro(spec, dtype)
         elif spec.trained_standin:                  # 06's judge: data/micro-judge
-            model = _load_trained(spec.trained_standin, REPO_ROOT / "data" / spec.trained_standin, dtype)
+            model = _load_trained(REPO_ROOT / "data" / spec.trained_standin, dtype)
         else:   # a tiny config of the family (same classes and module names, a few layers) for the project's BPE
             family, tokenizer = FAMILIES[spec.family], _project_tokenizer(spec)
             rows = -(-len(tokenizer) // family.vocab_multiple) * family.vocab_multiple

@@ -330,3 +330,18 @@ def test_a_damaged_tokenizer_file_is_named_with_the_fix(tmp_path, monkeypatch, d
     with pytest.raises(DamagedFileError) as err:
         helpers.load_tokenizer(MODEL_ID, "quick")
     one_line(str(err.value), path, damage, "scripts/maintainers/build_tokenizer.py")
+
+
+def test_restore_fix_names_the_file_and_the_script_that_rebuilds_it():
+    """One rule for every file the kit ships in data/: git checkout, or the script that makes it (helpers.files)."""
+    from helpers.files import restore_fix
+
+    data = helpers.env.REPO_ROOT / "data"
+    for path, script in [(data / "micro-llama" / "model.safetensors", "pretrain_micro.py"),
+                         (data / "micro-judge" / "model.safetensors", "train_scorers.py"),
+                         (data / "tokenizer.json", "build_tokenizer.py"), (data / "eval_prompts.json", "make_data.py"),
+                         (data / "hh_pref" / "test.jsonl", "make_data.py")]:
+        name = path.relative_to(helpers.env.REPO_ROOT).as_posix()
+        assert restore_fix(path) == (f"It ships with the course kit: restore it with `git checkout -- {name}` (or "
+                                     "download the kit again), or rebuild it with "
+                                     f"`python scripts/maintainers/{script}`.")
