@@ -123,6 +123,11 @@ def build_model(model_id: str, device: str | torch.device = "meta", dtype: torch
     return model.eval()
 
 
+def standin_name(model_id: str) -> str:
+    """A quick-profile stand-in's ``name_or_path`` (model and tokenizer); an adapter records it as its base model."""
+    return f"{model_id} (quick-profile stand-in)"
+
+
 def uses_micro_model(model_id: str) -> bool:
     """True for the ids whose quick stand-in is the pretrained course micro-model (the SmolLM2 ids)."""
     return model_spec(model_id).trained_standin == "micro-llama"
@@ -177,7 +182,7 @@ def _project_tokenizer(spec: ModelSpec) -> transformers.PreTrainedTokenizerFast:
     tok = transformers.PreTrainedTokenizerFast(
         tokenizer_file=str(TOKENIZER_FILE), eos_token=eos, bos_token="<|endoftext|>" if eos != "</s>" else "<s>",
         unk_token=None, model_max_length=1024, clean_up_tokenization_spaces=False)
-    tok.name_or_path = f"{spec.model_id} (quick-profile stand-in)"
+    tok.name_or_path = standin_name(spec.model_id)
     if spec.chat_template:
         tok.chat_template = CHAT_TEMPLATES[spec.chat_template]
     if spec.family == "qwen2":  # Qwen ships a pad token; the others don't
@@ -250,7 +255,7 @@ def load_model(model_id: str, profile: str, *, dtype: torch.dtype | None = None,
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
                 model = transformers.AutoModelForCausalLM.from_config(config, dtype=dtype)
-        model.name_or_path = f"{model_id} (quick-profile stand-in)"
+        model.name_or_path = standin_name(model_id)
         pad = model.config.pad_token_id
         model.generation_config.pad_token_id = pad if pad is not None else model.config.eos_token_id
         return model.to(device).eval()

@@ -216,3 +216,10 @@ def test_a_trained_standin_is_a_shipped_folder_and_a_family_standin_a_config():
     assert trained == {"micro-llama", "micro-judge"} and trained <= set(files.REBUILD)
     assert all((models.REPO_ROOT / "data" / name / "config.json").is_file() for name in trained)
     assert all(isinstance(family.standin, dict) and "vocab_size" not in family.standin for family in FAMILIES.values())
+
+
+def test_a_standin_and_its_tokenizer_carry_one_name_that_says_what_they_are():
+    """Adapters record this name as their base model (06's find_adapters matches it): model and tokenizer agree."""
+    model_id = "EleutherAI/pythia-70m"
+    name = helpers.load_model(model_id, "quick").name_or_path
+    assert name == helpers.load_tokenizer(model_id, "quick").name_or_path == f"{model_id} (quick-profile stand-in)"
