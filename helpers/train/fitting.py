@@ -18,12 +18,14 @@ from .runs import (RUN_FINISHED, RunError, RunLock, _read_record, _slug, check_w
                    latest_checkpoint, use_run_dir)
 from .sft import _quiet_datasets, check_precision, pick_rows, sft_config, sft_dataset, sft_recipe
 
+SFT_NOTEBOOK = "03_sft"   # the notebook that teaches SFT: its output folder holds the SFT runs and adapters
+
 
 def sft_adapter_dir(model_id: str, profile: str) -> Path:
     """Where 03_sft saves the adapter and tokenizer for ``model_id`` and 04_dpo looks for it: one folder per base
     model (``-quick``: the quick profile's stand-in), so training another model never replaces this one's."""
     name = _slug(model_id.split("/")[-1]) + ("-quick" if Profile(profile) == "quick" else "")
-    return Path(output_dir("03_sft")) / "adapters" / name
+    return Path(output_dir(SFT_NOTEBOOK)) / "adapters" / name
 
 
 def adapter_fix(path) -> str:
@@ -207,9 +209,9 @@ def ensure_sft_adapter(model_id: str, profile: str, *, seed: int = 0, force: boo
     train, skipped = sft_dataset(rows)
     report_skipped(skipped, len(rows), "dialogues")
     with _quiet_datasets():
-        args = sft_config(output_dir("03_sft"), **sizes, logging_steps=max(1, max_steps // 5),
+        args = sft_config(output_dir(SFT_NOTEBOOK), **sizes, logging_steps=max(1, max_steps // 5),
                           save_steps=max(1, max_steps // 5), seed=seed)
-        use_run_dir(args, "03_sft", model_id=model_id, profile=str(profile), data=fingerprint(train),
+        use_run_dir(args, SFT_NOTEBOOK, model_id=model_id, profile=str(profile), data=fingerprint(train),
                     made_by="ensure_sft_adapter")
         trainer = SFTTrainer(model=model or load_model(model_id, profile), args=args, train_dataset=train,
                              processing_class=tokenizer, peft_config=lora_config(model_id, model=model))
