@@ -115,13 +115,12 @@ def precision() -> Precision:
     return Precision("fp32", torch.float32)
 
 
-def seed_everything(seed: int = 0) -> int:
-    """Seed python, numpy and torch (CPU and CUDA) so the prose matches what you see. Returns the seed."""
+def seed_everything(seed: int = 0) -> None:
+    """Seed python, numpy and torch (CPU and CUDA) so the prose matches what you see."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.cuda.manual_seed_all(seed)
-    return seed
 
 
 def output_dir(name: str = "") -> Path:
