@@ -145,14 +145,14 @@ def output_dir(name: str = "") -> Path:
     return path
 
 
-def hub_offline(timeout: float = 3.0) -> str | None:
-    """Why the Hub cannot be reached now (HF_HUB_OFFLINE, or no connection within ``timeout`` s), or None: asked
+def hub_offline() -> str | None:
+    """Why the Hub cannot be reached now (HF_HUB_OFFLINE, or no connection within 3 s), or None: asked
     before a download, it turns a minute of silent retries into an immediate "no network" message."""
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
         return "HF_HUB_OFFLINE is set"
     host = os.environ.get("HF_ENDPOINT", "").split("://")[-1].split("/")[0] or "huggingface.co"
     try:
-        socket.create_connection((host, 443), timeout=timeout).close()
+        socket.create_connection((host, 443), timeout=3.0).close()
     except OSError as err:
         return f"no connection to {host}: {err.strerror or err}"
     return None
