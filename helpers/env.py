@@ -171,13 +171,13 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def environment_report(profile: str | None = None, show: bool = True) -> dict:
-    """Platform, GPU, memory, bf16, precision, versions, profile: returned as a dict, printed unless ``show=False``."""
+def environment_report(profile: str) -> dict:
+    """Platform, GPU, memory, bf16, precision, versions, profile: printed, and returned as a dict."""
     gpu = torch.cuda.get_device_properties(0) if torch.cuda.is_available() else None
     facts = {
         "platform": platform_name(),
         "python": platform.python_version(),
-        "profile": str(profile) if profile is not None else os.environ.get(PROFILE_ENV, "(auto)"),
+        "profile": str(profile),
         "device": str(default_device()),
         "gpu": gpu and gpu.name,
         "gpu_memory_gib": gpu and round(gpu.total_memory / 2**30, 1),
@@ -188,17 +188,16 @@ def environment_report(profile: str | None = None, show: bool = True) -> dict:
     }
     if gpu:
         facts["gpu_count"] = torch.cuda.device_count()
-    if show:
-        if facts["gpu"]:
-            line = (f"{facts['gpu']}, {facts['gpu_memory_gib']:,.1f} GiB, compute capability "
-                    f"{facts['compute_capability']}, native bf16: {'yes' if facts['native_bf16'] else 'no'}")
-        else:
-            line = f"none (CPU, {os.cpu_count()} cores)"
-        print(f"Platform:  {facts['platform']} | Python {facts['python']} | profile: {facts['profile']}")
-        print(f"GPU:       {line}")
-        print(f"Precision: {precision()}")
-        print("Versions:  " + ", ".join(f"{k} {v}" for k, v in facts["versions"].items()))
-        if facts.get("gpu_count", 1) > 1:
-            print(f"NOTE: {facts['gpu_count']} GPUs visible; the notebooks use one. Set "
-                  "CUDA_VISIBLE_DEVICES=0 before importing torch (the first cell does this on Kaggle).")
+    if facts["gpu"]:
+        line = (f"{facts['gpu']}, {facts['gpu_memory_gib']:,.1f} GiB, compute capability "
+                f"{facts['compute_capability']}, native bf16: {'yes' if facts['native_bf16'] else 'no'}")
+    else:
+        line = f"none (CPU, {os.cpu_count()} cores)"
+    print(f"Platform:  {facts['platform']} | Python {facts['python']} | profile: {facts['profile']}")
+    print(f"GPU:       {line}")
+    print(f"Precision: {precision()}")
+    print("Versions:  " + ", ".join(f"{k} {v}" for k, v in facts["versions"].items()))
+    if facts.get("gpu_count", 1) > 1:
+        print(f"NOTE: {facts['gpu_count']} GPUs visible; the notebooks use one. Set "
+              "CUDA_VISIBLE_DEVICES=0 before importing torch (the first cell does this on Kaggle).")
     return facts
