@@ -103,12 +103,12 @@ class Tracker:
         for line in self.how_to_open():
             print(line)
 
-    def log_run(self, name: str, history: list[dict], *, step: str = "step", config: dict | None = None) -> None:
-        """Log a hand-written loop's ``history`` (one dict per step) as the run ``name`` (again: replaces it)."""
+    def log_run(self, name: str, history: list[dict], *, config: dict | None = None) -> None:
+        """Log a hand-written loop's ``history`` (a dict per 'step') as the run ``name`` (again: replaces it)."""
         if not self:
             return
-        rows = [(int(row[step]), {f"train/{k}": float(v) for k, v in row.items()
-                                  if k != step and isinstance(v, (int, float)) and not isinstance(v, bool)})
+        rows = [(int(row["step"]), {f"train/{k}": float(v) for k, v in row.items()
+                                    if k != "step" and isinstance(v, (int, float)) and not isinstance(v, bool)})
                 for row in history]
         if self.name == "tensorboard":
             import shutil
