@@ -77,7 +77,6 @@ class Tracker:
             args.project = PROJECT
             if hasattr(args, "trackio_static_space_id"):
                 args.trackio_static_space_id = False  # no Space is made after training: the runs stay local
-        return args
 
     def how_to_open(self) -> list[str]:
         """The lines that say how to watch the runs (empty for none)."""
