@@ -49,9 +49,9 @@ def load_reward_model(model_id: str, profile: str, *, dtype: torch.dtype | None 
 
 
 @torch.no_grad()
-def reward_scores(model, tokenizer, prompts, answers, *, batch_size: int = 8, max_length: int = 1024) -> torch.Tensor:
+def reward_scores(model, tokenizer, prompts, answers, *, batch_size: int = 8) -> torch.Tensor:
     """One reward per (prompt, answer), (len(prompts),) float32 on the CPU; a prompt may also be a list of chat
-    messages ending with the user's turn. Right padding: the classifier reads the last real token."""
+    messages ending with the user's turn. Right padding: the classifier reads the last real token (of 1,024 at most)."""
     if len(prompts) != len(answers):
         raise ValueError(f"{len(prompts)} prompts but {len(answers)} answers: one answer per prompt")
     texts = [tokenizer.apply_chat_template((list(p) if isinstance(p, (list, tuple)) else [{"role": "user", "content": p}])
@@ -62,7 +62,7 @@ def reward_scores(model, tokenizer, prompts, answers, *, batch_size: int = 8, ma
     try:
         for i in range(0, len(texts), batch_size):
             batch = tokenizer(texts[i: i + batch_size], return_tensors="pt", padding=True, truncation=True,
-                              max_length=max_length, add_special_tokens=False).to(model.device)
+                              max_length=1024, add_special_tokens=False).to(model.device)
             scores.append(model(**batch).logits[:, 0].float().cpu())
     finally:
         tokenizer.padding_side = old_side
