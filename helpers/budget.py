@@ -23,9 +23,9 @@ def flops_per_token(n_params: int, *, kind: str = "lora", checkpointing: bool = 
     return float((per_param[kind] + recompute) * n_params)
 
 
-def t4_minutes(flops: float, tflops: float = T4_SUSTAINED_TFLOPS) -> float:
+def t4_minutes(flops: float) -> float:
     """Minutes a T4 needs for ``flops`` at the kit's assumed sustained throughput."""
-    return flops / (tflops * 1e12) / 60
+    return flops / (T4_SUSTAINED_TFLOPS * 1e12) / 60
 
 
 def t4_assumption() -> str:

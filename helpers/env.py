@@ -115,13 +115,12 @@ def precision() -> Precision:
     return Precision("fp32", torch.float32)
 
 
-def seed_everything(seed: int = 0) -> int:
-    """Seed python, numpy and torch (CPU and CUDA) so the prose matches what you see. Returns the seed."""
+def seed_everything(seed: int = 0) -> None:
+    """Seed python, numpy and torch (CPU and CUDA) so the prose matches what you see."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.cuda.manual_seed_all(seed)
-    return seed
 
 
 def output_dir(name: str = "") -> Path:
@@ -146,14 +145,14 @@ def output_dir(name: str = "") -> Path:
     return path
 
 
-def hub_offline(timeout: float = 3.0) -> str | None:
-    """Why the Hub cannot be reached now (HF_HUB_OFFLINE, or no connection within ``timeout`` s), or None: asked
+def hub_offline() -> str | None:
+    """Why the Hub cannot be reached now (HF_HUB_OFFLINE, or no connection within 3 s), or None: asked
     before a download, it turns a minute of silent retries into an immediate "no network" message."""
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
         return "HF_HUB_OFFLINE is set"
     host = os.environ.get("HF_ENDPOINT", "").split("://")[-1].split("/")[0] or "huggingface.co"
     try:
-        socket.create_connection((host, 443), timeout=timeout).close()
+        socket.create_connection((host, 443), timeout=3.0).close()
     except OSError as err:
         return f"no connection to {host}: {err.strerror or err}"
     return None
@@ -172,13 +171,13 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def environment_report(profile: str | None = None, show: bool = True) -> dict:
-    """Platform, GPU, memory, bf16, precision, versions, profile: returned as a dict, printed unless ``show=False``."""
+def environment_report(profile: str) -> dict:
+    """Platform, GPU, memory, bf16, precision, versions, profile: printed, and returned as a dict."""
     gpu = torch.cuda.get_device_properties(0) if torch.cuda.is_available() else None
     facts = {
         "platform": platform_name(),
         "python": platform.python_version(),
-        "profile": str(profile) if profile is not None else os.environ.get(PROFILE_ENV, "(auto)"),
+        "profile": str(profile),
         "device": str(default_device()),
         "gpu": gpu and gpu.name,
         "gpu_memory_gib": gpu and round(gpu.total_memory / 2**30, 1),
@@ -189,17 +188,16 @@ def environment_report(profile: str | None = None, show: bool = True) -> dict:
     }
     if gpu:
         facts["gpu_count"] = torch.cuda.device_count()
-    if show:
-        if facts["gpu"]:
-            line = (f"{facts['gpu']}, {facts['gpu_memory_gib']:,.1f} GiB, compute capability "
-                    f"{facts['compute_capability']}, native bf16: {'yes' if facts['native_bf16'] else 'no'}")
-        else:
-            line = f"none (CPU, {os.cpu_count()} cores)"
-        print(f"Platform:  {facts['platform']} | Python {facts['python']} | profile: {facts['profile']}")
-        print(f"GPU:       {line}")
-        print(f"Precision: {precision()}")
-        print("Versions:  " + ", ".join(f"{k} {v}" for k, v in facts["versions"].items()))
-        if facts.get("gpu_count", 1) > 1:
-            print(f"NOTE: {facts['gpu_count']} GPUs visible; the notebooks use one. Set "
-                  "CUDA_VISIBLE_DEVICES=0 before importing torch (the first cell does this on Kaggle).")
+    if facts["gpu"]:
+        line = (f"{facts['gpu']}, {facts['gpu_memory_gib']:,.1f} GiB, compute capability "
+                f"{facts['compute_capability']}, native bf16: {'yes' if facts['native_bf16'] else 'no'}")
+    else:
+        line = f"none (CPU, {os.cpu_count()} cores)"
+    print(f"Platform:  {facts['platform']} | Python {facts['python']} | profile: {facts['profile']}")
+    print(f"GPU:       {line}")
+    print(f"Precision: {precision()}")
+    print("Versions:  " + ", ".join(f"{k} {v}" for k, v in facts["versions"].items()))
+    if facts.get("gpu_count", 1) > 1:
+        print(f"NOTE: {facts['gpu_count']} GPUs visible; the notebooks use one. Set "
+              "CUDA_VISIBLE_DEVICES=0 before importing torch (the first cell does this on Kaggle).")
     return facts

@@ -49,9 +49,9 @@ def load_reward_model(model_id: str, profile: str, *, dtype: torch.dtype | None 
 
 
 @torch.no_grad()
-def reward_scores(model, tokenizer, prompts, answers, *, batch_size: int = 8, max_length: int = 1024) -> torch.Tensor:
+def reward_scores(model, tokenizer, prompts, answers, *, batch_size: int = 8) -> torch.Tensor:
     """One reward per (prompt, answer), (len(prompts),) float32 on the CPU; a prompt may also be a list of chat
-    messages ending with the user's turn. Right padding: the classifier reads the last real token."""
+    messages ending with the user's turn. Right padding: the classifier reads the last real token (of 1,024 at most)."""
     if len(prompts) != len(answers):
         raise ValueError(f"{len(prompts)} prompts but {len(answers)} answers: one answer per prompt")
     texts = [tokenizer.apply_chat_template((list(p) if isinstance(p, (list, tuple)) else [{"role": "user", "content": p}])
@@ -62,7 +62,7 @@ def reward_scores(model, tokenizer, prompts, answers, *, batch_size: int = 8, ma
     try:
         for i in range(0, len(texts), batch_size):
             batch = tokenizer(texts[i: i + batch_size], return_tensors="pt", padding=True, truncation=True,
-                              max_length=max_length, add_special_tokens=False).to(model.device)
+                              max_length=1024, add_special_tokens=False).to(model.device)
             scores.append(model(**batch).logits[:, 0].float().cpu())
     finally:
         tokenizer.padding_side = old_side
@@ -82,24 +82,22 @@ class PairedResult:
     low: float
     high: float
     confidence: float
-    lower_is_better: bool = False
 
     @property
     def verdict(self) -> str:
-        """"improved" when the whole interval of (after - before) is on the better side of 0, "worse" on the other."""
-        low, high = sorted((-self.low, -self.high) if self.lower_is_better else (self.low, self.high))
-        return "improved" if low > 0 else "worse" if high < 0 else "not shown"
+        """"improved" when the whole interval of (after - before) is above 0, "worse" when it is below."""
+        return "improved" if self.low > 0 else "worse" if self.high < 0 else "not shown"
 
     def __str__(self) -> str:
         return (f"{self.what}: before {self.before:.3f} -> after {self.after:.3f}, difference {self.difference:+.3f} "
                 f"[{self.low:+.3f}, {self.high:+.3f}] ({self.confidence:.0%}, {self.n} paired items): {self.verdict}")
 
 
-def paired_difference(before, after, what: str = "score", *, lower_is_better: bool = False, resamples: int = 2_000,
-                      confidence: float = 0.95, seed: int = 0) -> PairedResult:
-    """One scorer's per-item values before and after, (n,) each in the same item order (1.0/0.0 for a hit, or a
-    loss with ``lower_is_better``). The interval is a paired percentile bootstrap of mean(after - before): each
-    resampled item keeps its before and after together, so the spread both models share cancels. Taught in 06."""
+def paired_difference(before, after, what: str = "score", *, resamples: int = 2_000, confidence: float = 0.95,
+                      seed: int = 0) -> PairedResult:
+    """One scorer's per-item values before and after, (n,) each in the same item order, higher is better (1.0/0.0
+    for a hit; a loss negated, as 03 does). The interval is a paired percentile bootstrap of mean(after - before):
+    each resampled item keeps its before and after together, so the spread both models share cancels. Taught in 06."""
     b = torch.as_tensor(before, dtype=torch.float64).flatten()
     a = torch.as_tensor(after, dtype=torch.float64).flatten()
     if b.numel() != a.numel() or b.numel() == 0:
@@ -112,7 +110,7 @@ def paired_difference(before, after, what: str = "score", *, lower_is_better: bo
     tail = (1 - confidence) / 2
     low, high = torch.quantile(means, torch.tensor([tail, 1 - tail], dtype=torch.float64)).tolist()
     return PairedResult(what, diff.numel(), b.mean().item(), a.mean().item(), diff.mean().item(), low, high,
-                        confidence, lower_is_better)
+                        confidence)
 
 
 # --- The course's one refusal rule (taught in 04, used by 04, 06 and the tests) ---

@@ -33,8 +33,6 @@ def describe_trainable(model) -> str:
 
 def fmt_ratio(big: float, small: float) -> str:
     """A ratio in words: '179x fewer', '1.08x more'."""
-    if small == 0:
-        return "infinitely fewer"
     r = big / small
     return f"{r:,.0f}x fewer" if r >= 10 else f"{r:.2f}x fewer" if r >= 1 else f"{1 / r:.2f}x more"
 
@@ -109,19 +107,19 @@ def compare_times(fns: dict, *, warmup: int = 3, repeats: int = 10, device=None,
 
 
 @contextmanager
-def peak_memory(device=None):
+def peak_memory():
     """``with peak_memory() as mem: ...`` then ``mem["peak"]`` = bytes (CUDA max_memory_allocated above the
     level at entry) and ``mem["end"]``. On the CPU both stay None: there is no allocator to ask."""
     result = {"peak": None, "end": None, "start": None}
-    cuda = torch.cuda.is_available() and (device is None or torch.device(device).type == "cuda")
+    cuda = torch.cuda.is_available()
     if cuda:
-        torch.cuda.synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        result["start"] = torch.cuda.memory_allocated(device)
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        result["start"] = torch.cuda.memory_allocated()
     try:
         yield result
     finally:
         if cuda:
-            torch.cuda.synchronize(device)
-            result["peak"] = torch.cuda.max_memory_allocated(device) - result["start"]
-            result["end"] = torch.cuda.memory_allocated(device) - result["start"]
+            torch.cuda.synchronize()
+            result["peak"] = torch.cuda.max_memory_allocated() - result["start"]
+            result["end"] = torch.cuda.memory_allocated() - result["start"]

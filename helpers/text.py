@@ -34,18 +34,15 @@ def generate_ids(model, tokenizer, prompts, *, chat: bool = True, **settings) ->
     return out[:, batch["input_ids"].shape[1]:]
 
 
-def generate(model, tokenizer, prompts, *, max_new_tokens: int = 64, do_sample: bool = False,
-             temperature: float = 1.0, top_p: float = 1.0, batch_size: int = 8, chat: bool = True,
-             seed: int | None = 0) -> list[str]:
-    """Answer each prompt with at most ``max_new_tokens`` new tokens; returns only the new text, cut at EOS.
-    ``temperature`` and ``top_p`` only matter with ``do_sample=True``, so they are passed on only then."""
-    sampling = dict(do_sample=True, temperature=temperature, top_p=top_p) if do_sample else dict(do_sample=False)
-    if seed is not None:
-        torch.manual_seed(seed)
+def generate(model, tokenizer, prompts, *, max_new_tokens: int = 64, chat: bool = True) -> list[str]:
+    """Answer each prompt greedily with at most ``max_new_tokens`` new tokens; returns only the new text, cut at EOS.
+    Seeds torch with 0 first, so what runs after it (01 trains with dropout) repeats on every run. To sample,
+    pass ``do_sample=True`` and a ``temperature`` to ``generate_ids``, as 03 and 06 do."""
+    torch.manual_seed(0)
     outputs = []
-    for i in range(0, len(prompts), batch_size):
-        new = generate_ids(model, tokenizer, prompts[i: i + batch_size], chat=chat, max_new_tokens=max_new_tokens,
-                           **sampling)
+    for i in range(0, len(prompts), 8):  # 8 prompts per model.generate call
+        new = generate_ids(model, tokenizer, prompts[i: i + 8], chat=chat, max_new_tokens=max_new_tokens,
+                           do_sample=False)
         outputs += [t.strip() for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
     return outputs
 

@@ -77,7 +77,6 @@ class Tracker:
             args.project = PROJECT
             if hasattr(args, "trackio_static_space_id"):
                 args.trackio_static_space_id = False  # no Space is made after training: the runs stay local
-        return args
 
     def how_to_open(self) -> list[str]:
         """The lines that say how to watch the runs (empty for none)."""
@@ -103,12 +102,12 @@ class Tracker:
         for line in self.how_to_open():
             print(line)
 
-    def log_run(self, name: str, history: list[dict], *, step: str = "step", config: dict | None = None) -> None:
-        """Log a hand-written loop's ``history`` (one dict per step) as the run ``name`` (again: replaces it)."""
+    def log_run(self, name: str, history: list[dict], *, config: dict | None = None) -> None:
+        """Log a hand-written loop's ``history`` (a dict per 'step') as the run ``name`` (again: replaces it)."""
         if not self:
             return
-        rows = [(int(row[step]), {f"train/{k}": float(v) for k, v in row.items()
-                                  if k != step and isinstance(v, (int, float)) and not isinstance(v, bool)})
+        rows = [(int(row["step"]), {f"train/{k}": float(v) for k, v in row.items()
+                                    if k != "step" and isinstance(v, (int, float)) and not isinstance(v, bool)})
                 for row in history]
         if self.name == "tensorboard":
             import shutil

@@ -219,11 +219,10 @@ def tuned(tmp_path_factory):
 
     base = helpers.load_model(MODEL_ID, "quick").eval()
     behaviour(base, "base", refusals=["harmful"])
-    m["base_chosen_nll"] = -m["base_chosen_mean_logp"]    # preference() scored the chosen answers already
     torch.manual_seed(0)
     random_weights = transformers.LlamaForCausalLM(base.config).eval()
     r_sum, r_n = answer_logps(random_weights, tok, test_pairs, "chosen")
-    m["random_chosen_nll"] = (-r_sum / r_n)
+    m["random_chosen_mean_logp"] = r_sum / r_n
     lengths = [(len(tok(ex["chosen"][0]["content"])["input_ids"]), len(tok(ex["rejected"][0]["content"])["input_ids"]))
                for ex in test_pairs]
     m["length_rule"] = sum(1.0 if c > r else 0.5 if c == r else 0.0 for c, r in lengths) / len(lengths)
@@ -238,7 +237,6 @@ def tuned(tmp_path_factory):
     m["sft_loss_after"] = sft.evaluate()["eval_loss"]
     sft.model.save_pretrained(out / "adapter", save_embedding_layers=False)
     behaviour(sft.model.eval(), "sft", refusals=["heldout_harmful"])
-    m["sft_chosen_nll"] = -m["sft_chosen_mean_logp"]
 
     # 04's quick recipe (helpers.train.dpo_recipe, the one definition 04's config cell teaches) from the SFT adapter
     d = helpers.train.dpo_recipe("quick")
@@ -275,9 +273,8 @@ def tuned(tmp_path_factory):
     behaviour(orpo.model.eval(), "orpo", held_out=False)
 
     m["paired"] = {
-        "SFT over base (held-out loss of the chosen answers, nats/token; lower is better)":
-            paired_difference(m["base_chosen_nll"], m["sft_chosen_nll"], "held-out loss",
-                              lower_is_better=True),
+        "SFT over base (held-out log-likelihood of the chosen answers, nats/token; higher is better)":
+            paired_difference(m["base_chosen_mean_logp"], m["sft_chosen_mean_logp"], "held-out log-likelihood"),
         "SFT over base (answers ending with EOS)": paired_difference(m["base_eos"], m["sft_eos"], "EOS stops"),
         "SFT over base (preference accuracy)": paired_difference(m["base_pref"], m["sft_pref"], "pref. accuracy"),
         "DPO over its SFT reference (preference accuracy)": paired_difference(m["sft_pref"], m["dpo_pref"],
@@ -289,9 +286,8 @@ def tuned(tmp_path_factory):
         "DPO over SFT (answers ending with EOS)": paired_difference(m["sft_eos"], m["dpo_eos"], "EOS stops"),
         "DPO+SFT over DPO (answers ending with EOS)": paired_difference(m["dpo_eos"], m["dpo_sft_eos"], "EOS stops"),
         "ORPO over base (preference accuracy)": paired_difference(m["base_pref"], m["orpo_pref"], "pref. accuracy"),
-        "pretrained over random weights (held-out chosen loss)": paired_difference(m["random_chosen_nll"],
-                                                                                   m["base_chosen_nll"], "loss",
-                                                                                   lower_is_better=True),
+        "pretrained over random weights (held-out chosen log-likelihood)": paired_difference(
+            m["random_chosen_mean_logp"], m["base_chosen_mean_logp"], "log-likelihood"),
     }
     mean = lambda xs: sum(xs) / len(xs)
     print(f"\nmicro-model on {m['pairs']} held-out pairs (context: chance 0.500, length rule {m['length_rule']:.3f}); "
@@ -314,8 +310,8 @@ def tuned(tmp_path_factory):
 def test_pretrained_base_knows_the_course_language(tuned):
     """Held-out chosen answers: the pretrained base is >= 1 nat/token below the same architecture with random
     weights (issue 21; before the course's topics were in the pretraining text: 6.63 vs 6.90)."""
-    result = tuned["paired"]["pretrained over random weights (held-out chosen loss)"]
-    assert result.high < -1.0, result
+    result = tuned["paired"]["pretrained over random weights (held-out chosen log-likelihood)"]
+    assert result.low > 1.0, result
 
 
 def test_base_model_is_near_chance_on_heldout_pairs(tuned):
@@ -329,8 +325,8 @@ def test_base_model_never_stops_by_itself(tuned):
 
 
 def test_sft_lowers_heldout_loss(tuned):
-    result = tuned["paired"]["SFT over base (held-out loss of the chosen answers, nats/token; lower is better)"]
-    assert result.high < 0 and result.difference < -0.5, result
+    result = tuned["paired"]["SFT over base (held-out log-likelihood of the chosen answers, nats/token; higher is better)"]
+    assert result.low > 0 and result.difference > 0.5, result
 
 
 def test_sft_teaches_stopping_and_the_format(tuned):

@@ -8,16 +8,14 @@ import contextlib
 LORA_R, LORA_DROPOUT = 16, 0.05  # the course's LoRA recipe for SFT (03) and DPO (04), with alpha = 2r
 
 
-def lora_config(model_id: str, *, r: int = LORA_R, alpha: int | None = None, dropout: float = LORA_DROPOUT,
-                targets=None, model=None):
+def lora_config(model_id: str, *, r: int = LORA_R, dropout: float = LORA_DROPOUT, targets=None, model=None):
     """The course's LoRA recipe: r=16, alpha=2r, dropout 0.05, on every linear projection (``helpers.lora_targets``;
-    outside the registry, by architecture). 02 varies ``r``, ``alpha`` or the ``targets`` (module names)."""
+    outside the registry, by architecture). 02 varies ``r``, ``dropout`` or the ``targets`` (module names)."""
     from peft import LoraConfig
 
     if targets is None:
         targets = _targets_for(model_id, model)
-    return LoraConfig(r=r, lora_alpha=alpha if alpha is not None else 2 * r, lora_dropout=dropout,
-                      target_modules=list(targets), task_type="CAUSAL_LM")
+    return LoraConfig(r=r, lora_alpha=2 * r, lora_dropout=dropout, target_modules=list(targets), task_type="CAUSAL_LM")
 
 
 def _targets_for(model_id: str, model=None) -> list[str]:

@@ -49,7 +49,7 @@ def _progress_callback_class():
     return ProgressPrinter
 
 
-def show_progress(trainer, budget_min: float = 15.0):
+def show_progress(trainer):
     """Keep the Trainer's progress bar, without the raw log dicts, and add ``ProgressPrinter``; returns the trainer."""
     from transformers import PrinterCallback, ProgressCallback
     from transformers.utils.notebook import NotebookProgressCallback
@@ -62,7 +62,7 @@ def show_progress(trainer, budget_min: float = 15.0):
             trainer.remove_callback(callback)
             trainer.add_callback(_safe_notebook_bar())
     if not any(type(c).__name__ == "ProgressPrinter" for c in trainer.callback_handler.callbacks):
-        trainer.add_callback(_progress_callback_class()(budget_min))
+        trainer.add_callback(_progress_callback_class()())
     return trainer
 
 

@@ -57,8 +57,8 @@ def pick_rows(dataset, n: int | None, seed: int = 0):
     return dataset.select(sorted(random.Random(seed).sample(range(len(dataset)), n)))
 
 
-def sft_dataset(preferences, column: str = "chosen"):
-    """HH-RLHF dialogues split at their last assistant turn -> ``(dataset, skipped)``: TRL's conversational
+def sft_dataset(preferences):
+    """HH-RLHF 'chosen' dialogues split at their last assistant turn -> ``(dataset, skipped)``: TRL's conversational
     ``{'prompt', 'completion', 'row'}`` examples, and ``(row, reason)`` for each dialogue that does not parse."""
     import datasets
 
@@ -69,8 +69,8 @@ def sft_dataset(preferences, column: str = "chosen"):
         prompt, response = split_dialogue(text)
         return {"prompt": to_messages(prompt), "completion": [{"role": "assistant", "content": response}]}
 
-    require_columns(preferences, [column], name="preference data")
-    kept, skipped = parse_rows(preferences[column], parse, what=f"{column!r} dialogues")  # none usable: DataFormatError
+    require_columns(preferences, ["chosen"], name="preference data")
+    kept, skipped = parse_rows(preferences["chosen"], parse, what="'chosen' dialogues")  # none usable: DataFormatError
     return datasets.Dataset.from_list([{**example, "row": row} for row, example in kept]), skipped
 
 
