@@ -146,3 +146,20 @@ def test_paired_difference_verdicts_and_interval():
     assert paired_difference([0, 1] * 10, [1, 0] * 10).verdict == "not shown"          # same mean, swapped items
     with pytest.raises(ValueError, match="same non-empty list"):
         paired_difference([1, 0], [1])
+
+
+def test_06s_paired_differences_use_its_interval_settings():
+    """06's config cell sets CONFIDENCE, BOOTSTRAP and SEED for every interval: each paired_difference call passes
+    them (**PAIRED), so a student who changes a knob changes every interval, not only section 2's."""
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(_nbcode.NOTEBOOKS / "06_evaluation.ipynb", as_version=4)
+    calls = [node for cell in nb.cells if cell.cell_type == "code" for node in ast.walk(ast.parse(cell.source))
+             if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "paired_difference"]
+    assert len(calls) >= 4
+    for call in calls:
+        assert any(k.arg is None and getattr(k.value, "id", "") == "PAIRED" for k in call.keywords), ast.unparse(call)
+    paired = _nbcode.definitions("06_evaluation.ipynb", "PAIRED", preamble="import torch\nBOOTSTRAP, CONFIDENCE, SEED = 7, 0.8, 3\n")
+    assert paired["PAIRED"] == {"resamples": 7, "confidence": 0.8, "seed": 3}
