@@ -33,6 +33,8 @@ def describe_trainable(model) -> str:
 
 def fmt_ratio(big: float, small: float) -> str:
     """A ratio in words: '179x fewer', '1.08x more'."""
+    if small == 0:
+        return "infinitely fewer"
     r = big / small
     return f"{r:,.0f}x fewer" if r >= 10 else f"{r:.2f}x fewer" if r >= 1 else f"{1 / r:.2f}x more"
 
