@@ -14,6 +14,7 @@ import io
 import math
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -820,10 +821,36 @@ def test_a_saved_recording_is_replayed_only_for_the_same_kit(tmp_path):
     cell = sft.nb.cells[grade.needed_cells(sft)[-1]]
     cell.source += "\n# edited"
     assert grade.recording_key("03_sft", sft, "kit-a") != two
+    assert grade.recording_key("03_sft", sft, "kit-b") != grade.recording_key("03_sft", sft, "kit-a")  # another kit
     with pytest.raises(SystemExit, match="--record needs --recordings DIR"):
         grade.main(["--record", "00_setup"])
     with pytest.raises(SystemExit, match="no kit notebook 99_x"):
         grade.main(["--record", "99_x", "--recordings", str(tmp_path)])
+
+
+def test_the_answers_module_and_the_hidden_checks_reach_the_recording_key_through_the_kits_hash(tmp_path):
+    """recording_key hashes each input once: the answers module and the hidden checks, which the recording job
+    carries, are kit files, so an edit of either changes ``kit_hash`` - and with it the key."""
+    for part in grade.KIT_PARTS + ("grading/hidden",):
+        src = ROOT / part
+        if src.is_dir():
+            shutil.copytree(src, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
+        else:
+            (tmp_path / part).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, tmp_path / part)
+    before = grade.kit_hash(tmp_path)
+    assert before == grade.kit_hash(ROOT)                # the copy holds every file the hash reads
+    kit = grade.kit_notebooks()
+    key = grade.recording_key("03_sft", kit["03_sft"], before)
+    for edited in ("helpers/check/_reference.py", "grading/hidden/03.py"):
+        path = tmp_path / edited
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text + "\n# edited\n", encoding="utf-8")
+        after = grade.kit_hash(tmp_path)
+        assert after != before, f"{edited} is not in the kit's hash"
+        assert grade.recording_key("03_sft", kit["03_sft"], after) != key
+        path.write_text(text, encoding="utf-8")
+    assert grade.kit_hash(tmp_path) == before
 
 
 def test_hand_ins_with_the_same_definitions_share_one_finished_run(tmp_path, monkeypatch):

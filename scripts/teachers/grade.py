@@ -649,15 +649,21 @@ def needed_cells(ref: "KitNotebook") -> list[int]:
     return sorted(keep)
 
 
+def recording_job(ref: "KitNotebook") -> dict:
+    """What a recording runs that the kit's files do not hold: the notebook's cells the checks need, and the checks."""
+    return dict(checks=sorted({c for ex in ref.exercises for c in ex.checks}),
+                cells=[(i, ref.nb.cells[i].source) for i in needed_cells(ref)])
+
+
 def make_job(stem: str, ref: "KitNotebook", statements, mode: str = "grade") -> dict:
     """A worker's job: "record" runs the kit's cells once and records the checks' inputs; "grade" runs the checks
     on a hand-in's definitions with those inputs (grading/worker.py)."""
     hidden = ROOT / "grading" / "hidden" / f"{stem[:2]}.py"
+    job = recording_job(ref)
     return dict(mode=mode, statements=statements, inputs=INPUTS,
                 reference=(ROOT / "helpers" / "check" / "_reference.py").read_text(),
                 hidden=hidden.read_text() if hidden.exists() else "", hidden_name=f"grading/hidden/{hidden.name}",
-                checks=sorted({c for ex in ref.exercises for c in ex.checks}),
-                cells=[(i, ref.nb.cells[i].source) for i in needed_cells(ref)] if mode == "record" else [])
+                checks=job["checks"], cells=job["cells"] if mode == "record" else [])
 
 
 @dataclass
@@ -683,9 +689,10 @@ def recording_file(folder: Path, stem: str) -> Path:
 
 
 def recording_key(stem: str, ref: "KitNotebook", kit: str) -> str:
-    """What a recording depends on: the kit's hash and the recording job (the notebook's cells it runs, the checks,
-    the answers module). A recording is replayed only while both are unchanged."""
-    job = json.dumps(make_job(stem, ref, [], "record"), sort_keys=True)
+    """What a recording depends on, each input once: ``kit``, the kit's hash (``kit_hash``: helpers/ with the answers
+    module, data/, grading/ with the hidden checks, the config files), and what the notebook adds (``recording_job``:
+    the cells the recording runs, the checks). A recording is replayed only while all are unchanged."""
+    job = json.dumps(dict(recording_job(ref), notebook=stem), sort_keys=True)
     return hashlib.sha256(f"{kit}\0{job}".encode()).hexdigest()
 
 
