@@ -456,6 +456,9 @@ def test_the_sandbox_gets_a_read_only_copy_without_answers_or_hidden_checks(tmp_
     assert (kit / "helpers" / "check" / "sft.py").is_file() and not (kit / "helpers").is_symlink()
     assert not (kit / "helpers" / "check" / "_reference.py").exists()
     assert not (kit / "grading" / "hidden").exists()
+    assert (kit / "data" / "hh_pref" / "train.jsonl").is_file()
+    # data/source (tools/notebook.py's MAINTAINER_ONLY): make_data.py's text, which nothing the grader runs reads
+    assert (ROOT / "data" / "source").is_dir() and not (kit / "data" / "source").exists()
     assert not os.access(kit / "helpers" / "check" / "sft.py", os.W_OK) or os.geteuid() == 0
     assert oct((kit / "helpers" / "check" / "sft.py").stat().st_mode)[-3:] == "444"
     cmd, seen = grade.sandbox_command("bwrap", kit, sys.executable, 1)

@@ -33,6 +33,9 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 LESSON_GLOB = "[0-9][0-9]_*.ipynb"
+# Kit paths that no notebook, helper or check reads: the maintainers' text data/ is generated from (make_data.py,
+# pretrain_micro.py). The student repository (build_student.py) and the grader's sandbox (grade.py) leave them out.
+MAINTAINER_ONLY = ("data/source",)
 
 BADGES_MARK = "<!-- course:badges -->"
 LINKS_MARK = "<!-- course:links -->"      # cell 0: links and notes follow it (slides leave them out)

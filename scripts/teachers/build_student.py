@@ -46,7 +46,6 @@ except ModuleNotFoundError as err:  # run before the kit was installed: tools/bo
 ROOT = notebook.ROOT
 BEGIN, END = notebook.BEGIN, notebook.END
 COPY = ["helpers", "data", "requirements.txt", "environment.yml", "scripts/students/install.sh", "scripts/students/ddp_sft.py"]
-LEAVE_OUT = ["data/source"]   # inside COPY's folders: the maintainers' sources of data/ (no notebook reads them)
 README_TEMPLATE = ROOT / "scripts" / "teachers" / "student_README.md"
 REPO_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")   # GitHub's owner/name
 FROM_README = re.compile(r"<!-- from-readme: (.+?) -->")
@@ -153,7 +152,7 @@ def build(out: Path, notebooks: Path = ROOT / "notebooks", repo: str | None = No
     caches = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
 
     def ignore(folder, names):
-        left_out = {n for n in names if (Path(folder) / n).relative_to(ROOT).as_posix() in LEAVE_OUT}
+        left_out = {n for n in names if (Path(folder) / n).relative_to(ROOT).as_posix() in notebook.MAINTAINER_ONLY}
         return set(caches(folder, names)) | left_out
     for item in COPY:
         src, dst = ROOT / item, out / item

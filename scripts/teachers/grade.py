@@ -13,8 +13,8 @@ How a grade is made (the design; README "Grading handed-in notebooks" says the s
   printed PASS, a patched ``helpers.check``, no-op comparison helpers or a rewritten ``print`` have no effect, and a
   deleted self-check call changes nothing (the row says it was removed).
 - In a bubblewrap sandbox (``sandbox_command``: own user/PID/network namespaces, no capabilities, cleared
-  environment, read-only system and a read-only COPY of the kit without the answers module or the hidden checks, a
-  private scratch folder), ``grading/worker.py`` runs every check itself, on inputs the kit's own cells computed
+  environment, read-only system and a read-only COPY of the kit without the answers module, the hidden checks or
+  the maintainers' data/source, a private scratch folder), ``grading/worker.py`` runs every check itself, on inputs the kit's own cells computed
   ONCE per kit notebook and batch (``record``: a sandboxed run with no hand-in that records each check call's
   arguments; every hand-in replays them, so no lesson training runs per hand-in); the student's definitions live in a separate fresh process (``grading/student.py``) that receives the
   check's inputs and sends back plain data (``weights_only`` loading). The verdicts come back on a pipe (fd 3) only
@@ -403,6 +403,7 @@ def answer_flags(nb, distinctive: set[str]) -> list[str]:
 SANDBOX_ENV = dict(COURSE_PROFILE="quick", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
                    TRL_EXPERIMENTAL_SILENCE="1", HF_HUB_DISABLE_PROGRESS_BARS="1", MPLBACKEND="Agg",
                    PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", LANG="C.UTF-8", PATH="/usr/local/bin:/usr/bin:/bin")
+# what a hand-in's run needs, copied into its sandbox (kit_files: less MAINTAINER_ONLY, caches and the answers module)
 KIT_PARTS = ("helpers", "data", "grading/__init__.py", "grading/worker.py", "grading/student.py", "grading/wire.py",
              "course.toml", "requirements.txt")
 _WARNED = []
@@ -429,29 +430,33 @@ def bwrap() -> str | None:
     return None
 
 
-def kit_hash(root: Path) -> str:
-    """One hash over the kit files a hand-in could reach (helpers/, data/, grading/, the config files)."""
-    digest = hashlib.sha256()
-    for part in KIT_PARTS + ("grading/hidden",):
+def kit_files(root: Path, parts=KIT_PARTS) -> list[Path]:
+    """The files of ``parts`` under ``root``, in order: no caches, nothing no notebook reads (``MAINTAINER_ONLY``)."""
+    files = []
+    for part in parts:
         base = root / part
-        files = sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else [base] if base.exists() else []
-        for f in files:
-            if "__pycache__" in f.parts:
-                continue
-            digest.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes() + b"\0")
+        found = sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else [base] if base.exists() else []
+        files += [f for f in found if "__pycache__" not in f.parts and not any(
+            f.relative_to(root).is_relative_to(skip) for skip in notebook.MAINTAINER_ONLY)]
+    return files
+
+
+def kit_hash(root: Path) -> str:
+    """One hash over the kit files a hand-in could reach (``KIT_PARTS``: helpers/, data/, grading/, the config files)
+    and the hidden checks."""
+    digest = hashlib.sha256()
+    for f in kit_files(root, KIT_PARTS + ("grading/hidden",)):
+        digest.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
 def make_kit_copy(dest: Path, inputs: bytes | None = None) -> Path:
-    """A read-only copy (never a link) of what a hand-in's run needs, WITHOUT the answers module and the hidden checks;
-    ``inputs``: the checks' recorded inputs (``INPUTS``), for a grading run."""
-    for part in KIT_PARTS:
-        src = ROOT / part
-        if src.is_dir():
-            shutil.copytree(src, dest / part, ignore=shutil.ignore_patterns("__pycache__", "_reference.py"))
-        elif src.exists():
-            (dest / part).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / part)
+    """A read-only copy (never a link) of what a hand-in's run needs (``kit_files``), WITHOUT the answers module and
+    the hidden checks; ``inputs``: the checks' recorded inputs (``INPUTS``), for a grading run."""
+    for src in kit_files(ROOT):
+        if src.name != "_reference.py":
+            (dest / src.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / src.relative_to(ROOT))
     (dest / "scratch").mkdir()
     if inputs is not None:
         (dest / INPUTS).write_bytes(inputs)
