@@ -26,6 +26,7 @@ import pytest
 
 from helpers.env import REPO_ROOT as ROOT   # the repository root, defined once (helpers/env.py)
 from scripts.teachers import build_student, grade
+from tools import notebook
 
 VERSION = grade.kit_version()
 SETUP = ROOT / "notebooks" / "00_setup.ipynb"
@@ -75,7 +76,7 @@ def stored_outputs(nb, version=VERSION):
         if cell.cell_type == "code":
             count += 1
             cell.execution_count = count
-            if grade.SETUP_MARK in cell.source:
+            if notebook.mentions_setup(cell.source):
                 text = (f"course kit {version} - files: /content/course\n" if version else "Course files: /content/course\n")
                 cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
     return nb

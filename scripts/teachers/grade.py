@@ -76,7 +76,6 @@ COLUMNS = ["student", "notebook", "exercise", "title", "tier", "status", "messag
 CHECK_LINE = re.compile(r"^(PASS|FAIL) ([^:\s][^:]*?)(?::\s*(.*))?$")   # "PASS <check name>[: <detail>]"
 EXERCISE_MD = re.compile(r"(⭐+)?\s*Exercise\s+(\d+)\s*[-–—:]\s*([^*\n]+?)\s*(?:\*\*|\.(?:\s|$)|$)", re.MULTILINE)
 HAND_IN = re.compile(r"^#+\s*What to hand in\b.*$", re.IGNORECASE | re.MULTILINE)
-SETUP_MARK = notebook.SETUP_MARK
 KIT_LINE = re.compile(r"^course kit (\S+)", re.MULTILINE)
 MESSAGE_CHARS = 400
 
@@ -237,7 +236,7 @@ def stored_output_flags(nb, version: str) -> list[str]:
     code = [c for c in nb.cells if c.cell_type == "code"]
     if not any(c.get("execution_count") or c.get("outputs") for c in code):
         return ["no stored outputs: the notebook was not run before it was handed in"]
-    setup = next((c for c in code if SETUP_MARK in c.source), None)
+    setup = next((c for c in code if notebook.mentions_setup(c.source)), None)
     printed = KIT_LINE.search(cell_text(setup)) if setup is not None else None
     if printed is None:
         return [f"stored outputs carry no kit version (no 'course kit ...' line from the setup cell): made by a kit "
@@ -403,7 +402,7 @@ def answer_flags(nb, distinctive: set[str]) -> list[str]:
 SANDBOX_ENV = dict(COURSE_PROFILE="quick", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
                    TRL_EXPERIMENTAL_SILENCE="1", HF_HUB_DISABLE_PROGRESS_BARS="1", MPLBACKEND="Agg",
                    PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", LANG="C.UTF-8", PATH="/usr/local/bin:/usr/bin:/bin")
-# what a hand-in's run needs, copied into its sandbox (kit_files: less MAINTAINER_ONLY, caches and the answers module)
+# what a hand-in's run needs, copied into its sandbox (sandbox_files: less MAINTAINER_ONLY, caches and the answers module)
 KIT_PARTS = ("helpers", "data", "grading/__init__.py", "grading/worker.py", "grading/student.py", "grading/wire.py",
              "course.toml", "requirements.txt")
 _WARNED = []
@@ -430,7 +429,7 @@ def bwrap() -> str | None:
     return None
 
 
-def kit_files(root: Path, parts=KIT_PARTS) -> list[Path]:
+def sandbox_files(root: Path, parts=KIT_PARTS) -> list[Path]:
     """The files of ``parts`` under ``root``, in order: no caches, nothing no notebook reads (``MAINTAINER_ONLY``)."""
     files = []
     for part in parts:
@@ -445,15 +444,15 @@ def kit_hash(root: Path) -> str:
     """One hash over the kit files a hand-in could reach (``KIT_PARTS``: helpers/, data/, grading/, the config files)
     and the hidden checks."""
     digest = hashlib.sha256()
-    for f in kit_files(root, KIT_PARTS + ("grading/hidden",)):
+    for f in sandbox_files(root, KIT_PARTS + ("grading/hidden",)):
         digest.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
 def make_kit_copy(dest: Path, inputs: bytes | None = None) -> Path:
-    """A read-only copy (never a link) of what a hand-in's run needs (``kit_files``), WITHOUT the answers module and
+    """A read-only copy (never a link) of what a hand-in's run needs (``sandbox_files``), WITHOUT the answers module and
     the hidden checks; ``inputs``: the checks' recorded inputs (``INPUTS``), for a grading run."""
-    for src in kit_files(ROOT):
+    for src in sandbox_files(ROOT):
         if src.name != "_reference.py":
             (dest / src.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / src.relative_to(ROOT))
@@ -648,7 +647,7 @@ def needed_cells(ref: "KitNotebook") -> list[int]:
     keep, wanted = set(), set()
     for i, c in reversed(cells):
         bound, read = parsed[i]
-        if SETUP_MARK in c.source or c.get("id") in ids or _calls(c.source, checks) or bound & wanted:
+        if notebook.mentions_setup(c.source) or c.get("id") in ids or _calls(c.source, checks) or bound & wanted:
             keep.add(i)
             wanted |= read
     return sorted(keep)
