@@ -511,6 +511,11 @@ def _kill(pid: int) -> None:
         pass
 
 
+def threads_per_run(jobs: int) -> int:
+    """The CPU threads each of ``jobs`` sandboxed runs at a time gets: the machine's cores shared out, at least one."""
+    return max(1, (os.cpu_count() or 1) // max(1, jobs))
+
+
 def run_sandboxed(job: dict, timeout: float, threads: int = 1, inputs: bytes | None = None,
                   fetched: dict | None = None) -> tuple[list[dict], str, str, float]:
     """Run the worker on one job in a fresh sandbox: (its events, "ok"|"timeout"|"error", message, seconds).
@@ -735,7 +740,7 @@ def record_kit(stems: list[str], folder: Path, timeout: float = 900) -> dict[str
     bwrap()
     done = {}
     for stem in stems:
-        done[stem] = record(stem, kit[stem], timeout, os.cpu_count() or 1)
+        done[stem] = record(stem, kit[stem], timeout, threads_per_run(1))
         if reusable(done[stem]):
             save_recording(recording_file(folder, stem), done[stem], recording_key(stem, kit[stem], reference))
         print(f"{stem}: the kit's cells run for the checks' inputs in {done[stem].seconds:.1f} s ({done[stem].status})"
@@ -800,7 +805,7 @@ def grade_one(student: str, path: Path, kit: dict[str, KitNotebook], out: Path, 
     rows = [_row(student, stem, status="flag", message=flag) for flag in stored_output_flags(nb, version)]
     rows += [_row(student, stem, status="flag", message=flag) for flag in answer_flags(nb, distinctive)]
     statements, final, syntax = definitions(nb, {n for ex in ref.exercises for n in ex.names})
-    threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
+    threads = threads_per_run(jobs)
     rec = recorded(stem) if recorded is not None else record(stem, ref, timeout, threads)
     if rec.inputs is None:
         events, status, message, seconds = [], rec.status if rec.status != "ok" else "error", (
@@ -914,8 +919,7 @@ def grade(handins: Path, out: Path, timeout: float = 300, jobs: int = 1, record_
                     batch[stem] = loaded
                     reused[stem] = f"earlier, saved in {recording_file(recordings, stem)}"
                 else:
-                    batch[stem] = record(stem, kit[stem], record_timeout,
-                                         max(1, (os.cpu_count() or 1) // max(1, jobs)))
+                    batch[stem] = record(stem, kit[stem], record_timeout, threads_per_run(jobs))
                     if recordings and reusable(batch[stem]):   # a failed recording is retried by the next batch
                         save_recording(recording_file(recordings, stem), batch[stem], key)
             return batch[stem]
