@@ -494,7 +494,8 @@ def test_every_exercise_of_the_kit_is_found_with_its_checks():
 
 
 def test_exercise_metadata_comes_first():
-    """The student build marks exercise cells with metadata.course; it wins over the markdown above."""
+    """An exercise is what its cell's metadata.course says (the markdown above is not read); a solution cell
+    without that metadata is refused, naming the cell."""
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("**⭐ Exercise 1 - an old title.**"),
                 nbformat.v4.new_code_cell("def f(x):\n    raise NotImplementedError\n\nhelpers.check.f_check(f)"),
@@ -502,6 +503,10 @@ def test_exercise_metadata_comes_first():
     nb.cells[1].metadata["course"] = {"exercise": "09.7", "title": "a new title", "tier": "⭐⭐"}
     [ex] = grade.exercises(nb, "09_x")
     assert (ex.id, ex.title, ex.tier, ex.checks) == ("09.7", "a new title", "⭐⭐", ["f_check", "g_check"])
+    nb.cells[1].metadata = {}
+    nb.cells[1].source = "def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION"
+    with pytest.raises(notebook.ConventionError, match=r"09_x, cell 1 \(id .*\) has 1 solution block\(s\) but no"):
+        grade.exercises(nb, "09_x")
 
 
 def test_check_lines_are_read_with_their_hint():

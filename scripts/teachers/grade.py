@@ -74,7 +74,6 @@ ROOT = Path(__file__).resolve().parents[2]   # the kit this grader belongs to (t
 NOTEBOOKS = ROOT / "notebooks"
 COLUMNS = ["student", "notebook", "exercise", "title", "tier", "status", "message"]
 CHECK_LINE = re.compile(r"^(PASS|FAIL) ([^:\s][^:]*?)(?::\s*(.*))?$")   # "PASS <check name>[: <detail>]"
-EXERCISE_MD = re.compile(r"(⭐+)?\s*Exercise\s+(\d+)\s*[-–—:]\s*([^*\n]+?)\s*(?:\*\*|\.(?:\s|$)|$)", re.MULTILINE)
 HAND_IN = re.compile(r"^#+\s*What to hand in\b.*$", re.IGNORECASE | re.MULTILINE)
 KIT_LINE = re.compile(r"^course kit (\S+)", re.MULTILINE)
 MESSAGE_CHARS = 400
@@ -103,17 +102,6 @@ def _check_calls(source: str) -> list[tuple[str, str]]:
     return [(name, arg) for name, arg in calls if name not in ("learned", "SelfCheckError")]
 
 
-def _exercise_lines(nb, index: int) -> list[tuple[str, str, str]]:
-    """(stars, N, title) from the nearest markdown above code cell ``index`` that names an exercise."""
-    for j in range(index - 1, max(index - 8, -1), -1):
-        cell = nb.cells[j]
-        if cell.cell_type == "markdown":
-            found = [(m.group(1) or "", m.group(2), m.group(3).strip(" .")) for m in EXERCISE_MD.finditer(cell.source)]
-            if found:
-                return found
-    return []
-
-
 def _stars(tier) -> str:
     """A tier as the notebooks print it: metadata's 1-3 -> "⭐".."⭐⭐⭐" (stars already written stay as they are)."""
     return "⭐" * tier if isinstance(tier, int) else str(tier or "")
@@ -122,10 +110,11 @@ def _stars(tier) -> str:
 def exercises(nb, stem: str) -> list[Exercise]:
     """The graded exercises of a kit notebook, in order, each with the self-checks it owns.
 
-    A check belongs to an exercise when it is called in the exercise's cell or on a name that cell defines
-    (``helpers.check.lora_merge(LoRALinear)`` three sections later belongs to the cell defining ``LoRALinear``).
-    One cell holding two exercises (metadata with a list, or two "Exercise N" lines above it) splits its checks
-    between them in order; a markdown cell naming more exercises than the cell has checks gives the nearest ones.
+    Each exercise is what its cell's metadata says (``course.exercise``, per block ``course.blocks``: read through
+    tools/notebook.py; README "Homework conventions"). A check belongs to an exercise when it is called in the
+    exercise's cell or on a name that cell defines (``helpers.check.lora_merge(LoRALinear)`` three sections later
+    belongs to the cell defining ``LoRALinear``). One cell holding two exercises splits its checks between them in
+    order.
     """
     code = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     out = []
@@ -138,20 +127,12 @@ def exercises(nb, stem: str) -> list[Exercise]:
             if other is not cell:
                 checks += [name for name, arg in _check_calls(other.source) if arg in names]
         checks = list(dict.fromkeys(checks))
-        meta = cell.get("metadata", {}).get("course", {})
-        if "blocks" in meta:                         # one cell, several exercises: one entry per solution block
-            blocks = list({b["exercise"]: b for b in meta["blocks"]}.values())
-            found = [(_stars(b.get("tier", meta.get("tier"))), str(b["exercise"]), str(b.get("title", "")))
-                     for b in blocks]
-        elif "exercise" in meta:
-            ids = meta["exercise"] if isinstance(meta["exercise"], list) else [meta["exercise"]]
-            titles = meta.get("title") if isinstance(meta.get("title"), list) else [meta.get("title", "")] * len(ids)
-            tiers = meta.get("tier") if isinstance(meta.get("tier"), list) else [meta.get("tier", "")] * len(ids)
-            found = [(_stars(tier), str(i), str(title or "")) for i, title, tier in zip(ids, titles, tiers)]
-        else:
-            found = _exercise_lines(nb, index) or [("", str(len(out) + 1), "")]
-            if len(found) > max(1, len(checks)):     # other exercises named in the same markdown: keep the nearest
-                found = found[-max(1, len(checks)):]
+        meta = notebook.course_meta(cell)
+        # (exercise, title) per solution block (ConventionError without metadata), each exercise once
+        pairs = notebook.block_exercises(cell, f"{stem}, cell {index} (id {cell.get('id')})") or [
+            (meta["exercise"], meta.get("title", ""))]     # exercise metadata on a cell without a solution block
+        tiers = {str(b["exercise"]): b.get("tier", meta.get("tier")) for b in meta.get("blocks") or [meta]}
+        found = [(_stars(tiers[str(e)]), str(e), str(t)) for e, t in dict.fromkeys(pairs)]
         parts = [checks[k::len(found)] if len(found) == len(checks) else checks for k in range(len(found))]
         if len(found) > 1 and len(found) != len(checks):
             found = [("/".join(dict.fromkeys(s for s, _, _ in found)), "+".join(n for _, n, _ in found),
@@ -175,7 +156,10 @@ def kit_notebooks(root: Path = ROOT) -> dict[str, KitNotebook]:
     kit = {}
     for path in notebook.lesson_paths(root / "notebooks"):
         nb = notebook.read(path)
-        kit[path.stem] = KitNotebook(path.stem, path, nb, exercises(nb, path.stem))
+        try:
+            kit[path.stem] = KitNotebook(path.stem, path, nb, exercises(nb, path.stem))
+        except notebook.ConventionError as err:        # the kit's own notebook, not a hand-in: nothing can be graded
+            raise SystemExit(f"grade.py: the kit's {err}") from None
     return kit
 
 
