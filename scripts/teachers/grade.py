@@ -127,12 +127,8 @@ def exercises(nb, stem: str) -> list[Exercise]:
             if other is not cell:
                 checks += [name for name, arg in _check_calls(other.source) if arg in names]
         checks = list(dict.fromkeys(checks))
-        meta = notebook.course_meta(cell)
-        # (exercise, title) per solution block (ConventionError without metadata), each exercise once
-        pairs = notebook.block_exercises(cell, f"{stem}, cell {index} (id {cell.get('id')})") or [
-            (meta["exercise"], meta.get("title", ""))]     # exercise metadata on a cell without a solution block
-        tiers = {str(b["exercise"]): b.get("tier", meta.get("tier")) for b in meta.get("blocks") or [meta]}
-        found = [(_stars(tiers[str(e)]), str(e), str(t)) for e, t in dict.fromkeys(pairs)]
+        found = [(_stars(tier), number, title)       # ConventionError for a solution cell without metadata
+                 for number, title, tier in notebook.cell_exercises(cell, f"{stem}, cell {index} (id {cell.get('id')})")]
         parts = [checks[k::len(found)] if len(found) == len(checks) else checks for k in range(len(found))]
         if len(found) > 1 and len(found) != len(checks):
             found = [("/".join(dict.fromkeys(s for s, _, _ in found)), "+".join(n for _, n, _ in found),
