@@ -585,7 +585,8 @@ def _row(student, notebook, exercise="notebook", title="", tier="", status="", m
 
 
 def _calls(source: str, checks) -> bool:
-    return bool(checks) and bool(re.search(r"\bcheck\.(?:%s)\(" % "|".join(map(re.escape, checks)), source))
+    """Whether ``source`` calls one of ``checks`` (``helpers.check.<name>(...)``, read by ``_check_calls``)."""
+    return bool(set(checks) & {name for name, _ in _check_calls(source)})
 
 
 def last_graded_cell(ref: "KitNotebook") -> int:
