@@ -164,17 +164,6 @@ def _kit_name(filename: str, kit) -> str | None:
     return next((stem for stem in sorted(kit, key=len, reverse=True) if stem.lower() in filename.lower()), None)
 
 
-def match_kit(filename: str, nb, kit: dict[str, KitNotebook]) -> str | None:
-    """The kit notebook a hand-in came from: its name in the file name, else most shared cell ids (half at least)."""
-    if _kit_name(filename, kit):
-        return _kit_name(filename, kit)
-    ids = {c.get("id") for c in nb.cells} - {None}
-    best = max(kit, key=lambda s: len(ids & {c.get("id") for c in kit[s].nb.cells}), default=None)
-    if best and len(ids & {c.get("id") for c in kit[best].nb.cells}) >= len(kit[best].nb.cells) / 2:
-        return best
-    return None
-
-
 # ---------------------------------------------------------------- reading a notebook's outputs
 
 def _text(output) -> str:
@@ -188,13 +177,6 @@ def _text(output) -> str:
 
 def cell_text(cell) -> str:
     return "\n".join(_text(o) for o in cell.get("outputs", []))
-
-
-def cell_error(cell) -> str | None:
-    for o in cell.get("outputs", []):
-        if o.get("output_type") == "error":
-            return f"{o.get('ename', 'Error')}: {o.get('evalue', '')}".strip()
-    return None
 
 
 def cell_check_lines(cell) -> list[tuple[str, str, str]]:
