@@ -14,9 +14,9 @@ How a grade is made (the design; README "Grading handed-in notebooks" says the s
   deleted self-check call changes nothing (the row says it was removed).
 - In a bubblewrap sandbox (``sandbox_command``: own user/PID/network namespaces, no capabilities, cleared
   environment, read-only system and a read-only COPY of the kit without the answers module, the hidden checks or
-  the maintainers' data/source, a private scratch folder), ``grading/worker.py`` runs every check itself, on inputs the kit's own cells computed
-  ONCE per kit notebook and batch (``record``: a sandboxed run with no hand-in that records each check call's
-  arguments; every hand-in replays them, so no lesson training runs per hand-in); the student's definitions live in a separate fresh process (``grading/student.py``) that receives the
+  the maintainers' data/source, a private scratch folder), ``grading/worker.py`` runs every check itself, on inputs
+  the kit's own cells computed ONCE per kit notebook and batch (``record``: a sandboxed run with no hand-in that
+  records each check call's arguments; every hand-in replays them, so no lesson training runs per hand-in); the student's definitions live in a separate fresh process (``grading/student.py``) that receives the
   check's inputs and sends back plain data (``weights_only`` loading). The verdicts come back on a pipe (fd 3) only
   the worker holds; nothing printed is parsed. The one way to pass is to return the right values. Class
   exercises (01) are split: the student's process only runs the kit's probe on the worker's inputs and sends back
@@ -127,8 +127,8 @@ def exercises(nb, stem: str) -> list[Exercise]:
             if other is not cell:
                 checks += [name for name, arg in _check_calls(other.source) if arg in names]
         checks = list(dict.fromkeys(checks))
-        found = [(_stars(tier), number, title)       # ConventionError for a solution cell without metadata
-                 for number, title, tier in notebook.cell_exercises(cell, f"{stem}, cell {index} (id {cell.get('id')})")]
+        where = f"{stem}, cell {index} (id {cell.get('id')})"   # ConventionError: a solution cell without metadata
+        found = [(_stars(tier), number, title) for number, title, tier in notebook.cell_exercises(cell, where)]
         parts = [checks[k::len(found)] if len(found) == len(checks) else checks for k in range(len(found))]
         if len(found) > 1 and len(found) != len(checks):
             found = [("/".join(dict.fromkeys(s for s, _, _ in found)), "+".join(n for _, n, _ in found),
@@ -364,7 +364,7 @@ def answer_flags(nb, distinctive: set[str]) -> list[str]:
 SANDBOX_ENV = dict(COURSE_PROFILE="quick", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
                    TRL_EXPERIMENTAL_SILENCE="1", HF_HUB_DISABLE_PROGRESS_BARS="1", MPLBACKEND="Agg",
                    PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", LANG="C.UTF-8", PATH="/usr/local/bin:/usr/bin:/bin")
-# what a hand-in's run needs, copied into its sandbox (sandbox_files: less MAINTAINER_ONLY, caches and the answers module)
+# what a hand-in's run needs, copied into its sandbox (sandbox_files: less MAINTAINER_ONLY, caches, the answers module)
 KIT_PARTS = ("helpers", "data", "grading/__init__.py", "grading/worker.py", "grading/student.py", "grading/wire.py",
              "course.toml", "requirements.txt")
 _WARNED = []
