@@ -14,6 +14,7 @@ import io
 import math
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -25,6 +26,7 @@ import pytest
 
 from helpers.env import REPO_ROOT as ROOT   # the repository root, defined once (helpers/env.py)
 from scripts.teachers import build_student, grade
+from tools import notebook
 
 VERSION = grade.kit_version()
 SETUP = ROOT / "notebooks" / "00_setup.ipynb"
@@ -74,7 +76,7 @@ def stored_outputs(nb, version=VERSION):
         if cell.cell_type == "code":
             count += 1
             cell.execution_count = count
-            if grade.SETUP_MARK in cell.source:
+            if notebook.mentions_setup(cell.source):
                 text = (f"course kit {version} - files: /content/course\n" if version else "Course files: /content/course\n")
                 cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
     return nb
@@ -455,6 +457,9 @@ def test_the_sandbox_gets_a_read_only_copy_without_answers_or_hidden_checks(tmp_
     assert (kit / "helpers" / "check" / "sft.py").is_file() and not (kit / "helpers").is_symlink()
     assert not (kit / "helpers" / "check" / "_reference.py").exists()
     assert not (kit / "grading" / "hidden").exists()
+    assert (kit / "data" / "hh_pref" / "train.jsonl").is_file()
+    # data/source (tools/notebook.py's MAINTAINER_ONLY): make_data.py's text, which nothing the grader runs reads
+    assert (ROOT / "data" / "source").is_dir() and not (kit / "data" / "source").exists()
     assert not os.access(kit / "helpers" / "check" / "sft.py", os.W_OK) or os.geteuid() == 0
     assert oct((kit / "helpers" / "check" / "sft.py").stat().st_mode)[-3:] == "444"
     cmd, seen = grade.sandbox_command("bwrap", kit, sys.executable, 1)
@@ -489,7 +494,8 @@ def test_every_exercise_of_the_kit_is_found_with_its_checks():
 
 
 def test_exercise_metadata_comes_first():
-    """The student build marks exercise cells with metadata.course; it wins over the markdown above."""
+    """An exercise is what its cell's metadata.course says (the markdown above is not read); a solution cell
+    without that metadata is refused, naming the cell."""
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("**⭐ Exercise 1 - an old title.**"),
                 nbformat.v4.new_code_cell("def f(x):\n    raise NotImplementedError\n\nhelpers.check.f_check(f)"),
@@ -497,6 +503,10 @@ def test_exercise_metadata_comes_first():
     nb.cells[1].metadata["course"] = {"exercise": "09.7", "title": "a new title", "tier": "⭐⭐"}
     [ex] = grade.exercises(nb, "09_x")
     assert (ex.id, ex.title, ex.tier, ex.checks) == ("09.7", "a new title", "⭐⭐", ["f_check", "g_check"])
+    nb.cells[1].metadata = {}
+    nb.cells[1].source = "def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION"
+    with pytest.raises(notebook.ConventionError, match=r"09_x, cell 1 \(id .*\) has 1 solution block\(s\) but no"):
+        grade.exercises(nb, "09_x")
 
 
 def test_check_lines_are_read_with_their_hint():
@@ -820,10 +830,36 @@ def test_a_saved_recording_is_replayed_only_for_the_same_kit(tmp_path):
     cell = sft.nb.cells[grade.needed_cells(sft)[-1]]
     cell.source += "\n# edited"
     assert grade.recording_key("03_sft", sft, "kit-a") != two
+    assert grade.recording_key("03_sft", sft, "kit-b") != grade.recording_key("03_sft", sft, "kit-a")  # another kit
     with pytest.raises(SystemExit, match="--record needs --recordings DIR"):
         grade.main(["--record", "00_setup"])
     with pytest.raises(SystemExit, match="no kit notebook 99_x"):
         grade.main(["--record", "99_x", "--recordings", str(tmp_path)])
+
+
+def test_the_answers_module_and_the_hidden_checks_reach_the_recording_key_through_the_kits_hash(tmp_path):
+    """recording_key hashes each input once: the answers module and the hidden checks, which the recording job
+    carries, are kit files, so an edit of either changes ``kit_hash`` - and with it the key."""
+    for part in grade.KIT_PARTS + ("grading/hidden",):
+        src = ROOT / part
+        if src.is_dir():
+            shutil.copytree(src, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
+        else:
+            (tmp_path / part).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, tmp_path / part)
+    before = grade.kit_hash(tmp_path)
+    assert before == grade.kit_hash(ROOT)                # the copy holds every file the hash reads
+    kit = grade.kit_notebooks()
+    key = grade.recording_key("03_sft", kit["03_sft"], before)
+    for edited in ("helpers/check/_reference.py", "grading/hidden/03.py"):
+        path = tmp_path / edited
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text + "\n# edited\n", encoding="utf-8")
+        after = grade.kit_hash(tmp_path)
+        assert after != before, f"{edited} is not in the kit's hash"
+        assert grade.recording_key("03_sft", kit["03_sft"], after) != key
+        path.write_text(text, encoding="utf-8")
+    assert grade.kit_hash(tmp_path) == before
 
 
 def test_hand_ins_with_the_same_definitions_share_one_finished_run(tmp_path, monkeypatch):

@@ -110,11 +110,3 @@ def test_breakdown_figure_is_labelled_in_words_with_units(nb):
     colours = [[patch.get_facecolor() for patch in ax.patches] for ax in axes]
     assert colours[0] == colours[1]                    # the same part has the same colour in every panel
     plt.close(fig)
-
-
-def test_compare_times_interleaves_and_reports_tokens():
-    calls = []
-    timings = helpers.compare_times({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
-                                  warmup=1, repeats=4, tokens=100)
-    assert calls == ["a", "b", "a", "b", "b", "a", "a", "b", "b", "a"]   # warm-up, then who goes first rotates
-    assert set(timings) == {"a", "b"} and len(timings["a"].times) == 4 and timings["a"].tokens_per_s > 0

@@ -450,6 +450,23 @@ def test_the_repository_holds_what_the_notebooks_use_and_no_teacher_file(student
     assert ignored == "", f"its .gitignore would leave out files it needs:\n{ignored}"
 
 
+def test_the_readme_lists_what_the_student_repository_holds(student_repo):
+    """README's "The student version" is the one list of the repository's contents (build_student.py points to it):
+    every file the build writes is named there (the notebooks and the student README in words, the rest as paths),
+    and so is what it leaves out of the folders it copies."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = re.search(r"^### The student version\b.*?(?=^##)", readme, re.MULTILINE | re.DOTALL)
+    assert section, "README.md has no '### The student version' section"
+    named = {name.rstrip("/") for name in re.findall(r"`([^`\s]+)`", section.group(0))}
+    assert "the notebooks" in section.group(0) and "a README for students" in section.group(0)
+    files = [p.relative_to(student_repo).as_posix() for p in student_repo.rglob("*") if p.is_file()]
+    unlisted = sorted({f for f in files if f != "README.md" and not f.startswith("notebooks/")
+                       and not any(f == n or f.startswith(n + "/") for n in named)})
+    assert unlisted == [], f"the student build writes files README's student-version list does not name: {unlisted}"
+    for path in [*build_student.COPY, *notebook.MAINTAINER_ONLY]:
+        assert path in named, f"README's student-version list does not name {path}"
+
+
 def test_relative_links_resolve_inside_the_student_repository(student_repo):
     places = {student_repo / "README.md": (student_repo / "README.md").read_text(encoding="utf-8")}
     for path in (student_repo / "notebooks").glob("*.ipynb"):

@@ -12,7 +12,8 @@ through this module (none parses a marker, a tag or a metadata key on its own).
   student test's quick run).
 - **Exercises**: a code cell holding solution blocks, ``### BEGIN SOLUTION`` ... ``### END SOLUTION``
   (``solution_blocks``), names its exercise in cell metadata ``"course": {"exercise": "NN.N", "title": ..., "tier":
-  1|2|3}`` - a cell with blocks of several exercises lists them per block in ``"blocks"`` (``block_exercises``).
+  1|2|3}`` - a cell with blocks of several exercises lists them per block in ``"blocks"`` (``block_exercises``;
+  ``cell_exercises``: each exercise once, with its tier).
   ``"answer_needs": [names]`` lists the other notebook definitions the answer calls (``answer_needs``).
 - **Definitions**: the names a code cell defines at top level (``defined_names``), and the cell reduced to its
   imports and definitions (``definitions_only``): what tests and the generated answers run from a notebook.
@@ -33,6 +34,9 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 LESSON_GLOB = "[0-9][0-9]_*.ipynb"
+# Kit paths that no notebook, helper or check reads: the maintainers' text data/ is generated from (make_data.py,
+# pretrain_micro.py). The student repository (build_student.py) and the grader's sandbox (grade.py) leave them out.
+MAINTAINER_ONLY = ("data/source",)
 
 BADGES_MARK = "<!-- course:badges -->"
 LINKS_MARK = "<!-- course:links -->"      # cell 0: links and notes follow it (slides leave them out)
@@ -181,6 +185,15 @@ def block_exercises(cell, where: str = "cell") -> list[tuple[str, str]]:
         raise ConventionError(f"{where}: metadata course.blocks lists {len(blocks)} exercises for {n_blocks} "
                               "solution blocks")
     return [(b["exercise"], b["title"]) for b in blocks]
+
+
+def cell_exercises(cell, where: str = "cell") -> list[tuple[str, str, object]]:
+    """Each exercise a code cell holds, once, in order: (exercise, title, tier as the metadata gives it - a block's
+    own, else the cell's). A cell with exercise metadata and no solution block holds its one exercise."""
+    course = course_meta(cell)
+    pairs = block_exercises(cell, where) or [(course["exercise"], course.get("title", ""))]
+    tiers = {str(b["exercise"]): b.get("tier", course.get("tier")) for b in course.get("blocks") or [course]}
+    return [(str(e), str(t), tiers[str(e)]) for e, t in dict.fromkeys(pairs)]
 
 
 def replace_solutions(source: str, replacement, where: str = "cell") -> str:

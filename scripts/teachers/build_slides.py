@@ -47,7 +47,8 @@ import nbformat
 
 try:
     from tools.notebook import (BADGES_MARK, LINKS_MARK, LONG_CELL, NOTEBOOKS, ROOT, code_lines,  # noqa: F401
-                                count_slides, lesson_paths, mark, read, skip_reason, slide_types, write)
+                                count_slides, course_meta, is_badges_cell, lesson_paths, mark, read, skip_reason,
+                                slide_types, write)
 except ModuleNotFoundError as err:  # run before the kit was installed: tools/bootstrap.py says how to install it
     runpy.run_path(str(Path(__file__).resolve().parents[2] / "tools" / "bootstrap.py"))["exit_without_kit"](err, __file__)
 
@@ -155,10 +156,10 @@ def prepare(nb):
     nb = copy.deepcopy(nb)
     mark(nb)
     nb.metadata.pop("widgets", None)              # widget state would load a renderer from a CDN
-    if nb.metadata.get("course", {}).get("title"):
-        nb.metadata["title"] = nb.metadata.course.title   # the page's <title> (else the file name)
+    if course_meta(nb).get("title"):
+        nb.metadata["title"] = course_meta(nb)["title"]   # the page's <title> (else the file name)
     for cell in nb.cells:
-        if cell.cell_type == "markdown" and BADGES_MARK in cell.source and LINKS_MARK in cell.source:
+        if is_badges_cell(cell) and LINKS_MARK in cell.source:
             cell.source = cell.source.split(LINKS_MARK, 1)[0].rstrip()   # the title slide without the Colab links
         if cell.cell_type != "code":
             continue

@@ -123,13 +123,14 @@ def kit_exercises(root: Path = ROOT) -> dict[str, list[dict]]:
     for path in notebook.lesson_paths(root / "notebooks"):
         exercises = {}
         for cell in notebook.read(path).cells:
-            meta = notebook.course_meta(cell)
-            if cell.cell_type != "code" or "exercise" not in meta:
+            if not notebook.is_exercise_cell(cell):
                 continue
-            for block in meta.get("blocks") or [meta]:
-                exercises.setdefault(str(block["exercise"]), {
-                    "exercise": str(block["exercise"]), "title": str(block.get("title", meta.get("title", ""))),
-                    "tier": tier_number(block.get("tier", meta.get("tier")))})
+            try:
+                held = notebook.cell_exercises(cell, f"the kit's {path.name}, cell {cell.get('id')}")
+            except notebook.ConventionError as err:      # a solution cell without metadata: fix the kit notebook
+                raise ExportError(str(err)) from None
+            for number, title, tier in held:
+                exercises.setdefault(number, {"exercise": number, "title": title, "tier": tier_number(tier)})
         found[path.stem] = list(exercises.values())
     return found
 

@@ -13,10 +13,10 @@ How a grade is made (the design; README "Grading handed-in notebooks" says the s
   printed PASS, a patched ``helpers.check``, no-op comparison helpers or a rewritten ``print`` have no effect, and a
   deleted self-check call changes nothing (the row says it was removed).
 - In a bubblewrap sandbox (``sandbox_command``: own user/PID/network namespaces, no capabilities, cleared
-  environment, read-only system and a read-only COPY of the kit without the answers module or the hidden checks, a
-  private scratch folder), ``grading/worker.py`` runs every check itself, on inputs the kit's own cells computed
-  ONCE per kit notebook and batch (``record``: a sandboxed run with no hand-in that records each check call's
-  arguments; every hand-in replays them, so no lesson training runs per hand-in); the student's definitions live in a separate fresh process (``grading/student.py``) that receives the
+  environment, read-only system and a read-only COPY of the kit without the answers module, the hidden checks or
+  the maintainers' data/source, a private scratch folder), ``grading/worker.py`` runs every check itself, on inputs
+  the kit's own cells computed ONCE per kit notebook and batch (``record``: a sandboxed run with no hand-in that
+  records each check call's arguments; every hand-in replays them, so no lesson training runs per hand-in); the student's definitions live in a separate fresh process (``grading/student.py``) that receives the
   check's inputs and sends back plain data (``weights_only`` loading). The verdicts come back on a pipe (fd 3) only
   the worker holds; nothing printed is parsed. The one way to pass is to return the right values. Class
   exercises (01) are split: the student's process only runs the kit's probe on the worker's inputs and sends back
@@ -74,9 +74,7 @@ ROOT = Path(__file__).resolve().parents[2]   # the kit this grader belongs to (t
 NOTEBOOKS = ROOT / "notebooks"
 COLUMNS = ["student", "notebook", "exercise", "title", "tier", "status", "message"]
 CHECK_LINE = re.compile(r"^(PASS|FAIL) ([^:\s][^:]*?)(?::\s*(.*))?$")   # "PASS <check name>[: <detail>]"
-EXERCISE_MD = re.compile(r"(⭐+)?\s*Exercise\s+(\d+)\s*[-–—:]\s*([^*\n]+?)\s*(?:\*\*|\.(?:\s|$)|$)", re.MULTILINE)
 HAND_IN = re.compile(r"^#+\s*What to hand in\b.*$", re.IGNORECASE | re.MULTILINE)
-SETUP_MARK = notebook.SETUP_MARK
 KIT_LINE = re.compile(r"^course kit (\S+)", re.MULTILINE)
 MESSAGE_CHARS = 400
 
@@ -104,17 +102,6 @@ def _check_calls(source: str) -> list[tuple[str, str]]:
     return [(name, arg) for name, arg in calls if name not in ("learned", "SelfCheckError")]
 
 
-def _exercise_lines(nb, index: int) -> list[tuple[str, str, str]]:
-    """(stars, N, title) from the nearest markdown above code cell ``index`` that names an exercise."""
-    for j in range(index - 1, max(index - 8, -1), -1):
-        cell = nb.cells[j]
-        if cell.cell_type == "markdown":
-            found = [(m.group(1) or "", m.group(2), m.group(3).strip(" .")) for m in EXERCISE_MD.finditer(cell.source)]
-            if found:
-                return found
-    return []
-
-
 def _stars(tier) -> str:
     """A tier as the notebooks print it: metadata's 1-3 -> "⭐".."⭐⭐⭐" (stars already written stay as they are)."""
     return "⭐" * tier if isinstance(tier, int) else str(tier or "")
@@ -123,10 +110,11 @@ def _stars(tier) -> str:
 def exercises(nb, stem: str) -> list[Exercise]:
     """The graded exercises of a kit notebook, in order, each with the self-checks it owns.
 
-    A check belongs to an exercise when it is called in the exercise's cell or on a name that cell defines
-    (``helpers.check.lora_merge(LoRALinear)`` three sections later belongs to the cell defining ``LoRALinear``).
-    One cell holding two exercises (metadata with a list, or two "Exercise N" lines above it) splits its checks
-    between them in order; a markdown cell naming more exercises than the cell has checks gives the nearest ones.
+    Each exercise is what its cell's metadata says (``course.exercise``, per block ``course.blocks``: read through
+    tools/notebook.py; README "Homework conventions"). A check belongs to an exercise when it is called in the
+    exercise's cell or on a name that cell defines (``helpers.check.lora_merge(LoRALinear)`` three sections later
+    belongs to the cell defining ``LoRALinear``). One cell holding two exercises splits its checks between them in
+    order.
     """
     code = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     out = []
@@ -139,20 +127,8 @@ def exercises(nb, stem: str) -> list[Exercise]:
             if other is not cell:
                 checks += [name for name, arg in _check_calls(other.source) if arg in names]
         checks = list(dict.fromkeys(checks))
-        meta = cell.get("metadata", {}).get("course", {})
-        if "blocks" in meta:                         # one cell, several exercises: one entry per solution block
-            blocks = list({b["exercise"]: b for b in meta["blocks"]}.values())
-            found = [(_stars(b.get("tier", meta.get("tier"))), str(b["exercise"]), str(b.get("title", "")))
-                     for b in blocks]
-        elif "exercise" in meta:
-            ids = meta["exercise"] if isinstance(meta["exercise"], list) else [meta["exercise"]]
-            titles = meta.get("title") if isinstance(meta.get("title"), list) else [meta.get("title", "")] * len(ids)
-            tiers = meta.get("tier") if isinstance(meta.get("tier"), list) else [meta.get("tier", "")] * len(ids)
-            found = [(_stars(tier), str(i), str(title or "")) for i, title, tier in zip(ids, titles, tiers)]
-        else:
-            found = _exercise_lines(nb, index) or [("", str(len(out) + 1), "")]
-            if len(found) > max(1, len(checks)):     # other exercises named in the same markdown: keep the nearest
-                found = found[-max(1, len(checks)):]
+        where = f"{stem}, cell {index} (id {cell.get('id')})"   # ConventionError: a solution cell without metadata
+        found = [(_stars(tier), number, title) for number, title, tier in notebook.cell_exercises(cell, where)]
         parts = [checks[k::len(found)] if len(found) == len(checks) else checks for k in range(len(found))]
         if len(found) > 1 and len(found) != len(checks):
             found = [("/".join(dict.fromkeys(s for s, _, _ in found)), "+".join(n for _, n, _ in found),
@@ -176,24 +152,16 @@ def kit_notebooks(root: Path = ROOT) -> dict[str, KitNotebook]:
     kit = {}
     for path in notebook.lesson_paths(root / "notebooks"):
         nb = notebook.read(path)
-        kit[path.stem] = KitNotebook(path.stem, path, nb, exercises(nb, path.stem))
+        try:
+            kit[path.stem] = KitNotebook(path.stem, path, nb, exercises(nb, path.stem))
+        except notebook.ConventionError as err:        # the kit's own notebook, not a hand-in: nothing can be graded
+            raise SystemExit(f"grade.py: the kit's {err}") from None
     return kit
 
 
 def _kit_name(filename: str, kit) -> str | None:
     """The kit notebook named in a file name ("alice_03_sft (1).ipynb" -> "03_sft"), if any."""
     return next((stem for stem in sorted(kit, key=len, reverse=True) if stem.lower() in filename.lower()), None)
-
-
-def match_kit(filename: str, nb, kit: dict[str, KitNotebook]) -> str | None:
-    """The kit notebook a hand-in came from: its name in the file name, else most shared cell ids (half at least)."""
-    if _kit_name(filename, kit):
-        return _kit_name(filename, kit)
-    ids = {c.get("id") for c in nb.cells} - {None}
-    best = max(kit, key=lambda s: len(ids & {c.get("id") for c in kit[s].nb.cells}), default=None)
-    if best and len(ids & {c.get("id") for c in kit[best].nb.cells}) >= len(kit[best].nb.cells) / 2:
-        return best
-    return None
 
 
 # ---------------------------------------------------------------- reading a notebook's outputs
@@ -209,13 +177,6 @@ def _text(output) -> str:
 
 def cell_text(cell) -> str:
     return "\n".join(_text(o) for o in cell.get("outputs", []))
-
-
-def cell_error(cell) -> str | None:
-    for o in cell.get("outputs", []):
-        if o.get("output_type") == "error":
-            return f"{o.get('ename', 'Error')}: {o.get('evalue', '')}".strip()
-    return None
 
 
 def cell_check_lines(cell) -> list[tuple[str, str, str]]:
@@ -237,7 +198,7 @@ def stored_output_flags(nb, version: str) -> list[str]:
     code = [c for c in nb.cells if c.cell_type == "code"]
     if not any(c.get("execution_count") or c.get("outputs") for c in code):
         return ["no stored outputs: the notebook was not run before it was handed in"]
-    setup = next((c for c in code if SETUP_MARK in c.source), None)
+    setup = next((c for c in code if notebook.mentions_setup(c.source)), None)
     printed = KIT_LINE.search(cell_text(setup)) if setup is not None else None
     if printed is None:
         return [f"stored outputs carry no kit version (no 'course kit ...' line from the setup cell): made by a kit "
@@ -403,6 +364,7 @@ def answer_flags(nb, distinctive: set[str]) -> list[str]:
 SANDBOX_ENV = dict(COURSE_PROFILE="quick", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
                    TRL_EXPERIMENTAL_SILENCE="1", HF_HUB_DISABLE_PROGRESS_BARS="1", MPLBACKEND="Agg",
                    PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", LANG="C.UTF-8", PATH="/usr/local/bin:/usr/bin:/bin")
+# what a hand-in's run needs, copied into its sandbox (sandbox_files: less MAINTAINER_ONLY, caches, the answers module)
 KIT_PARTS = ("helpers", "data", "grading/__init__.py", "grading/worker.py", "grading/student.py", "grading/wire.py",
              "course.toml", "requirements.txt")
 _WARNED = []
@@ -429,29 +391,33 @@ def bwrap() -> str | None:
     return None
 
 
-def kit_hash(root: Path) -> str:
-    """One hash over the kit files a hand-in could reach (helpers/, data/, grading/, the config files)."""
-    digest = hashlib.sha256()
-    for part in KIT_PARTS + ("grading/hidden",):
+def sandbox_files(root: Path, parts=KIT_PARTS) -> list[Path]:
+    """The files of ``parts`` under ``root``, in order: no caches, nothing no notebook reads (``MAINTAINER_ONLY``)."""
+    files = []
+    for part in parts:
         base = root / part
-        files = sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else [base] if base.exists() else []
-        for f in files:
-            if "__pycache__" in f.parts:
-                continue
-            digest.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes() + b"\0")
+        found = sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else [base] if base.exists() else []
+        files += [f for f in found if "__pycache__" not in f.parts and not any(
+            f.relative_to(root).is_relative_to(skip) for skip in notebook.MAINTAINER_ONLY)]
+    return files
+
+
+def kit_hash(root: Path) -> str:
+    """One hash over the kit files a hand-in could reach (``KIT_PARTS``: helpers/, data/, grading/, the config files)
+    and the hidden checks."""
+    digest = hashlib.sha256()
+    for f in sandbox_files(root, KIT_PARTS + ("grading/hidden",)):
+        digest.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
 def make_kit_copy(dest: Path, inputs: bytes | None = None) -> Path:
-    """A read-only copy (never a link) of what a hand-in's run needs, WITHOUT the answers module and the hidden checks;
-    ``inputs``: the checks' recorded inputs (``INPUTS``), for a grading run."""
-    for part in KIT_PARTS:
-        src = ROOT / part
-        if src.is_dir():
-            shutil.copytree(src, dest / part, ignore=shutil.ignore_patterns("__pycache__", "_reference.py"))
-        elif src.exists():
-            (dest / part).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / part)
+    """A read-only copy (never a link) of what a hand-in's run needs (``sandbox_files``), WITHOUT the answers module and
+    the hidden checks; ``inputs``: the checks' recorded inputs (``INPUTS``), for a grading run."""
+    for src in sandbox_files(ROOT):
+        if src.name != "_reference.py":
+            (dest / src.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / src.relative_to(ROOT))
     (dest / "scratch").mkdir()
     if inputs is not None:
         (dest / INPUTS).write_bytes(inputs)
@@ -505,6 +471,11 @@ def _kill(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def threads_per_run(jobs: int) -> int:
+    """The CPU threads each of ``jobs`` sandboxed runs at a time gets: the machine's cores shared out, at least one."""
+    return max(1, (os.cpu_count() or 1) // max(1, jobs))
 
 
 def run_sandboxed(job: dict, timeout: float, threads: int = 1, inputs: bytes | None = None,
@@ -596,7 +567,8 @@ def _row(student, notebook, exercise="notebook", title="", tier="", status="", m
 
 
 def _calls(source: str, checks) -> bool:
-    return bool(checks) and bool(re.search(r"\bcheck\.(?:%s)\(" % "|".join(map(re.escape, checks)), source))
+    """Whether ``source`` calls one of ``checks`` (``helpers.check.<name>(...)``, read by ``_check_calls``)."""
+    return bool(set(checks) & {name for name, _ in _check_calls(source)})
 
 
 def last_graded_cell(ref: "KitNotebook") -> int:
@@ -643,21 +615,27 @@ def needed_cells(ref: "KitNotebook") -> list[int]:
     keep, wanted = set(), set()
     for i, c in reversed(cells):
         bound, read = parsed[i]
-        if SETUP_MARK in c.source or c.get("id") in ids or _calls(c.source, checks) or bound & wanted:
+        if notebook.mentions_setup(c.source) or c.get("id") in ids or _calls(c.source, checks) or bound & wanted:
             keep.add(i)
             wanted |= read
     return sorted(keep)
+
+
+def recording_job(ref: "KitNotebook") -> dict:
+    """What a recording runs that the kit's files do not hold: the notebook's cells the checks need, and the checks."""
+    return dict(checks=sorted({c for ex in ref.exercises for c in ex.checks}),
+                cells=[(i, ref.nb.cells[i].source) for i in needed_cells(ref)])
 
 
 def make_job(stem: str, ref: "KitNotebook", statements, mode: str = "grade") -> dict:
     """A worker's job: "record" runs the kit's cells once and records the checks' inputs; "grade" runs the checks
     on a hand-in's definitions with those inputs (grading/worker.py)."""
     hidden = ROOT / "grading" / "hidden" / f"{stem[:2]}.py"
+    job = recording_job(ref)
     return dict(mode=mode, statements=statements, inputs=INPUTS,
                 reference=(ROOT / "helpers" / "check" / "_reference.py").read_text(),
                 hidden=hidden.read_text() if hidden.exists() else "", hidden_name=f"grading/hidden/{hidden.name}",
-                checks=sorted({c for ex in ref.exercises for c in ex.checks}),
-                cells=[(i, ref.nb.cells[i].source) for i in needed_cells(ref)] if mode == "record" else [])
+                checks=job["checks"], cells=job["cells"] if mode == "record" else [])
 
 
 @dataclass
@@ -683,9 +661,10 @@ def recording_file(folder: Path, stem: str) -> Path:
 
 
 def recording_key(stem: str, ref: "KitNotebook", kit: str) -> str:
-    """What a recording depends on: the kit's hash and the recording job (the notebook's cells it runs, the checks,
-    the answers module). A recording is replayed only while both are unchanged."""
-    job = json.dumps(make_job(stem, ref, [], "record"), sort_keys=True)
+    """What a recording depends on, each input once: ``kit``, the kit's hash (``kit_hash``: helpers/ with the answers
+    module, data/, grading/ with the hidden checks, the config files), and what the notebook adds (``recording_job``:
+    the cells the recording runs, the checks). A recording is replayed only while all are unchanged."""
+    job = json.dumps(dict(recording_job(ref), notebook=stem), sort_keys=True)
     return hashlib.sha256(f"{kit}\0{job}".encode()).hexdigest()
 
 
@@ -724,7 +703,7 @@ def record_kit(stems: list[str], folder: Path, timeout: float = 900) -> dict[str
     bwrap()
     done = {}
     for stem in stems:
-        done[stem] = record(stem, kit[stem], timeout, os.cpu_count() or 1)
+        done[stem] = record(stem, kit[stem], timeout, threads_per_run(1))
         if reusable(done[stem]):
             save_recording(recording_file(folder, stem), done[stem], recording_key(stem, kit[stem], reference))
         print(f"{stem}: the kit's cells run for the checks' inputs in {done[stem].seconds:.1f} s ({done[stem].status})"
@@ -789,7 +768,7 @@ def grade_one(student: str, path: Path, kit: dict[str, KitNotebook], out: Path, 
     rows = [_row(student, stem, status="flag", message=flag) for flag in stored_output_flags(nb, version)]
     rows += [_row(student, stem, status="flag", message=flag) for flag in answer_flags(nb, distinctive)]
     statements, final, syntax = definitions(nb, {n for ex in ref.exercises for n in ex.names})
-    threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
+    threads = threads_per_run(jobs)
     rec = recorded(stem) if recorded is not None else record(stem, ref, timeout, threads)
     if rec.inputs is None:
         events, status, message, seconds = [], rec.status if rec.status != "ok" else "error", (
@@ -903,8 +882,7 @@ def grade(handins: Path, out: Path, timeout: float = 300, jobs: int = 1, record_
                     batch[stem] = loaded
                     reused[stem] = f"earlier, saved in {recording_file(recordings, stem)}"
                 else:
-                    batch[stem] = record(stem, kit[stem], record_timeout,
-                                         max(1, (os.cpu_count() or 1) // max(1, jobs)))
+                    batch[stem] = record(stem, kit[stem], record_timeout, threads_per_run(jobs))
                     if recordings and reusable(batch[stem]):   # a failed recording is retried by the next batch
                         save_recording(recording_file(recordings, stem), batch[stem], key)
             return batch[stem]
