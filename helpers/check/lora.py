@@ -41,8 +41,10 @@ def lora_scaling(fn) -> None:
     """Check ``fn(alpha, r, rslora=False)`` against the scaling PEFT computes, with and without rsLoRA."""
     name = "lora_scaling"
     cases = [(32, 16, False), (16, 4, True), (8, 8, False), (64, 16, True), (1, 2, False), (12, 9, True)]
-    for alpha, r, rslora in cases:
-        want = _peft_with(_spec(torch.Generator(), 4, 4, r, alpha), use_rslora=rslora)[0].scaling["default"]
+    peft = _peft()
+    for alpha, r, rslora in cases:   # PEFT works the scaling out as it builds a LoRA layer (LoraLayer.update_layer)
+        config = peft.LoraConfig(r=r, lora_alpha=alpha, use_rslora=rslora)
+        want = peft.tuners.lora.Linear(nn.Linear(1, 1), "default", config, r=r, lora_alpha=alpha).scaling["default"]
         got = attempt(name, fn, alpha, r, rslora, hint="the function takes alpha, r and rslora and returns one number")
         close(name, got, want, what=f"scaling for alpha={alpha}, r={r}, rslora={rslora}",
               hint="reread the two definitions above the exercise: what divides alpha for LoRA, and what for rsLoRA?")
@@ -123,12 +125,18 @@ def _run(name, layer, spec, hint, params=("A", "B")) -> dict:
     return {"out": _data(out), "grads": grads}
 
 
+def _peft():
+    """PEFT, imported without bitsandbytes' harmless CPU notice."""
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+    import peft
+
+    return peft
+
+
 def _peft_with(spec, **options):
     """PEFT's LoRA layer (adapter 'default', eval mode) around ``spec``'s base in fp32, holding ``spec``'s A and B
     (DoRA: magnitude), and those parameters by the notebook's names."""
-    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)  # a harmless CPU notice printed on PEFT's import
-    import peft
-
+    peft = _peft()
     holder = nn.Module()
     holder.layer = _base(dict(spec, dtype="float32"))
     config = peft.LoraConfig(r=spec["r"], lora_alpha=spec["alpha"], target_modules=["layer"], **options)
