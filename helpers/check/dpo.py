@@ -8,6 +8,7 @@ import torch
 
 from . import _reference as _ref
 from ._core import attempt, close, equal, failed, passed, returns, self_check
+from ._toy import toy_batch
 
 __all__ = ["sequence_logps", "dpo_loss", "beta_sweep", "sigmoid_norm_loss"]
 
@@ -22,22 +23,6 @@ class _BigramLM(torch.nn.Module):
 
     def forward(self, input_ids, attention_mask=None, **kwargs):
         return SimpleNamespace(logits=self.table[input_ids])  # (N, T, V)
-
-
-# Two pairs, the chosen rows first: prompts of 3 and 2 tokens, answers ending with EOS, which is also the pad token
-# (6, as with SmolLM2 and Pythia); right padding.
-TOY_ROWS = [  # (input_ids, attention_mask, completion_mask)
-    ([1, 2, 3, 2, 2, 5, 6], [1, 1, 1, 1, 1, 1, 1], [0, 0, 0, 1, 1, 1, 1]),
-    ([4, 5, 1, 6, 6, 6, 6], [1, 1, 1, 1, 0, 0, 0], [0, 0, 1, 1, 0, 0, 0]),
-    ([1, 2, 3, 3, 6, 6, 6], [1, 1, 1, 1, 1, 0, 0], [0, 0, 0, 1, 1, 0, 0]),
-    ([4, 5, 5, 4, 3, 2, 6], [1, 1, 1, 1, 1, 1, 1], [0, 0, 1, 1, 1, 1, 1]),
-]
-
-
-def toy_batch():
-    """``TOY_ROWS`` as a collated batch (05's checks use it too)."""
-    ids, attention, completion = (torch.tensor(column) for column in zip(*TOY_ROWS))
-    return {"input_ids": ids, "attention_mask": attention, "completion_mask": completion}
 
 
 @self_check(reference=_ref.sequence_logps)
