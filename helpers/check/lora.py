@@ -95,9 +95,10 @@ def _build(name, cls, spec, hint="the class is called as LoRALinear(base, r=...,
     return layer
 
 
-def _put(name, layer, values, attrs, hint=""):
-    """Copy ``values[attr]`` into the layer's parameter ``attr`` for each of ``attrs``; a missing parameter or a wrong
-    shape is a FAIL with the caller's ``hint`` when it gives one (it knows the exercise), else the names or shapes."""
+def _params(name, layer, values, attrs, hint="") -> list:
+    """The layer's parameters ``attrs``, each shaped like ``values[attr]``; a missing parameter or a wrong shape is a
+    FAIL with the caller's ``hint`` when it gives one (it knows the exercise), else the names or shapes."""
+    params = []
     for attr in attrs:
         param = getattr(layer, attr, None)
         if not isinstance(param, nn.Parameter):
@@ -105,8 +106,15 @@ def _put(name, layer, values, attrs, hint=""):
         if param.shape != values[attr].shape:
             failed(name, f"{attr} has shape {tuple(param.shape)}, expected {tuple(values[attr].shape)}",
                    hint or _SHAPE_HINT)
-        with torch.no_grad():
-            param.copy_(values[attr])
+        params.append(param)
+    return params
+
+
+@torch.no_grad()
+def _put(name, layer, values, attrs, hint=""):
+    """Copy ``values[attr]`` into the layer's parameter ``attr`` for each of ``attrs`` (checked by ``_params``)."""
+    for attr, param in zip(attrs, _params(name, layer, values, attrs, hint)):
+        param.copy_(values[attr])
 
 
 def _data(value):
@@ -367,7 +375,8 @@ def _probe_dora(cls, inputs) -> dict:
     name, hint, data = "dora_forward", _DORA_HINT, []
     for spec in inputs["layers"]:
         ours = _build(name, cls, spec, hint=hint, put=()).eval()
-        initial = _data(getattr(ours, "magnitude", None))
+        _params(name, ours, spec, ("magnitude", "A", "B"))      # the notebook's names, before the student's forward
+        initial = _data(ours.magnitude)
         with torch.no_grad():
             start = _data(attempt(name, ours, spec["x"], hint=hint))
         _put(name, ours, spec, ("magnitude", "A", "B"))
