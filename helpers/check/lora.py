@@ -55,7 +55,8 @@ def _split_check(cases, probe, **fallback):
     """Make a judge the self-check named after it, in three parts the grader can run apart: ``.cases(seed)`` chooses
     the inputs (data); ``.probe(yours, inputs)``, the only part that touches the student's object, returns what it
     did as data; ``.judge(inputs, data)`` compares that with PEFT on the same inputs. The check runs judge(inputs,
-    probe(yours, inputs)); graded, a probe the student's code patched can only send other data, judged the same way."""
+    probe(yours, inputs)); graded, a probe the student's code patched can only send other data, judged the same way.
+    The judge's docstring is the check's too: it says what is checked, and what ``data`` is."""
     def decorate(judge):
         judge = torch.no_grad()(judge)      # the judge computes no gradients, but for PEFT's in _judge_run
 
@@ -204,8 +205,9 @@ def _probe_forward(cls, inputs) -> dict:
 
 @_split_check(_forward_cases, _probe_forward, build=_ref.build_lora_forward, what="class")
 def lora_forward(inputs, data) -> None:
-    """Check ``cls.forward``: outputs and A/B gradients equal PEFT's LoRA layer (fp32, random A and B), dropout
-    on the LoRA branch only, and an fp16/bf16 base with fp32 A and B."""
+    """Check the student's LoRA layer ``cls.forward``: outputs and A/B gradients equal PEFT's LoRA layer (fp32,
+    random A and B), dropout on the LoRA branch only, and an fp16/bf16 base with fp32 A and B. As ``judge(inputs,
+    data)``: ``data`` is what ``_probe_forward`` returned for ``inputs``, compared with PEFT on the same inputs."""
     name, hint, worst = "lora_forward", _FORWARD_HINT, 0.0
     for spec, got in zip(inputs["layers"], data["layers"]):
         what = f"output of a {spec['d_in']} -> {spec['d_out']}, r={spec['r']} layer"
@@ -257,7 +259,8 @@ def _probe_merge(cls, inputs) -> dict:
 
 @_split_check(_merge_cases, _probe_merge, build=_ref.build_lora_merge, what="class")
 def lora_merge(inputs, data) -> None:
-    """Check ``delta_weight``, ``merge`` and ``unmerge`` against PEFT's get_delta_weight and W0."""
+    """Check the student's LoRA layer's ``delta_weight``, ``merge`` and ``unmerge`` against PEFT's get_delta_weight
+    and W0. As ``judge(inputs, data)``: ``data`` is what ``_probe_merge`` returned for ``inputs``."""
     name = "lora_merge"
     for spec, got in zip(inputs["layers"], data["layers"]):
         dtype = getattr(torch, spec["dtype"])
@@ -329,7 +332,8 @@ def _probe_inject(fn, inputs) -> dict:
 @_split_check(_inject_cases, _probe_inject, build=_ref.build_inject_lora)
 def inject_lora(inputs, data) -> None:
     """Check ``fn(model, target_modules, r, alpha, dropout=0.0)``: same trainable count as PEFT on a Llama-style
-    and a GPT-NeoX stand-in, nothing else trainable, logits unchanged, a wrong name is a ValueError."""
+    and a GPT-NeoX stand-in, nothing else trainable, logits unchanged, a wrong name is a ValueError. As
+    ``judge(inputs, data)``: ``data`` is what ``_probe_inject`` returned for ``inputs``, compared with PEFT."""
     name, hint, lines = "inject_lora", _INJECT_HINT, []
     for case, got in zip(inputs["cases"], data["cases"]):
         model_id, targets = case["model_id"], case["targets"]
@@ -387,7 +391,8 @@ def _probe_dora(cls, inputs) -> dict:
 @_split_check(_dora_cases, _probe_dora, what="class")
 def dora_forward(inputs, data) -> None:
     """Check a DoRA layer ``cls(base, r, alpha)``: magnitude initialised to the row norms of W0, output equal to
-    the base at step 0, and outputs plus gradients of A, B, magnitude equal to PEFT's ``use_dora=True`` layer."""
+    the base at step 0, and outputs plus gradients of A, B, magnitude equal to PEFT's ``use_dora=True`` layer. As
+    ``judge(inputs, data)``: ``data`` is what ``_probe_dora`` returned for ``inputs``, compared with PEFT."""
     name, hint, worst = "dora_forward", _DORA_HINT, 0.0
     for spec, got in zip(inputs["layers"], data["layers"]):
         base = _base(spec)
