@@ -41,10 +41,8 @@ def lora_scaling(fn) -> None:
     """Check ``fn(alpha, r, rslora=False)`` against the scaling PEFT computes, with and without rsLoRA."""
     name = "lora_scaling"
     cases = [(32, 16, False), (16, 4, True), (8, 8, False), (64, 16, True), (1, 2, False), (12, 9, True)]
-    peft = _peft()
     for alpha, r, rslora in cases:   # PEFT works the scaling out as it builds a LoRA layer (LoraLayer.update_layer)
-        config = peft.LoraConfig(r=r, lora_alpha=alpha, use_rslora=rslora)
-        want = peft.tuners.lora.Linear(nn.Linear(1, 1), "default", config, r=r, lora_alpha=alpha).scaling["default"]
+        want = _peft_layer(nn.Linear(1, 1), r, alpha, use_rslora=rslora).scaling["default"]
         got = attempt(name, fn, alpha, r, rslora, hint="the function takes alpha, r and rslora and returns one number")
         close(name, got, want, what=f"scaling for alpha={alpha}, r={r}, rslora={rslora}",
               hint="reread the two definitions above the exercise: what divides alpha for LoRA, and what for rsLoRA?")
@@ -142,14 +140,16 @@ def _peft():
     return peft
 
 
+def _peft_layer(base, r, alpha, **options):
+    """PEFT's LoRA layer (adapter 'default') around ``base``, as PEFT builds it for a targeted nn.Linear."""
+    config = _peft().LoraConfig(r=r, lora_alpha=alpha, **options)
+    return _peft().tuners.lora.Linear(base, "default", config, r=r, lora_alpha=alpha)
+
+
 def _peft_with(spec, **options):
-    """PEFT's LoRA layer (adapter 'default', eval mode) around ``spec``'s base in fp32, holding ``spec``'s A and B
-    (DoRA: magnitude), and those parameters by the notebook's names."""
-    peft = _peft()
-    holder = nn.Module()
-    holder.layer = _base(dict(spec, dtype="float32"))
-    config = peft.LoraConfig(r=spec["r"], lora_alpha=spec["alpha"], target_modules=["layer"], **options)
-    theirs = peft.inject_adapter_in_model(config, holder).layer.eval()
+    """PEFT's LoRA layer (eval mode) around ``spec``'s base in fp32, holding ``spec``'s A and B (DoRA: magnitude),
+    and those parameters by the notebook's names."""
+    theirs = _peft_layer(_base(dict(spec, dtype="float32")), spec["r"], spec["alpha"], **options).eval()
     factors = {"A": theirs.lora_A["default"].weight, "B": theirs.lora_B["default"].weight}
     if options.get("use_dora"):
         factors["magnitude"] = theirs.lora_magnitude_vector["default"].weight
@@ -281,8 +281,7 @@ def lora_merge(inputs, data) -> None:
 # ---------------------------------------------------------------- Exercise 4: the injection
 def _peft_reference(model_id, targets):
     """PEFT's LoRA (r=4, alpha=8) on a fresh stand-in model, and {module name: PEFT's LoRA layer}."""
-    import peft
-
+    peft = _peft()
     with warnings.catch_warnings():  # PEFT calls a transformers API that was renamed (a FutureWarning)
         warnings.simplefilter("ignore", FutureWarning)
         model = load_model(model_id, "quick", device="cpu")
