@@ -57,17 +57,18 @@ def dpo_loss(fn) -> None:
     ]
     for pc, pr, rc, rr, beta, eps in cases:
         args = [torch.tensor(v) for v in (pc, pr, rc, rr)]
-        got = returns(name, attempt(name, fn, *args, beta, label_smoothing=eps, hint=hint),
-                      "losses, chosen_rewards, rejected_rewards", hint)
+        got_losses, got_chosen, got_rejected = returns(
+            name, attempt(name, fn, *args, beta, label_smoothing=eps, hint=hint),
+            "losses, chosen_rewards, rejected_rewards", hint)
         losses, chosen, rejected = _ref.dpo_by_hand(pc, pr, rc, rr, beta, eps)
         where = f"(beta={beta}, label_smoothing={eps})"
-        for side, got_rewards, want in (("chosen", got[1], chosen), ("rejected", got[2], rejected)):
+        for side, got_rewards, want in (("chosen", got_chosen, chosen), ("rejected", got_rejected, rejected)):
             close(name, got_rewards, want, atol=1e-5, what=f"{side} rewards {where}",
                   hint="reread section 1: the implicit reward compares policy and reference, scaled by beta")
-        if isinstance(got[0], torch.Tensor) and not torch.isfinite(got[0]).all():
+        if isinstance(got_losses, torch.Tensor) and not torch.isfinite(got_losses).all():
             failed(name, f"the losses contain inf or nan for large margins {where}",
                    "the log of a sigmoid that underflows to 0 is -inf: PyTorch has a stable function for it")
-        close(name, got[0], losses, atol=1e-5, what=f"per-pair losses {where}",
+        close(name, got_losses, losses, atol=1e-5, what=f"per-pair losses {where}",
               hint="reread the loss in section 1 and how label smoothing mixes in the flipped preference; one "
                    "loss per pair (no mean)")
     return passed(name, f"{len(cases)} batches by hand: rewards, margins of both signs, beta, label smoothing, "
