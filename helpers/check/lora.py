@@ -142,8 +142,9 @@ def _peft():
 
 def _peft_layer(base, r, alpha, **options):
     """PEFT's LoRA layer (adapter 'default') around ``base``, as PEFT builds it for a targeted nn.Linear."""
-    config = _peft().LoraConfig(r=r, lora_alpha=alpha, **options)
-    return _peft().tuners.lora.Linear(base, "default", config, r=r, lora_alpha=alpha)
+    peft = _peft()
+    config = peft.LoraConfig(r=r, lora_alpha=alpha, **options)
+    return peft.tuners.lora.Linear(base, "default", config, r=r, lora_alpha=alpha)
 
 
 def _peft_with(spec, **options):
