@@ -131,11 +131,18 @@ class DoRAIgnoresMagnitude(DoRALinear):
         return LoRALinear.forward(self, x)
 
 
+class DoRAMagnitudeMisnamed(DoRALinear):   # __init__ calls the length m (the paper's letter), forward says magnitude
+    def __init__(self, base, r, alpha, dropout=0.0):
+        LoRALinear.__init__(self, base, r, alpha, dropout)
+        self.m = torch.nn.Parameter(self.base.weight.detach().float().norm(dim=1))
+
+
 # name -> (function returning the extra arguments, solution, [wrong answers beyond the stub])
 CASES = {
     "lora_scaling": (no_args, NB["lora_scaling"], [scaling_ignores_rslora, scaling_inverted]),
     "lora_forward": (no_args, LoRALinear, [NoScaling, DropoutOnEverything, NoDtypeCast, ReturnsFp32, AOnlyUpdate]),
     "lora_merge": (no_args, LoRALinear, [MergeWithoutScaling, UnmergeForgets, MergeKeepsBranch]),
     "inject_lora": (no_args, NB["inject_lora"], [inject_without_freezing, inject_first_only, inject_silently]),
-    "dora_forward": (no_args, DoRALinear, [DoRANormNotDetached, DoRAMagnitudeOnes, DoRAIgnoresMagnitude]),
+    "dora_forward": (no_args, DoRALinear, [DoRANormNotDetached, DoRAMagnitudeOnes, DoRAIgnoresMagnitude,
+                                         DoRAMagnitudeMisnamed]),
 }

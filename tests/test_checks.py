@@ -82,6 +82,17 @@ def test_check_fails_the_stub_and_wrong_answers(name, capsys):
     assert f"\nFAIL {name}: " in "\n" + err and "not implemented yet" in err
 
 
+def test_a_misnamed_dora_parameter_fails_with_the_names_hint():
+    """dora_forward looks for the notebook's names before it runs the student's forward: a length stored as ``m``
+    while forward reads ``self.magnitude`` is the names FAIL, not an AttributeError from the student's own code."""
+    make_args, _, wrongs = CASES["dora_forward"]
+    misnamed = next(bad for bad in wrongs if bad.__name__ == "DoRAMagnitudeMisnamed")
+    with pytest.raises(SelfCheckError) as err:
+        check.dora_forward(misnamed, *make_args())
+    assert str(err.value) == ("dora_forward: the layer (DoRAMagnitudeMisnamed) has no parameter 'magnitude'\n"
+                              "Hint: keep the notebook's names: A, B (DoRA: magnitude) as nn.Parameters")
+
+
 def test_suite_runs_checks_strictly():
     """conftest.py turns on strict mode: in the suite (and in the kernels nbval starts, which inherit the
     environment) a FAIL raises, so a broken solution notebook fails its test at the check."""

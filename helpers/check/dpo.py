@@ -8,6 +8,7 @@ import torch
 
 from . import _reference as _ref
 from ._core import attempt, close, equal, failed, passed, returns, self_check
+from ._toy import toy_batch
 
 __all__ = ["sequence_logps", "dpo_loss", "beta_sweep", "sigmoid_norm_loss"]
 
@@ -22,22 +23,6 @@ class _BigramLM(torch.nn.Module):
 
     def forward(self, input_ids, attention_mask=None, **kwargs):
         return SimpleNamespace(logits=self.table[input_ids])  # (N, T, V)
-
-
-# Two pairs, the chosen rows first: prompts of 3 and 2 tokens, answers ending with EOS, which is also the pad token
-# (6, as with SmolLM2 and Pythia); right padding.
-TOY_ROWS = [  # (input_ids, attention_mask, completion_mask)
-    ([1, 2, 3, 2, 2, 5, 6], [1, 1, 1, 1, 1, 1, 1], [0, 0, 0, 1, 1, 1, 1]),
-    ([4, 5, 1, 6, 6, 6, 6], [1, 1, 1, 1, 0, 0, 0], [0, 0, 1, 1, 0, 0, 0]),
-    ([1, 2, 3, 3, 6, 6, 6], [1, 1, 1, 1, 1, 0, 0], [0, 0, 0, 1, 1, 0, 0]),
-    ([4, 5, 5, 4, 3, 2, 6], [1, 1, 1, 1, 1, 1, 1], [0, 0, 1, 1, 1, 1, 1]),
-]
-
-
-def toy_batch():
-    """``TOY_ROWS`` as a collated batch (05's checks use it too)."""
-    ids, attention, completion = (torch.tensor(column) for column in zip(*TOY_ROWS))
-    return {"input_ids": ids, "attention_mask": attention, "completion_mask": completion}
 
 
 @self_check(reference=_ref.sequence_logps)
@@ -72,17 +57,18 @@ def dpo_loss(fn) -> None:
     ]
     for pc, pr, rc, rr, beta, eps in cases:
         args = [torch.tensor(v) for v in (pc, pr, rc, rr)]
-        got = returns(name, attempt(name, fn, *args, beta, label_smoothing=eps, hint=hint),
-                      "losses, chosen_rewards, rejected_rewards", hint)
+        got_losses, got_chosen, got_rejected = returns(
+            name, attempt(name, fn, *args, beta, label_smoothing=eps, hint=hint),
+            "losses, chosen_rewards, rejected_rewards", hint)
         losses, chosen, rejected = _ref.dpo_by_hand(pc, pr, rc, rr, beta, eps)
         where = f"(beta={beta}, label_smoothing={eps})"
-        for side, got_rewards, want in (("chosen", got[1], chosen), ("rejected", got[2], rejected)):
+        for side, got_rewards, want in (("chosen", got_chosen, chosen), ("rejected", got_rejected, rejected)):
             close(name, got_rewards, want, atol=1e-5, what=f"{side} rewards {where}",
                   hint="reread section 1: the implicit reward compares policy and reference, scaled by beta")
-        if isinstance(got[0], torch.Tensor) and not torch.isfinite(got[0]).all():
+        if isinstance(got_losses, torch.Tensor) and not torch.isfinite(got_losses).all():
             failed(name, f"the losses contain inf or nan for large margins {where}",
                    "the log of a sigmoid that underflows to 0 is -inf: PyTorch has a stable function for it")
-        close(name, got[0], losses, atol=1e-5, what=f"per-pair losses {where}",
+        close(name, got_losses, losses, atol=1e-5, what=f"per-pair losses {where}",
               hint="reread the loss in section 1 and how label smoothing mixes in the flipped preference; one "
                    "loss per pair (no mean)")
     return passed(name, f"{len(cases)} batches by hand: rewards, margins of both signs, beta, label smoothing, "

@@ -41,8 +41,8 @@ def lora_scaling(fn) -> None:
     """Check ``fn(alpha, r, rslora=False)`` against the scaling PEFT computes, with and without rsLoRA."""
     name = "lora_scaling"
     cases = [(32, 16, False), (16, 4, True), (8, 8, False), (64, 16, True), (1, 2, False), (12, 9, True)]
-    for alpha, r, rslora in cases:
-        want = _peft_with(_spec(torch.Generator(), 4, 4, r, alpha), use_rslora=rslora)[0].scaling["default"]
+    for alpha, r, rslora in cases:   # PEFT works the scaling out as it builds a LoRA layer (LoraLayer.update_layer)
+        want = _peft_layer(nn.Linear(1, 1), r, alpha, use_rslora=rslora).scaling["default"]
         got = attempt(name, fn, alpha, r, rslora, hint="the function takes alpha, r and rslora and returns one number")
         close(name, got, want, what=f"scaling for alpha={alpha}, r={r}, rslora={rslora}",
               hint="reread the two definitions above the exercise: what divides alpha for LoRA, and what for rsLoRA?")
@@ -53,7 +53,8 @@ def _split_check(cases, probe, **fallback):
     """Make a judge the self-check named after it, in three parts the grader can run apart: ``.cases(seed)`` chooses
     the inputs (data); ``.probe(yours, inputs)``, the only part that touches the student's object, returns what it
     did as data; ``.judge(inputs, data)`` compares that with PEFT on the same inputs. The check runs judge(inputs,
-    probe(yours, inputs)); graded, a probe the student's code patched can only send other data, judged the same way."""
+    probe(yours, inputs)); graded, a probe the student's code patched can only send other data, judged the same way.
+    The judge's docstring is the check's too: it says what is checked, and what ``data`` is."""
     def decorate(judge):
         judge = torch.no_grad()(judge)      # the judge computes no gradients, but for PEFT's in _judge_run
 
@@ -93,9 +94,10 @@ def _build(name, cls, spec, hint="the class is called as LoRALinear(base, r=...,
     return layer
 
 
-def _put(name, layer, values, attrs, hint=""):
-    """Copy ``values[attr]`` into the layer's parameter ``attr`` for each of ``attrs``; a missing parameter or a wrong
-    shape is a FAIL with the caller's ``hint`` when it gives one (it knows the exercise), else the names or shapes."""
+def _params(name, layer, values, attrs, hint="") -> list:
+    """The layer's parameters ``attrs``, each shaped like ``values[attr]``; a missing parameter or a wrong shape is a
+    FAIL with the caller's ``hint`` when it gives one (it knows the exercise), else the names or shapes."""
+    params = []
     for attr in attrs:
         param = getattr(layer, attr, None)
         if not isinstance(param, nn.Parameter):
@@ -103,8 +105,15 @@ def _put(name, layer, values, attrs, hint=""):
         if param.shape != values[attr].shape:
             failed(name, f"{attr} has shape {tuple(param.shape)}, expected {tuple(values[attr].shape)}",
                    hint or _SHAPE_HINT)
-        with torch.no_grad():
-            param.copy_(values[attr])
+        params.append(param)
+    return params
+
+
+@torch.no_grad()
+def _put(name, layer, values, attrs, hint=""):
+    """Copy ``values[attr]`` into the layer's parameter ``attr`` for each of ``attrs`` (checked by ``_params``)."""
+    for attr, param in zip(attrs, _params(name, layer, values, attrs, hint)):
+        param.copy_(values[attr])
 
 
 def _data(value):
@@ -123,16 +132,25 @@ def _run(name, layer, spec, hint, params=("A", "B")) -> dict:
     return {"out": _data(out), "grads": grads}
 
 
-def _peft_with(spec, **options):
-    """PEFT's LoRA layer (adapter 'default', eval mode) around ``spec``'s base in fp32, holding ``spec``'s A and B
-    (DoRA: magnitude), and those parameters by the notebook's names."""
-    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)  # a harmless CPU notice printed on PEFT's import
+def _peft():
+    """PEFT, imported without bitsandbytes' harmless CPU notice."""
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     import peft
 
-    holder = nn.Module()
-    holder.layer = _base(dict(spec, dtype="float32"))
-    config = peft.LoraConfig(r=spec["r"], lora_alpha=spec["alpha"], target_modules=["layer"], **options)
-    theirs = peft.inject_adapter_in_model(config, holder).layer.eval()
+    return peft
+
+
+def _peft_layer(base, r, alpha, **options):
+    """PEFT's LoRA layer (adapter 'default') around ``base``, as PEFT builds it for a targeted nn.Linear."""
+    peft = _peft()
+    config = peft.LoraConfig(r=r, lora_alpha=alpha, **options)
+    return peft.tuners.lora.Linear(base, "default", config, r=r, lora_alpha=alpha)
+
+
+def _peft_with(spec, **options):
+    """PEFT's LoRA layer (eval mode) around ``spec``'s base in fp32, holding ``spec``'s A and B (DoRA: magnitude),
+    and those parameters by the notebook's names."""
+    theirs = _peft_layer(_base(dict(spec, dtype="float32")), spec["r"], spec["alpha"], **options).eval()
     factors = {"A": theirs.lora_A["default"].weight, "B": theirs.lora_B["default"].weight}
     if options.get("use_dora"):
         factors["magnitude"] = theirs.lora_magnitude_vector["default"].weight
@@ -188,8 +206,9 @@ def _probe_forward(cls, inputs) -> dict:
 
 @_split_check(_forward_cases, _probe_forward, build=_ref.build_lora_forward, what="class")
 def lora_forward(inputs, data) -> None:
-    """Check ``cls.forward``: outputs and A/B gradients equal PEFT's LoRA layer (fp32, random A and B), dropout
-    on the LoRA branch only, and an fp16/bf16 base with fp32 A and B."""
+    """Check the student's LoRA layer ``cls.forward``: outputs and A/B gradients equal PEFT's LoRA layer (fp32,
+    random A and B), dropout on the LoRA branch only, and an fp16/bf16 base with fp32 A and B. As ``judge(inputs,
+    data)``: ``data`` is what ``_probe_forward`` returned for ``inputs``, compared with PEFT on the same inputs."""
     name, hint, worst = "lora_forward", _FORWARD_HINT, 0.0
     for spec, got in zip(inputs["layers"], data["layers"]):
         what = f"output of a {spec['d_in']} -> {spec['d_out']}, r={spec['r']} layer"
@@ -241,7 +260,8 @@ def _probe_merge(cls, inputs) -> dict:
 
 @_split_check(_merge_cases, _probe_merge, build=_ref.build_lora_merge, what="class")
 def lora_merge(inputs, data) -> None:
-    """Check ``delta_weight``, ``merge`` and ``unmerge`` against PEFT's get_delta_weight and W0."""
+    """Check the student's LoRA layer's ``delta_weight``, ``merge`` and ``unmerge`` against PEFT's get_delta_weight
+    and W0. As ``judge(inputs, data)``: ``data`` is what ``_probe_merge`` returned for ``inputs``."""
     name = "lora_merge"
     for spec, got in zip(inputs["layers"], data["layers"]):
         dtype = getattr(torch, spec["dtype"])
@@ -262,8 +282,7 @@ def lora_merge(inputs, data) -> None:
 # ---------------------------------------------------------------- Exercise 4: the injection
 def _peft_reference(model_id, targets):
     """PEFT's LoRA (r=4, alpha=8) on a fresh stand-in model, and {module name: PEFT's LoRA layer}."""
-    import peft
-
+    peft = _peft()
     with warnings.catch_warnings():  # PEFT calls a transformers API that was renamed (a FutureWarning)
         warnings.simplefilter("ignore", FutureWarning)
         model = load_model(model_id, "quick", device="cpu")
@@ -313,7 +332,8 @@ def _probe_inject(fn, inputs) -> dict:
 @_split_check(_inject_cases, _probe_inject, build=_ref.build_inject_lora)
 def inject_lora(inputs, data) -> None:
     """Check ``fn(model, target_modules, r, alpha, dropout=0.0)``: same trainable count as PEFT on a Llama-style
-    and a GPT-NeoX stand-in, nothing else trainable, logits unchanged, a wrong name is a ValueError."""
+    and a GPT-NeoX stand-in, nothing else trainable, logits unchanged, a wrong name is a ValueError. As
+    ``judge(inputs, data)``: ``data`` is what ``_probe_inject`` returned for ``inputs``, compared with PEFT."""
     name, hint, lines = "inject_lora", _INJECT_HINT, []
     for case, got in zip(inputs["cases"], data["cases"]):
         model_id, targets = case["model_id"], case["targets"]
@@ -359,7 +379,8 @@ def _probe_dora(cls, inputs) -> dict:
     name, hint, data = "dora_forward", _DORA_HINT, []
     for spec in inputs["layers"]:
         ours = _build(name, cls, spec, hint=hint, put=()).eval()
-        initial = _data(getattr(ours, "magnitude", None))
+        _params(name, ours, spec, ("magnitude", "A", "B"))      # the notebook's names, before the student's forward
+        initial = _data(ours.magnitude)
         with torch.no_grad():
             start = _data(attempt(name, ours, spec["x"], hint=hint))
         _put(name, ours, spec, ("magnitude", "A", "B"))
@@ -370,7 +391,8 @@ def _probe_dora(cls, inputs) -> dict:
 @_split_check(_dora_cases, _probe_dora, what="class")
 def dora_forward(inputs, data) -> None:
     """Check a DoRA layer ``cls(base, r, alpha)``: magnitude initialised to the row norms of W0, output equal to
-    the base at step 0, and outputs plus gradients of A, B, magnitude equal to PEFT's ``use_dora=True`` layer."""
+    the base at step 0, and outputs plus gradients of A, B, magnitude equal to PEFT's ``use_dora=True`` layer. As
+    ``judge(inputs, data)``: ``data`` is what ``_probe_dora`` returned for ``inputs``, compared with PEFT."""
     name, hint, worst = "dora_forward", _DORA_HINT, 0.0
     for spec, got in zip(inputs["layers"], data["layers"]):
         base = _base(spec)

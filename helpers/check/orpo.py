@@ -5,7 +5,7 @@ import torch
 
 from . import _reference as _ref
 from ._core import attempt, close, failed, passed, returns, self_check
-from .dpo import toy_batch
+from ._toy import toy_batch
 
 __all__ = ["odds_ratio_term", "orpo_loss", "answer_only_nll"]
 
@@ -37,7 +37,8 @@ def odds_ratio_term(fn) -> None:
 
 
 def _toy_logps():
-    """Per-token log-probs of 04's toy batch (float64, every value distinct: any wrong mask changes the result)."""
+    """Per-token log-probs of the toy batch (``_toy``, 04's checks use it too): float64, every value distinct, so any
+    wrong mask changes the result."""
     generator = torch.Generator().manual_seed(5)
     return -(torch.rand(4, 6, generator=generator, dtype=torch.float64) * 3 + 0.05), toy_batch()   # (N, T-1), batch
 

@@ -32,7 +32,7 @@ def predicted_trainable(fn) -> None:
 
 def _adamw_step(model) -> int:
     """Optimizer-state bytes of a real AdamW after one step on ``model``."""
-    params = list(filter(lambda p: p.requires_grad, model.parameters()))
+    params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-4)
     for p in params:
         p.grad = torch.zeros_like(p)
