@@ -5,13 +5,13 @@ measured), ``paired_difference`` (taught in 06) and the course's refusal rule (t
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 
 import torch
 
 from .env import REPO_ROOT, Profile, default_device
+from .files import DamagedFileError, file_problem, read_json, restore_fix
 
 __all__ = ["load_reward_model", "reward_scores", "paired_difference", "REFUSAL_RULE", "refuses"]
 
@@ -29,14 +29,17 @@ def load_reward_model(model_id: str, profile: str, *, dtype: torch.dtype | None 
         from .models import load_tokenizer, no_loading_bar
 
         folder = REPO_ROOT / "data" / "micro-reward"
-        if not (folder / "model.safetensors").exists():
-            raise FileNotFoundError(f"{folder} is missing: restore it (git checkout data/micro-reward) or rebuild it "
-                                    "with: python scripts/maintainers/train_scorers.py --only reward")
+        weights = folder / "model.safetensors"
+        if not weights.exists():
+            missing = weights if folder.is_dir() else folder
+            raise FileNotFoundError(f"{missing} is missing. {restore_fix(missing)}")
+        if problem := file_problem(weights):
+            raise DamagedFileError(weights, problem, restore_fix(weights))
+        accuracy = read_json(folder / "scorer.json", restore_fix(folder / "scorer.json")).get("heldout_accuracy")
         tokenizer = load_tokenizer("HuggingFaceTB/SmolLM2-360M", "quick", chat_template="course")
         with no_loading_bar():
             model = transformers.AutoModelForSequenceClassification.from_pretrained(folder, dtype=torch.float32)
         model.config.pad_token_id = tokenizer.pad_token_id
-        accuracy = json.loads((folder / "scorer.json").read_text(encoding="utf-8")).get("heldout_accuracy")
         model.name_or_path = (f"reward model (quick profile: the course micro-model trained as a reward model on the "
                               f"course's train pairs, held-out accuracy {accuracy})")
         return model.to(device).eval(), tokenizer
@@ -51,7 +54,8 @@ def load_reward_model(model_id: str, profile: str, *, dtype: torch.dtype | None 
 @torch.no_grad()
 def reward_scores(model, tokenizer, prompts, answers, *, batch_size: int = 8) -> torch.Tensor:
     """One reward per (prompt, answer), (len(prompts),) float32 on the CPU; a prompt may also be a list of chat
-    messages ending with the user's turn. Right padding: the classifier reads the last real token (of 1,024 at most)."""
+    messages ending with the user's turn. Right padding: the classifier reads the last real token; a text over 1,024 tokens loses its end (the
+    score then reads a token inside the answer)."""
     if len(prompts) != len(answers):
         raise ValueError(f"{len(prompts)} prompts but {len(answers)} answers: one answer per prompt")
     texts = [tokenizer.apply_chat_template((list(p) if isinstance(p, (list, tuple)) else [{"role": "user", "content": p}])

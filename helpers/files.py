@@ -1,6 +1,8 @@
 """Files a cut-off copy (a Drive sync or copy that stopped early) or a wrong download can damage, checked before a
 library reads them: each ``*_problem`` says what is wrong in words (None: the file looks whole), so the error is one
 line naming the file, the problem and the fix - not ``SafetensorError: incomplete metadata`` from deep in a library.
+Also the fix for a file the kit ships in data/ (``restore_fix``) and which notebook's output folder holds a path
+(``notebook_folder``).
 """
 from __future__ import annotations
 
@@ -28,7 +30,8 @@ class DamagedFileError(ValueError):
 # The command that rebuilds a file or folder the kit ships in data/, by its name; everything else: make_data.py
 REBUILD = {"tokenizer.json": "python scripts/maintainers/build_tokenizer.py",
            "micro-llama": "python scripts/maintainers/pretrain_micro.py",     # the trained stand-ins (data/models.toml)
-           "micro-judge": "python scripts/maintainers/train_scorers.py"}
+           "micro-judge": "python scripts/maintainers/train_scorers.py --only judge",
+           "micro-reward": "python scripts/maintainers/train_scorers.py --only reward"}
 
 
 def restore_fix(path) -> str:
@@ -37,8 +40,10 @@ def restore_fix(path) -> str:
     path = Path(path)
     name = path.relative_to(REPO_ROOT).as_posix() if path.is_relative_to(REPO_ROOT) else str(path)
     rebuild = REBUILD.get(path.parent.name) or REBUILD.get(path.name, "python scripts/maintainers/make_data.py")
-    return (f"It ships with the course kit: restore it with `git checkout -- {name}` (or download the kit again), "
-            f"or rebuild it with `{rebuild}`.")
+    restore = f"It ships with the course kit: restore it with `git checkout -- {name}` (or download the kit again)"
+    if (REPO_ROOT / rebuild.split()[1]).is_file():    # the student repository has no maintainer scripts
+        return f"{restore}, or rebuild it with `{rebuild}`."
+    return f"{restore}."
 
 
 class NotebookFolder(NamedTuple):

@@ -153,7 +153,8 @@ def _load_trained(folder: Path, dtype: torch.dtype) -> transformers.PreTrainedMo
     error saying how to restore it."""
     weights = folder / "model.safetensors"
     if not weights.exists():
-        raise FileNotFoundError(f"{weights} is missing. {restore_fix(weights)}")
+        missing = weights if folder.is_dir() else folder          # a lost folder is restored whole
+        raise FileNotFoundError(f"{missing} is missing. {restore_fix(missing)}")
     if problem := file_problem(weights):
         raise DamagedFileError(weights, problem, restore_fix(weights))
     with no_loading_bar():

@@ -332,16 +332,38 @@ def test_a_damaged_tokenizer_file_is_named_with_the_fix(tmp_path, monkeypatch, d
     one_line(str(err.value), path, damage, "scripts/maintainers/build_tokenizer.py")
 
 
-def test_restore_fix_names_the_file_and_the_script_that_rebuilds_it():
-    """One rule for every file the kit ships in data/: git checkout, or the script that makes it (helpers.files)."""
-    from helpers.files import restore_fix
+def test_restore_fix_names_the_file_and_the_script_that_rebuilds_it(monkeypatch, tmp_path):
+    """One rule for every file the kit ships in data/: git checkout, or the script that makes it (helpers.files);
+    in the student repository, which has no maintainer scripts, git checkout only."""
+    from helpers import files
 
     data = helpers.env.REPO_ROOT / "data"
-    for path, script in [(data / "micro-llama" / "model.safetensors", "pretrain_micro.py"),
-                         (data / "micro-judge" / "model.safetensors", "train_scorers.py"),
-                         (data / "tokenizer.json", "build_tokenizer.py"), (data / "eval_prompts.json", "make_data.py"),
-                         (data / "hh_pref" / "test.jsonl", "make_data.py")]:
+    cases = [(data / "micro-llama" / "model.safetensors", "pretrain_micro.py"),
+             (data / "micro-judge" / "model.safetensors", "train_scorers.py --only judge"),
+             (data / "micro-reward" / "scorer.json", "train_scorers.py --only reward"),
+             (data / "micro-reward", "train_scorers.py --only reward"),
+             (data / "tokenizer.json", "build_tokenizer.py"), (data / "eval_prompts.json", "make_data.py"),
+             (data / "hh_pref" / "test.jsonl", "make_data.py")]
+    for path, script in cases:
         name = path.relative_to(helpers.env.REPO_ROOT).as_posix()
-        assert restore_fix(path) == (f"It ships with the course kit: restore it with `git checkout -- {name}` (or "
-                                     "download the kit again), or rebuild it with "
-                                     f"`python scripts/maintainers/{script}`.")
+        assert files.restore_fix(path) == (f"It ships with the course kit: restore it with `git checkout -- {name}` "
+                                           "(or download the kit again), or rebuild it with "
+                                           f"`python scripts/maintainers/{script}`.")
+    monkeypatch.setattr(files, "REPO_ROOT", tmp_path)          # a student repository: data/, no scripts/maintainers
+    assert files.restore_fix(tmp_path / "data" / "tokenizer.json") == (
+        "It ships with the course kit: restore it with `git checkout -- data/tokenizer.json` (or download the kit "
+        "again).")
+
+
+def test_a_missing_or_damaged_reward_model_says_how_to_restore_it(monkeypatch, tmp_path):
+    """06's quick reward model (data/micro-reward): missing, or cut off, is one line naming what to restore."""
+    from helpers import evaluation
+
+    monkeypatch.setattr(evaluation, "REPO_ROOT", tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"data/micro-reward is missing.*--only reward"):
+        evaluation.load_reward_model("any/reward-model", "quick", device="cpu")
+    weights = tmp_path / "data" / "micro-reward" / "model.safetensors"
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"\x00" * 64)
+    with pytest.raises(DamagedFileError, match=r"micro-reward/model\.safetensors.*git checkout.*--only reward"):
+        evaluation.load_reward_model("any/reward-model", "quick", device="cpu")

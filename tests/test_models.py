@@ -188,7 +188,7 @@ def test_smollm2_quick_stand_in_is_the_pretrained_micro_model(monkeypatch, tmp_p
     shipped = transformers.LlamaForCausalLM.from_pretrained(models.MICRO_DIR)
     assert all(torch.equal(p, q) for p, q in zip(model.parameters(), shipped.parameters()))
     monkeypatch.setattr(models, "MICRO_DIR", tmp_path / "micro-llama")   # a checkout without it: say how to get it
-    with pytest.raises(FileNotFoundError, match=r"micro-llama/model\.safetensors is missing.*pretrain_micro\.py"):
+    with pytest.raises(FileNotFoundError, match=r"micro-llama is missing.*pretrain_micro\.py"):
         helpers.load_model("HuggingFaceTB/SmolLM2-135M", "quick")
     helpers.load_model("EleutherAI/pythia-70m", "quick")  # the other families never need it
 
