@@ -17,7 +17,7 @@ def plot_history(log_history: list[dict], keys, title: str = "", ax=None, ylabel
     labels, colors, styles = labels or {}, colors or {}, styles or {}
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
-    for key in keys:
+    for key in [keys] if isinstance(keys, str) else keys:     # "loss" is one key, not four letters
         steps, values = history_series(log_history, key)
         if steps:
             ax.plot(steps, values, marker="o" if len(steps) < 30 else None, ms=3, label=labels.get(key, key),

@@ -219,6 +219,8 @@ def test_plot_history_legends_in_words_and_one_colour_per_series():
     assert [line.get_label() for line in ax.lines] == ["training batches", "eval_loss"]  # unlabelled keys stay raw
     assert ax.lines[1].get_color() == "C3" and ax.lines[0].get_linestyle() == "--"
     assert ax.get_ylabel() == "loss (nats per token)" and ax.get_xlabel() == "optimizer step"
+    one = helpers.plot_history(history, "loss")          # a single name is one series, not one per letter
+    assert [line.get_label() for line in one.lines] == ["loss"]
 
 
 def test_one_tagged_config_cell():
