@@ -5,14 +5,14 @@ folders, locks, resuming), ``lora`` (the LoRA recipe), ``sft`` (03's and 04's re
 """
 from .fitting import (adapter_base_model, adapter_fix, data_report, ensure_sft_adapter, fit, load_adapter, preflight,
                       sft_adapter_dir)
-from .lora import LORA_R, lora_config, trainable_to_fp32
+from .lora import LORA_DROPOUT, LORA_R, lora_config, trainable_to_fp32
 from .progress import show_progress
 from .runs import (RUN_FINISHED, RunError, RunLock, checkpoint_step, clear_run, fingerprint, latest_checkpoint,
                    run_status, use_run_dir)
 from .sft import (DPO_RECIPE, SFT_RECIPE, PrecisionError, check_precision, dpo_recipe, pick_rows, sft_config, sft_dataset,
                   sft_recipe)
 
-__all__ = ["LORA_R", "RUN_FINISHED", "adapter_base_model", "adapter_fix", "checkpoint_step", "clear_run",
+__all__ = ["LORA_DROPOUT", "LORA_R", "RUN_FINISHED", "adapter_base_model", "adapter_fix", "checkpoint_step", "clear_run",
            "dpo_recipe", "ensure_sft_adapter", "fingerprint", "fit", "latest_checkpoint", "load_adapter", "lora_config",
            "pick_rows", "run_status", "sft_adapter_dir", "sft_config", "sft_dataset", "sft_recipe", "show_progress",
            "trainable_to_fp32", "use_run_dir"]

@@ -34,7 +34,7 @@ def adapter_fix(path) -> str:
     folder = Path(path)
     writer = notebook_folder(folder)
     again = (f"rerun {writer.name}, which saves it" if writer else "save it again with the notebook that made it")
-    if writer and writer.number == "03":
+    if writer and writer.name == SFT_NOTEBOOK:
         again += " (or helpers.train.ensure_sft_adapter(MODEL_ID, profile, ...), which trains it again)"
     return f"Delete the folder {folder} and {again}."
 
