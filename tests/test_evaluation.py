@@ -157,7 +157,8 @@ def test_06s_paired_differences_use_its_interval_settings():
 
     nb = nbformat.read(_nbcode.NOTEBOOKS / "06_evaluation.ipynb", as_version=4)
     calls = [node for cell in nb.cells if cell.cell_type == "code" for node in ast.walk(ast.parse(cell.source))
-             if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "paired_difference"]
+             if isinstance(node, ast.Call)
+             and (getattr(node.func, "attr", None) or getattr(node.func, "id", None)) == "paired_difference"]
     assert len(calls) >= 4
     for call in calls:
         assert any(k.arg is None and getattr(k.value, "id", "") == "PAIRED" for k in call.keywords), ast.unparse(call)

@@ -308,8 +308,9 @@ def tuned(tmp_path_factory):
 
 
 def test_pretrained_base_knows_the_course_language(tuned):
-    """Held-out chosen answers: the pretrained base is >= 1 nat/token below the same architecture with random
-    weights (issue 21; before the course's topics were in the pretraining text: 6.63 vs 6.90)."""
+    """Held-out chosen answers: the pretrained base's log-likelihood is >= 1 nat/token above (its loss below) the same
+    architecture with random weights (issue 21; before the course's topics were in the pretraining text: 6.63 vs
+    6.90 nats of loss)."""
     result = tuned["paired"]["pretrained over random weights (held-out chosen log-likelihood)"]
     assert result.low > 1.0, result
 

@@ -191,7 +191,9 @@ def cell_exercises(cell, where: str = "cell") -> list[tuple[str, str, object]]:
     """Each exercise a code cell holds, once, in order: (exercise, title, tier as the metadata gives it - a block's
     own, else the cell's). A cell with exercise metadata and no solution block holds its one exercise."""
     course = course_meta(cell)
-    pairs = block_exercises(cell, where) or [(course["exercise"], course.get("title", ""))]
+    if BEGIN not in cell.source and "exercise" in course:
+        return [(str(course["exercise"]), str(course.get("title", "")), course.get("tier"))]
+    pairs = block_exercises(cell, where)
     tiers = {str(b["exercise"]): b.get("tier", course.get("tier")) for b in course.get("blocks") or [course]}
     return [(str(e), str(t), tiers[str(e)]) for e, t in dict.fromkeys(pairs)]
 

@@ -46,7 +46,7 @@ from pathlib import Path
 import nbformat
 
 try:
-    from tools.notebook import (BADGES_MARK, LINKS_MARK, LONG_CELL, NOTEBOOKS, ROOT, code_lines,  # noqa: F401
+    from tools.notebook import (LINKS_MARK, LONG_CELL, NOTEBOOKS, ROOT, code_lines,  # noqa: F401
                                 count_slides, course_meta, is_badges_cell, lesson_paths, mark, read, skip_reason,
                                 slide_types, write)
 except ModuleNotFoundError as err:  # run before the kit was installed: tools/bootstrap.py says how to install it

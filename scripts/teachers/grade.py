@@ -135,8 +135,7 @@ def exercises(nb, stem: str) -> list[Exercise]:
                       "; ".join(t for _, _, t in found))]
             parts = [checks]
         for (stars, number, title), owned in zip(found, parts):
-            ex_id = number if "." in number else f"{stem[:2]}.{number}"
-            out.append(Exercise(stem, ex_id, title, stars, cell.get("id", ""), names, owned))
+            out.append(Exercise(stem, number, title, stars, cell.get("id", ""), names, owned))
     return out
 
 
@@ -364,7 +363,7 @@ def answer_flags(nb, distinctive: set[str]) -> list[str]:
 SANDBOX_ENV = dict(COURSE_PROFILE="quick", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
                    TRL_EXPERIMENTAL_SILENCE="1", HF_HUB_DISABLE_PROGRESS_BARS="1", MPLBACKEND="Agg",
                    PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", LANG="C.UTF-8", PATH="/usr/local/bin:/usr/bin:/bin")
-# what a hand-in's run needs, copied into its sandbox (sandbox_files: less MAINTAINER_ONLY, caches, the answers module)
+# what a hand-in's run needs: make_kit_copy copies sandbox_files (no MAINTAINER_ONLY, no caches) less the answers module
 KIT_PARTS = ("helpers", "data", "grading/__init__.py", "grading/worker.py", "grading/student.py", "grading/wire.py",
              "course.toml", "requirements.txt")
 _WARNED = []
