@@ -17,7 +17,7 @@ from .env import (Profile, default_device, environment_report, get_profile, outp
                   quiet_library_notices, seed_everything)
 from .measure import compare_times, count_parameters, describe_trainable, fmt_bytes, fmt_ratio, peak_memory, time_fn
 from .memory import estimate_memory
-from .models import (build_model, load_model, load_tokenizer, lora_targets, model_spec, no_loading_bar,
+from .models import (build_model, is_standin, load_model, load_tokenizer, lora_targets, model_spec, no_loading_bar,
                      out_of_memory_advice, vocab_report)
 from .plot import history_series, plot_history
 from .text import chat_prompt, generate, generate_ids, side_by_side
@@ -32,7 +32,7 @@ __all__ = ["budget", "check", "env", "evaluation", "files", "memory", "prefs", "
            "quiet_library_notices", "seed_everything",
            "compare_times", "count_parameters", "describe_trainable", "fmt_bytes", "fmt_ratio", "peak_memory", "time_fn",
            "estimate_memory",
-           "build_model", "load_model", "load_tokenizer", "lora_targets", "model_spec", "no_loading_bar",
+           "build_model", "is_standin", "load_model", "load_tokenizer", "lora_targets", "model_spec", "no_loading_bar",
            "out_of_memory_advice", "vocab_report",
            "history_series", "plot_history",
            "chat_prompt", "generate", "generate_ids", "side_by_side",

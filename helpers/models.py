@@ -123,9 +123,22 @@ def build_model(model_id: str, device: str | torch.device = "meta", dtype: torch
     return model.eval()
 
 
+STANDIN_MARK = " (quick-profile stand-in)"   # ends every stand-in's name: standin_name writes it, is_standin reads it
+
+
 def standin_name(model_id: str) -> str:
     """A quick-profile stand-in's ``name_or_path`` (model and tokenizer); an adapter records it as its base model."""
-    return f"{model_id} (quick-profile stand-in)"
+    return model_id + STANDIN_MARK
+
+
+def is_standin(model_or_name) -> bool:
+    """True for a quick-profile stand-in: a model or tokenizer from ``load_model``/``load_tokenizer(..., "quick")``, or
+    its ``name_or_path`` (as an adapter records it); False for a real Hub model or its name."""
+    name = model_or_name if isinstance(model_or_name, str) else getattr(model_or_name, "name_or_path", None)
+    if not isinstance(name, str):
+        raise TypeError(f"is_standin takes a model, a tokenizer or a name_or_path string, not {model_or_name!r} "
+                        f"({type(model_or_name).__name__})")
+    return name.endswith(STANDIN_MARK)
 
 
 def uses_micro_model(model_id: str) -> bool:

@@ -223,3 +223,19 @@ def test_a_standin_and_its_tokenizer_carry_one_name_that_says_what_they_are():
     model_id = "EleutherAI/pythia-70m"
     name = helpers.load_model(model_id, "quick").name_or_path
     assert name == helpers.load_tokenizer(model_id, "quick").name_or_path == f"{model_id} (quick-profile stand-in)"
+    assert helpers.is_standin(name)
+
+
+def test_is_standin_tells_a_quick_standin_from_a_real_model_by_its_name():
+    """05's and 06's figure titles ask helpers.is_standin, not the words of the name: a quick model, its tokenizer and
+    the name an adapter records are stand-ins; a Hub id, or a name that merely mentions stand-ins, is not."""
+    model_id = "EleutherAI/pythia-70m"
+    model, tokenizer = helpers.load_model(model_id, "quick"), helpers.load_tokenizer(model_id, "quick")
+    assert helpers.is_standin(model) and helpers.is_standin(tokenizer) and helpers.is_standin(model.name_or_path)
+    assert helpers.is_standin(helpers.models.standin_name("HuggingFaceTB/SmolLM2-360M"))
+    assert not helpers.is_standin(model_id) and not helpers.is_standin("HuggingFaceTB/SmolLM2-360M")
+    assert not helpers.is_standin("someone/stand-in-finder")          # the words alone do not make a stand-in
+    model.name_or_path = model_id                                      # what the full profile's model is called
+    assert not helpers.is_standin(model)
+    with pytest.raises(TypeError, match=r"takes a model, a tokenizer or a name_or_path string, not 3 \(int\)"):
+        helpers.is_standin(3)
