@@ -1,4 +1,6 @@
 """The model registry (real configs, offline), the stand-ins and the loaders."""
+import re
+
 import pytest
 import torch
 import transformers
@@ -239,3 +241,20 @@ def test_is_standin_tells_a_quick_standin_from_a_real_model_by_its_name():
     assert not helpers.is_standin(model)
     with pytest.raises(TypeError, match=r"takes a model, a tokenizer or a name_or_path string, not 3 \(int\)"):
         helpers.is_standin(3)
+
+
+def test_no_code_asks_the_words_of_a_standins_name():
+    """Whether a model is a stand-in is asked of helpers.is_standin, never by looking for words in its name (05 and 06
+    once tested `"stand-in" in base.name_or_path`): only helpers/models.py knows how a stand-in's name is spelled."""
+    from tools import notebook
+
+    asks = re.compile(r"""["'][^"'\n]*stand-?in[^"'\n]*["']\s+(not\s+)?in\b""", re.I)
+    assert asks.search('STAND_IN = "stand-in" in base.name_or_path') and not asks.search('x = "stand-in"  # in 05')
+    sources = {f"{path.name} cell {i}": cell.source for path in notebook.lesson_paths()
+               for i, cell in enumerate(notebook.read(path).cells) if cell.cell_type == "code"}
+    knows = ("helpers/models.py", "tests/test_models.py")    # the spelling, and this test's own example
+    sources |= {where: path.read_text(encoding="utf-8")
+                for part in ("helpers", "scripts", "tools", "tests") for path in (notebook.ROOT / part).rglob("*.py")
+                if (where := path.relative_to(notebook.ROOT).as_posix()) not in knows}
+    assert len(sources) > 300
+    assert [where for where, source in sources.items() if asks.search(source)] == []
