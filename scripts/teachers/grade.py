@@ -360,9 +360,9 @@ def answer_flags(nb, distinctive: set[str]) -> list[str]:
 
 # ---------------------------------------------------------------- the sandbox
 
-SANDBOX_ENV = dict(COURSE_PROFILE="quick", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
-                   TRL_EXPERIMENTAL_SILENCE="1", HF_HUB_DISABLE_PROGRESS_BARS="1", MPLBACKEND="Agg",
-                   PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", LANG="C.UTF-8", PATH="/usr/local/bin:/usr/bin:/bin")
+# the lessons' quick, offline environment (tools/notebook.py), plus the sandbox's own: off-screen figures, a bare PATH
+SANDBOX_ENV = dict(notebook.QUICK_ENV, MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1",
+                   LANG="C.UTF-8", PATH="/usr/local/bin:/usr/bin:/bin")
 # what a hand-in's run needs: make_kit_copy copies sandbox_files (no MAINTAINER_ONLY, no caches) less the answers module
 KIT_PARTS = ("helpers", "data", "grading/__init__.py", "grading/worker.py", "grading/student.py", "grading/wire.py",
              "course.toml", "requirements.txt")
