@@ -234,6 +234,10 @@ def replace_solutions(source: str, replacement, where: str = "cell") -> str:
     return "\n".join(out + lines[last:])
 
 
+# grade.py's grades.csv: one row per exercise of a hand-in (export_grades.py reads it back)
+GRADE_COLUMNS = ("student", "notebook", "exercise", "title", "tier", "status", "message")
+
+
 def exercise_cells(nb) -> list:
     """The code cells that hold solution blocks, in order."""
     return [c for c in nb.cells if c.cell_type == "code" and has_solution(c)]

@@ -72,7 +72,7 @@ except ModuleNotFoundError as err:  # run before the kit was installed: tools/bo
 
 ROOT = Path(__file__).resolve().parents[2]   # the kit this grader belongs to (the Gradescope copy grades with its own)
 NOTEBOOKS = ROOT / "notebooks"
-COLUMNS = ["student", "notebook", "exercise", "title", "tier", "status", "message"]
+COLUMNS = list(notebook.GRADE_COLUMNS)     # grades.csv, read back by export_grades.py
 CHECK_LINE = re.compile(r"^(PASS|FAIL) ([^:\s][^:]*?)(?::\s*(.*))?$")   # "PASS <check name>[: <detail>]"
 HAND_IN = re.compile(r"^#+\s*What to hand in\b.*$", re.IGNORECASE | re.MULTILINE)
 KIT_LINE = re.compile(r"^course kit (\S+)", re.MULTILINE)
