@@ -620,21 +620,26 @@ def needed_cells(ref: "KitNotebook") -> list[int]:
     return sorted(keep)
 
 
+def recording_checks(ref: "KitNotebook") -> list[str]:
+    """The checks a notebook's exercises call, each once, sorted: what a recording records and a grading run runs."""
+    return sorted({c for ex in ref.exercises for c in ex.checks})
+
+
 def recording_job(ref: "KitNotebook") -> dict:
     """What a recording runs that the kit's files do not hold: the notebook's cells the checks need, and the checks."""
-    return dict(checks=sorted({c for ex in ref.exercises for c in ex.checks}),
-                cells=[(i, ref.nb.cells[i].source) for i in needed_cells(ref)])
+    return dict(checks=recording_checks(ref), cells=[(i, ref.nb.cells[i].source) for i in needed_cells(ref)])
 
 
 def make_job(stem: str, ref: "KitNotebook", statements, mode: str = "grade") -> dict:
     """A worker's job: "record" runs the kit's cells once and records the checks' inputs; "grade" runs the checks
     on a hand-in's definitions with those inputs (grading/worker.py)."""
     hidden = ROOT / "grading" / "hidden" / f"{stem[:2]}.py"
-    job = recording_job(ref)
+    # the kit's cells (parsing every one of them: needed_cells) only for a recording; a grading run replays its inputs
+    job = recording_job(ref) if mode == "record" else dict(checks=recording_checks(ref), cells=[])
     return dict(mode=mode, statements=statements, inputs=INPUTS,
                 reference=(ROOT / "helpers" / "check" / "_reference.py").read_text(),
                 hidden=hidden.read_text() if hidden.exists() else "", hidden_name=f"grading/hidden/{hidden.name}",
-                checks=job["checks"], cells=job["cells"] if mode == "record" else [])
+                checks=job["checks"], cells=job["cells"])
 
 
 @dataclass
