@@ -16,18 +16,15 @@ from collections import defaultdict
 
 import pytest
 
-os.environ.setdefault("COURSE_PROFILE", "quick")
+from tools.notebook import set_run_env  # standard library and nbformat only: no torch, no helpers
+
+# The lessons' environment, shared with the slides and the grader (tools/notebook.py): quick unless COURSE_PROFILE
+# says otherwise, offline in the quick profile, inline figures forced - an inherited MPLBACKEND=Agg would make every
+# figure vanish without a word.
+set_run_env(os.environ)
 # Strict self-checks: in the suite a FAIL raises (so a broken solution notebook fails at its check) instead of
 # falling back to the reference as it does for students (helpers/check/_core.py).
 os.environ["COURSE_STRICT_CHECKS"] = "1"
-if os.environ["COURSE_PROFILE"] == "quick":
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["HF_DATASETS_OFFLINE"] = "1"
-# Forced, not a default: an inherited MPLBACKEND=Agg would make every figure vanish without a word.
-os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("COURSE_OUTPUT_DIR", os.path.join(os.path.dirname(__file__), "outputs", "test-run"))
 # pytest runs on two workers (pytest.ini: -n 2, pytest-xdist): each gets its own output folder (test-run/gw0, /gw1),
 # so a test and a notebook that train the same configuration at the same moment never meet at one run lock.

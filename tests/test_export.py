@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from helpers.env import REPO_ROOT as ROOT   # the repository root, defined once (helpers/env.py)
-from scripts.teachers import build_student, export_grades
+from scripts.teachers import build_student, export_grades, grade
 
-COLUMNS = ["student", "notebook", "exercise", "title", "tier", "status", "message"]
+COLUMNS = grade.COLUMNS      # the header grade.py writes: what export_grades must read
 
 
 # Gradescope's autograder output format (gradescope-autograders.readthedocs.io, "Autograder Specifications"):

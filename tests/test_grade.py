@@ -837,6 +837,20 @@ def test_a_saved_recording_is_replayed_only_for_the_same_kit(tmp_path):
         grade.main(["--record", "99_x", "--recordings", str(tmp_path)])
 
 
+def test_a_grading_job_carries_the_checks_but_parses_no_kit_cell(monkeypatch):
+    """make_job: a recording runs the kit's cells the checks need (needed_cells parses every cell); a grading run
+    replays the recorded inputs, so it gets the same checks and no cells - without the kit's cells being parsed."""
+    sft = grade.kit_notebooks()["03_sft"]
+    recording = grade.make_job("03_sft", sft, [], "record")
+    assert recording["cells"] and recording["checks"] == grade.recording_checks(sft) == \
+        grade.recording_job(sft)["checks"]
+    assert "split_dialogue" in recording["checks"]             # 03.1's check
+    monkeypatch.setattr(grade, "needed_cells", lambda ref: pytest.fail("a grading job parsed the kit's cells"))
+    job = grade.make_job("03_sft", sft, ["x = 1"])
+    assert job["mode"] == "grade" and job["cells"] == [] and job["checks"] == recording["checks"]
+    assert job["statements"] == ["x = 1"]
+
+
 def test_the_answers_module_and_the_hidden_checks_reach_the_recording_key_through_the_kits_hash(tmp_path):
     """recording_key hashes each input once: the answers module and the hidden checks, which the recording job
     carries, are kit files, so an edit of either changes ``kit_hash`` - and with it the key."""

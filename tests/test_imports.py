@@ -166,8 +166,8 @@ def test_tools_and_helpers_name_the_same_root():
 
 
 BOOTSTRAPPED = ["scripts/ci/build_standin_hub.py", "scripts/ci/rehearse.py", "scripts/maintainers/nbtool.py",
-                "scripts/teachers/build_slides.py", "scripts/teachers/build_student.py", "scripts/teachers/grade.py",
-                "scripts/teachers/sync_notebooks.py"]
+                "scripts/teachers/build_slides.py", "scripts/teachers/build_student.py", "scripts/teachers/export_grades.py",
+                "scripts/teachers/grade.py", "scripts/teachers/sync_notebooks.py"]
 
 
 def test_the_install_message_is_written_once():

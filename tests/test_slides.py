@@ -2,16 +2,19 @@
 (executed in the quick profile) that builds, has the slides its metadata promises, loads nothing from a CDN, and
 renders in a headless browser with no network (screenshots land in pytest's tmp dir, not in git)."""
 import copy
+import os
 import re
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
+import nbclient
 import nbformat
 import numpy as np
 import pytest
 
-from scripts.teachers import build_slides
+from scripts.teachers import build_slides, grade
+from tools import notebook
 
 from helpers.env import REPO_ROOT as ROOT   # the repository root, defined once (helpers/env.py)
 
@@ -206,3 +209,36 @@ def test_formulas_render_once_offline(built, tmp_path, chromium):
     twice = sorted({i for i in ids if ids.count(i) > 1})
     assert not twice, f"formulas typeset twice (their element ids repeat: {twice[:3]})"
     assert "shown" in dom
+
+
+@pytest.mark.parametrize("profile", ["quick", "full"])
+def test_a_notebook_runs_in_the_tests_environment_and_the_callers_comes_back(monkeypatch, profile):
+    """build_slides.execute runs a lesson in the environment conftest.py gives the tests (tools/notebook.py's
+    set_run_env: QUICK_ENV's quiet defaults, offline only in the quick profile, inline figures even over an inherited
+    Agg), its own output folder, and restores the caller's environment afterwards."""
+    seen = {}
+
+    class Client:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def execute(self):
+            seen.update(os.environ)
+
+    monkeypatch.setattr(nbclient, "NotebookClient", Client)
+    for key in [*notebook.QUICK_ENV, "COURSE_OUTPUT_DIR"]:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("COURSE_PROFILE", profile)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    before = dict(os.environ)
+    build_slides.execute(None, ROOT / "notebooks" / "00_setup.ipynb", 1)
+    assert dict(os.environ) == before
+    assert seen["MPLBACKEND"] == notebook.INLINE_FIGURES and seen["COURSE_PROFILE"] == profile
+    assert seen["COURSE_OUTPUT_DIR"] == str(ROOT / "outputs" / "slides-run")
+    offline = {key: seen.get(key) for key in notebook.OFFLINE}
+    assert offline == ({key: "1" for key in notebook.OFFLINE} if profile == "quick" else dict.fromkeys(notebook.OFFLINE))
+    for key, value in notebook.QUICK_ENV.items():
+        if key not in notebook.OFFLINE and key != "COURSE_PROFILE":
+            assert seen[key] == value, key
+    assert notebook.QUICK_ENV.items() <= grade.SANDBOX_ENV.items()          # the grader's sandbox: the same, quick
+    assert grade.SANDBOX_ENV["MPLBACKEND"] == "Agg"                          # ... with figures off-screen

@@ -452,19 +452,34 @@ def test_the_repository_holds_what_the_notebooks_use_and_no_teacher_file(student
 
 def test_the_readme_lists_what_the_student_repository_holds(student_repo):
     """README's "The student version" is the one list of the repository's contents (build_student.py points to it):
-    every file the build writes is named there (the notebooks and the student README in words, the rest as paths),
-    and so is what it leaves out of the folders it copies."""
+    every file the build writes is named in its bullets before "nothing a teacher keeps" (the notebooks and the
+    student README in words, the rest as paths), a kit path named there is in the build - unless it is named as left
+    out ("(without `data/source/`, ...)": each of MAINTAINER_ONLY is) or as where a shipped file comes from ("from `X`",
+    "`X` regenerates") - and so a teacher-only file listed as shipped fails."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = re.search(r"^### The student version\b.*?(?=^##)", readme, re.MULTILINE | re.DOTALL)
     assert section, "README.md has no '### The student version' section"
-    named = {name.rstrip("/") for name in re.findall(r"`([^`\s]+)`", section.group(0))}
-    assert "the notebooks" in section.group(0) and "a README for students" in section.group(0)
+    bullets = re.search(r"^- \*\*the notebooks\*\*.*?(?=^- \*\*nothing a teacher keeps\*\*)", section.group(0),
+                        re.MULTILINE | re.DOTALL)
+    assert bullets, "README's student version lists no '- **the notebooks**' ... '- **nothing a teacher keeps**' bullets"
+    shipped = bullets.group(0)
+    assert "a README for students" in shipped
+    left_out = {name.rstrip("/") for name in re.findall(r"\(without `([^`\s]+)`", shipped)}
+    listed = re.sub(r"\(without [^)]*\)", "", shipped)      # "(without `X`, the text `Y` makes it from)": X, Y stay out
+    sources = set(re.findall(r"\bfrom `([^`\s]+)`", listed)) | set(re.findall(r"`([^`\s]+)` regenerates", listed))
+    named = {name.rstrip("/") for name in re.findall(r"`([^`\s]+)`", listed)}
     files = [p.relative_to(student_repo).as_posix() for p in student_repo.rglob("*") if p.is_file()]
     unlisted = sorted({f for f in files if f != "README.md" and not f.startswith("notebooks/")
                        and not any(f == n or f.startswith(n + "/") for n in named)})
     assert unlisted == [], f"the student build writes files README's student-version list does not name: {unlisted}"
-    for path in [*build_student.COPY, *notebook.MAINTAINER_ONLY]:
+    for path in build_student.COPY:
         assert path in named, f"README's student-version list does not name {path}"
+    for path in notebook.MAINTAINER_ONLY:
+        assert path in left_out, f"README's student-version list does not say it leaves out {path} ('without `{path}/`')"
+        assert not (student_repo / path).exists(), f"the student build ships {path}"
+    teacher_only = sorted(name for name in named - sources
+                          if (ROOT / name).exists() and not (student_repo / name).exists())
+    assert teacher_only == [], f"README's student-version list names as shipped what the build leaves out: {teacher_only}"
 
 
 def test_relative_links_resolve_inside_the_student_repository(student_repo):

@@ -17,6 +17,8 @@ through this module (none parses a marker, a tag or a metadata key on its own).
   ``"answer_needs": [names]`` lists the other notebook definitions the answer calls (``answer_needs``).
 - **Definitions**: the names a code cell defines at top level (``defined_names``), and the cell reduced to its
   imports and definitions (``definitions_only``): what tests and the generated answers run from a notebook.
+- **The run environment**: the quick profile, offline and quiet (``QUICK_ENV``, ``set_run_env``), the same for the
+  tests, the slides and the grader's sandbox.
 - **Slide marks**: each cell's ``metadata.slideshow.slide_type`` follows the rule of ``slide_types`` (``mark``).
 
 Standard library and nbformat only: importing it needs neither torch nor the kit's helpers.
@@ -44,6 +46,28 @@ SETUP_MARK = "# course:setup-cell"
 CONFIG_TAG = "parameters"
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 LONG_CELL = 20                            # non-blank lines: longer code cells are plumbing on a slide
+
+
+# --- the environment a lesson runs in -------------------------------------------------------------------------
+# The quick profile, offline (no Hugging Face Hub at all), quiet: what the tests' kernels (conftest.py), the slides'
+# execution (build_slides.py) and the grader's sandbox (grade.py) share. Each adds only its own: the sandbox its
+# PATH, LANG and Agg figures; the tests and the slides inline figures (INLINE_FIGURES) and their output folder.
+QUICK_ENV = {"COURSE_PROFILE": "quick", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+             "TOKENIZERS_PARALLELISM": "false", "TRL_EXPERIMENTAL_SILENCE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+OFFLINE = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")      # forced in the quick profile, left alone in the full one
+INLINE_FIGURES = "module://matplotlib_inline.backend_inline"   # figures as in Jupyter (an inherited Agg hides them)
+
+
+def set_run_env(environ) -> None:
+    """Give ``environ`` (``os.environ``: the kernels started after inherit it) the lesson environment: ``QUICK_ENV``'s
+    values as defaults (COURSE_PROFILE=full is kept), the ``OFFLINE`` switches forced on when the profile is quick,
+    and inline figures forced: it sets only keys of ``QUICK_ENV`` and ``MPLBACKEND``."""
+    for key, value in QUICK_ENV.items():
+        if key not in OFFLINE:
+            environ.setdefault(key, value)
+    if environ["COURSE_PROFILE"] == "quick":
+        environ.update({key: QUICK_ENV[key] for key in OFFLINE})
+    environ["MPLBACKEND"] = INLINE_FIGURES
 
 
 class ConventionError(ValueError):
@@ -208,6 +232,10 @@ def replace_solutions(source: str, replacement, where: str = "cell") -> str:
         out += lines[last:begin + 1] + list(replacement(k, indent))
         last = end
     return "\n".join(out + lines[last:])
+
+
+# grade.py's grades.csv: one row per exercise of a hand-in (export_grades.py reads it back)
+GRADE_COLUMNS = ("student", "notebook", "exercise", "title", "tier", "status", "message")
 
 
 def exercise_cells(nb) -> list:

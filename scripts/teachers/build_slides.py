@@ -46,9 +46,9 @@ from pathlib import Path
 import nbformat
 
 try:
-    from tools.notebook import (LINKS_MARK, LONG_CELL, NOTEBOOKS, ROOT, code_lines,  # noqa: F401
-                                count_slides, course_meta, is_badges_cell, lesson_paths, mark, read, skip_reason,
-                                slide_types, write)
+    from tools.notebook import (LINKS_MARK, LONG_CELL, NOTEBOOKS, QUICK_ENV, ROOT, code_lines,  # noqa: F401
+                                count_slides, course_meta, is_badges_cell, lesson_paths, mark, read, set_run_env,
+                                skip_reason, slide_types, write)
 except ModuleNotFoundError as err:  # run before the kit was installed: tools/bootstrap.py says how to install it
     runpy.run_path(str(Path(__file__).resolve().parents[2] / "tools" / "bootstrap.py"))["exit_without_kit"](err, __file__)
 
@@ -128,14 +128,9 @@ def execute(nb, path: Path, timeout: int):
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    env = {"COURSE_PROFILE": "quick", "TOKENIZERS_PARALLELISM": "false", "TRL_EXPERIMENTAL_SILENCE": "1",
-           "HF_HUB_DISABLE_PROGRESS_BARS": "1", "COURSE_OUTPUT_DIR": str(ROOT / "outputs" / "slides-run")}
-    saved = {key: os.environ.get(key) for key in [*env, "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "MPLBACKEND"]}
-    for key, value in env.items():
-        os.environ.setdefault(key, value)
-    if os.environ["COURSE_PROFILE"] == "quick":
-        os.environ["HF_HUB_OFFLINE"] = os.environ["HF_DATASETS_OFFLINE"] = "1"
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"   # figures as in Jupyter
+    saved = {key: os.environ.get(key) for key in [*QUICK_ENV, "MPLBACKEND", "COURSE_OUTPUT_DIR"]}
+    set_run_env(os.environ)                       # the tests' environment (tools/notebook.py), figures inline
+    os.environ.setdefault("COURSE_OUTPUT_DIR", str(ROOT / "outputs" / "slides-run"))
     try:
         NotebookClient(nb, timeout=timeout, kernel_name="python3",
                        resources={"metadata": {"path": str(path.parent)}}).execute()

@@ -46,13 +46,19 @@ import shutil
 import stat
 import subprocess
 import sys
+import runpy
 import tempfile
 import time
 import zipfile
 from pathlib import Path
 
+try:
+    from tools.notebook import GRADE_COLUMNS
+except ModuleNotFoundError as err:  # run before the kit was installed: tools/bootstrap.py says how to install it
+    runpy.run_path(str(Path(__file__).resolve().parents[2] / "tools" / "bootstrap.py"))["exit_without_kit"](err, __file__)
+
 ROOT = Path(__file__).resolve().parents[2]
-COLUMNS = ["student", "notebook", "exercise", "title", "tier", "status", "message"]   # scripts/teachers/grade.py's grades.csv
+COLUMNS = list(GRADE_COLUMNS)              # scripts/teachers/grade.py's grades.csv (tools/notebook.py: one definition)
 POINTS = {1: 1.0, 2: 2.0, 3: 1.0}          # points per tier: ⭐ run and read, ⭐⭐ write a function, ⭐⭐⭐ stretch
 ZIP_NAME, GRADEBOOK_NAME = "gradescope_autograder.zip", "gradebook.csv"
 RECORDINGS = "recordings"        # in the autograder's source/: setup.sh's recordings (scripts/teachers/grade.py --record)

@@ -72,7 +72,7 @@ except ModuleNotFoundError as err:  # run before the kit was installed: tools/bo
 
 ROOT = Path(__file__).resolve().parents[2]   # the kit this grader belongs to (the Gradescope copy grades with its own)
 NOTEBOOKS = ROOT / "notebooks"
-COLUMNS = ["student", "notebook", "exercise", "title", "tier", "status", "message"]
+COLUMNS = list(notebook.GRADE_COLUMNS)     # grades.csv, read back by export_grades.py
 CHECK_LINE = re.compile(r"^(PASS|FAIL) ([^:\s][^:]*?)(?::\s*(.*))?$")   # "PASS <check name>[: <detail>]"
 HAND_IN = re.compile(r"^#+\s*What to hand in\b.*$", re.IGNORECASE | re.MULTILINE)
 KIT_LINE = re.compile(r"^course kit (\S+)", re.MULTILINE)
@@ -360,9 +360,9 @@ def answer_flags(nb, distinctive: set[str]) -> list[str]:
 
 # ---------------------------------------------------------------- the sandbox
 
-SANDBOX_ENV = dict(COURSE_PROFILE="quick", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
-                   TRL_EXPERIMENTAL_SILENCE="1", HF_HUB_DISABLE_PROGRESS_BARS="1", MPLBACKEND="Agg",
-                   PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", LANG="C.UTF-8", PATH="/usr/local/bin:/usr/bin:/bin")
+# the lessons' quick, offline environment (tools/notebook.py), plus the sandbox's own: off-screen figures, a bare PATH
+SANDBOX_ENV = dict(notebook.QUICK_ENV, MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1",
+                   LANG="C.UTF-8", PATH="/usr/local/bin:/usr/bin:/bin")
 # what a hand-in's run needs: make_kit_copy copies sandbox_files (no MAINTAINER_ONLY, no caches) less the answers module
 KIT_PARTS = ("helpers", "data", "grading/__init__.py", "grading/worker.py", "grading/student.py", "grading/wire.py",
              "course.toml", "requirements.txt")
@@ -620,21 +620,26 @@ def needed_cells(ref: "KitNotebook") -> list[int]:
     return sorted(keep)
 
 
+def recording_checks(ref: "KitNotebook") -> list[str]:
+    """The checks a notebook's exercises call, each once, sorted: what a recording records and a grading run runs."""
+    return sorted({c for ex in ref.exercises for c in ex.checks})
+
+
 def recording_job(ref: "KitNotebook") -> dict:
     """What a recording runs that the kit's files do not hold: the notebook's cells the checks need, and the checks."""
-    return dict(checks=sorted({c for ex in ref.exercises for c in ex.checks}),
-                cells=[(i, ref.nb.cells[i].source) for i in needed_cells(ref)])
+    return dict(checks=recording_checks(ref), cells=[(i, ref.nb.cells[i].source) for i in needed_cells(ref)])
 
 
 def make_job(stem: str, ref: "KitNotebook", statements, mode: str = "grade") -> dict:
     """A worker's job: "record" runs the kit's cells once and records the checks' inputs; "grade" runs the checks
     on a hand-in's definitions with those inputs (grading/worker.py)."""
     hidden = ROOT / "grading" / "hidden" / f"{stem[:2]}.py"
-    job = recording_job(ref)
+    # the kit's cells (parsing every one of them: needed_cells) only for a recording; a grading run replays its inputs
+    job = recording_job(ref) if mode == "record" else dict(checks=recording_checks(ref), cells=[])
     return dict(mode=mode, statements=statements, inputs=INPUTS,
                 reference=(ROOT / "helpers" / "check" / "_reference.py").read_text(),
                 hidden=hidden.read_text() if hidden.exists() else "", hidden_name=f"grading/hidden/{hidden.name}",
-                checks=job["checks"], cells=job["cells"] if mode == "record" else [])
+                checks=job["checks"], cells=job["cells"])
 
 
 @dataclass
