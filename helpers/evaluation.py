@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from .env import REPO_ROOT, Profile, default_device
-from .files import DamagedFileError, file_problem, read_json, restore_fix
+from .files import read_json, restore_fix
 
 __all__ = ["load_reward_model", "reward_scores", "paired_difference", "REFUSAL_RULE", "refuses"]
 
@@ -26,19 +26,12 @@ def load_reward_model(model_id: str, profile: str, *, dtype: torch.dtype | None 
     profile = Profile(profile)
     device = torch.device(device) if device is not None else default_device()
     if profile == "quick":
-        from .models import load_tokenizer, no_loading_bar
+        from .models import _load_trained, load_tokenizer
 
         folder = REPO_ROOT / "data" / "micro-reward"
-        weights = folder / "model.safetensors"
-        if not weights.exists():
-            missing = weights if folder.is_dir() else folder
-            raise FileNotFoundError(f"{missing} is missing. {restore_fix(missing)}")
-        if problem := file_problem(weights):
-            raise DamagedFileError(weights, problem, restore_fix(weights))
+        model = _load_trained(folder, torch.float32, cls=transformers.AutoModelForSequenceClassification)
         accuracy = read_json(folder / "scorer.json", restore_fix(folder / "scorer.json")).get("heldout_accuracy")
         tokenizer = load_tokenizer("HuggingFaceTB/SmolLM2-360M", "quick", chat_template="course")
-        with no_loading_bar():
-            model = transformers.AutoModelForSequenceClassification.from_pretrained(folder, dtype=torch.float32)
         model.config.pad_token_id = tokenizer.pad_token_id
         model.name_or_path = (f"reward model (quick profile: the course micro-model trained as a reward model on the "
                               f"course's train pairs, held-out accuracy {accuracy})")
@@ -54,8 +47,8 @@ def load_reward_model(model_id: str, profile: str, *, dtype: torch.dtype | None 
 @torch.no_grad()
 def reward_scores(model, tokenizer, prompts, answers, *, batch_size: int = 8) -> torch.Tensor:
     """One reward per (prompt, answer), (len(prompts),) float32 on the CPU; a prompt may also be a list of chat
-    messages ending with the user's turn. Right padding: the classifier reads the last real token; a text over 1,024 tokens loses its end (the
-    score then reads a token inside the answer)."""
+    messages ending with the user's turn. Right padding: the classifier reads the last real token. A text over 1,024
+    tokens loses its end (the score then reads a token inside the answer)."""
     if len(prompts) != len(answers):
         raise ValueError(f"{len(prompts)} prompts but {len(answers)} answers: one answer per prompt")
     texts = [tokenizer.apply_chat_template((list(p) if isinstance(p, (list, tuple)) else [{"role": "user", "content": p}])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 import transformers
-from huggingface_hub.utils import are_progress_bars_disabled, enable_progress_bars
+from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
 from .env import REPO_ROOT, Profile, default_device, hub_offline
 from .files import REBUILD, DamagedFileError, file_problem, read_json, restore_fix
@@ -158,12 +158,14 @@ def no_loading_bar():
         yield
     finally:
         if bars:
-            transformers.utils.logging.enable_progress_bar()
+            transformers.utils.logging.enable_progress_bar()   # switches the Hub's bars on too: off if they were
+        if not downloads:
+            disable_progress_bars()
 
 
-def _load_trained(folder: Path, dtype: torch.dtype) -> transformers.PreTrainedModel:
-    """A trained stand-in (``ModelSpec.trained_standin``: a folder of data/, a few MB of local files), or a one-line
-    error saying how to restore it."""
+def _load_trained(folder: Path, dtype: torch.dtype, cls=transformers.AutoModelForCausalLM):
+    """A trained model the kit ships in data/ (``ModelSpec.trained_standin``, 06's reward model: a few MB of local
+    files) as ``cls``, or a one-line error saying how to restore it."""
     weights = folder / "model.safetensors"
     if not weights.exists():
         missing = weights if folder.is_dir() else folder          # a lost folder is restored whole
@@ -171,7 +173,7 @@ def _load_trained(folder: Path, dtype: torch.dtype) -> transformers.PreTrainedMo
     if problem := file_problem(weights):
         raise DamagedFileError(weights, problem, restore_fix(weights))
     with no_loading_bar():
-        return transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=dtype)
+        return cls.from_pretrained(folder, dtype=dtype)
 
 
 def _load_micro(spec: ModelSpec, dtype: torch.dtype) -> transformers.PreTrainedModel:

@@ -10,7 +10,8 @@ LORA_R, LORA_DROPOUT = 16, 0.05  # the course's LoRA recipe for SFT (03) and DPO
 
 def lora_config(model_id: str, *, r: int = LORA_R, dropout: float = LORA_DROPOUT, targets=None, model=None):
     """The course's LoRA recipe: r=16, alpha=2r, dropout 0.05, on every linear projection (``helpers.lora_targets``;
-    outside the registry, by architecture). 02 varies ``r``, ``dropout`` or the ``targets`` (module names)."""
+    outside the registry, by architecture). 02 varies ``r`` or the ``targets`` (module names);
+    scripts/students/ddp_sft.py sets ``dropout``."""
     from peft import LoraConfig
 
     if targets is None:
