@@ -355,15 +355,17 @@ def test_restore_fix_names_the_file_and_the_script_that_rebuilds_it(monkeypatch,
         "again).")
 
 
-def test_a_missing_or_damaged_reward_model_says_how_to_restore_it(monkeypatch, tmp_path):
-    """06's quick reward model (data/micro-reward): missing, or cut off, is one line naming what to restore."""
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_a_missing_or_damaged_reward_model_says_how_to_restore_it(monkeypatch, tmp_path, damage):
+    """06's quick reward model (data/micro-reward): missing, or its weights damaged, is one line naming what to restore."""
     from helpers import evaluation
 
     monkeypatch.setattr(evaluation, "REPO_ROOT", tmp_path)
     with pytest.raises(FileNotFoundError, match=r"data/micro-reward is missing.*--only reward"):
         evaluation.load_reward_model("any/reward-model", "quick", device="cpu")
-    weights = tmp_path / "data" / "micro-reward" / "model.safetensors"
-    weights.parent.mkdir(parents=True)
-    weights.write_bytes(b"\x00" * 64)
-    with pytest.raises(DamagedFileError, match=r"micro-reward/model\.safetensors.*git checkout.*--only reward"):
+    folder = tmp_path / "data" / "micro-reward"
+    shutil.copytree(helpers.env.REPO_ROOT / "data" / "micro-reward", folder)
+    DAMAGES[damage](folder / "model.safetensors")
+    with pytest.raises(DamagedFileError) as err:
         evaluation.load_reward_model("any/reward-model", "quick", device="cpu")
+    one_line(str(err.value), folder / "model.safetensors", damage, "git checkout --", "--only reward")

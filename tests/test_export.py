@@ -26,6 +26,10 @@ from scripts.teachers import build_student, export_grades, grade
 COLUMNS = grade.COLUMNS      # the header grade.py writes: what export_grades must read
 
 
+def test_grades_csv_has_the_columns_the_readme_lists():
+    assert list(COLUMNS) == ["student", "notebook", "exercise", "title", "tier", "status", "message"]  # README
+
+
 # Gradescope's autograder output format (gradescope-autograders.readthedocs.io, "Autograder Specifications"):
 # results.json has "score" (required unless every test has one) and optional "execution_time", "output",
 # "output_format", "test_output_format", "test_name_format", "visibility", "stdout_visibility", "extra_data",

@@ -239,7 +239,7 @@ def batch(tmp_path_factory, grade_recordings):
     sft_before = grade.kit_hash(grade.ROOT)
     first = io.StringIO()
     # 03's batch (what it says is checked below) and, on the other core while 03's lesson cells are recorded, 01's:
-    # both into the run's recordings folder (tests/conftest.py), which every later batch and the stop test replay
+    # both into the module's recordings folder (the grade_recordings fixture above), which every later batch and the stop test replay
     with contextlib.redirect_stderr(first), concurrent.futures.ThreadPoolExecutor(1) as pool:
         lora_recorded = pool.submit(grade.record_kit, ["01_lora-from-scratch"], grade_recordings)
         start = time.perf_counter()
@@ -493,7 +493,7 @@ def test_every_exercise_of_the_kit_is_found_with_its_checks():
     assert (found["06.4"].title, found["06.4"].tier) == ("a length-controlled win rate", "⭐⭐⭐")
 
 
-def test_exercise_metadata_comes_first():
+def test_an_exercise_is_its_cells_metadata_and_a_solution_without_it_is_refused():
     """An exercise is what its cell's metadata.course says (the markdown above is not read); a solution cell
     without that metadata is refused, naming the cell."""
     nb = nbformat.v4.new_notebook()

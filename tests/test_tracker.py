@@ -27,8 +27,9 @@ def test_default_is_none_and_changes_nothing(monkeypatch, tmp_path):
                                     max_length=64, checkpointing=False)
     plain = helpers.train.use_run_dir(args, "03_sft", model_id=MODEL_ID, profile="quick")
     assert args.report_to in ([], "none", ["none"])
+    before = args.to_dict()
     tracker.configure(args, "03_sft", plain)
-    assert args.report_to in ([], "none", ["none"])
+    assert args.to_dict() == before                       # no report_to, run name, project or Space set
 
 
 @pytest.mark.parametrize("value", ["", "none", " NONE "])
