@@ -507,6 +507,15 @@ def test_an_exercise_is_its_cells_metadata_and_a_solution_without_it_is_refused(
     nb.cells[1].source = "def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION"
     with pytest.raises(notebook.ConventionError, match=r"09_x, cell 1 \(id .*\) has 1 solution block\(s\) but no"):
         grade.exercises(nb, "09_x")
+    two = "\n".join(f"def {n}(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION" for n in "fg")
+    nb.cells[1].source = two + "\n\nhelpers.check.f_check(f)\nhelpers.check.g_check(g)"
+    nb.cells[1].metadata["course"] = {"exercise": "09.7", "title": "f", "tier": "⭐",
+                                      "blocks": [{"exercise": "09.7", "title": "f"}, {"exercise": "09.8", "title": "g"}]}
+    nb.cells[2].source = ""
+    assert [(ex.id, ex.checks) for ex in grade.exercises(nb, "09_x")] == [("09.7", ["f_check"]), ("09.8", ["g_check"])]
+    nb.cells[1].source = two + "\n\nhelpers.check.f_check(f)"      # two exercises, one check: never merged into one row
+    with pytest.raises(notebook.ConventionError, match=r"holds exercises 09.7, 09.8 but calls 1 check"):
+        grade.exercises(nb, "09_x")
 
 
 def test_check_lines_are_read_with_their_hint():

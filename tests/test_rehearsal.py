@@ -85,15 +85,15 @@ def test_standin_rows_have_hh_rlhf_layout_with_long_and_malformed_rows():
 def test_every_notebook_has_one_tagged_config_cell_and_the_overrides_apply():
     rehearse = _script("rehearse")
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        cell = rehearse.config_cell(nbformat.read(path, as_version=4), path.name)
-        assert "profile.pick(" in cell.source.lower(), path.name   # 07: RUN_PROFILE.pick(...)
+        nb = nbformat.read(path, as_version=4)
+        assert "profile.pick(" in notebook.config_cell(nb, path.name).source.lower(), path.name   # 07: RUN_PROFILE.pick
         assert (path.stem in rehearse.OVERRIDES) != (path.stem in rehearse.NOT_REHEARSED), \
             f"{path.stem}: give it rehearsal overrides or a reason in NOT_REHEARSED"
         overrides = rehearse.OVERRIDES.get(path.stem, {})
-        source, missing = notebook.override_source(cell.source, overrides, rehearse.MARK)
+        missing = notebook.override_config(nb, overrides, rehearse.MARK, path.name)     # what prepare() applies
         assert not missing, (path.name, missing)                             # a knob renamed away is noticed
-        for name in set(overrides) - set(missing):
-            assert f"{name} = {overrides[name]}  {rehearse.MARK}" in source
+        for name in overrides:
+            assert f"{name} = {overrides[name]}  {rehearse.MARK}" in notebook.config_cell(nb).source
 
 
 def test_override_lands_right_after_its_own_line_so_derived_values_follow():

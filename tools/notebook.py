@@ -50,8 +50,9 @@ LONG_CELL = 20                            # non-blank lines: longer code cells a
 
 # --- the environment a lesson runs in -------------------------------------------------------------------------
 # The quick profile, offline (no Hugging Face Hub at all), quiet: what the tests' kernels (conftest.py), the slides'
-# execution (build_slides.py) and the grader's sandbox (grade.py) share. Each adds only its own: the sandbox its
-# PATH, LANG and Agg figures; the tests and the slides inline figures (INLINE_FIGURES) and their output folder.
+# execution (build_slides.py), the grader's sandbox (grade.py) and the rehearsal (rehearse.py) share. The tests and
+# the slides apply it with set_run_env (which also forces INLINE_FIGURES); the sandbox adds its own PATH, LANG, Agg
+# figures and Python flags; the rehearsal keeps the offline switches in the full profile too.
 QUICK_ENV = {"COURSE_PROFILE": "quick", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
              "TOKENIZERS_PARALLELISM": "false", "TRL_EXPERIMENTAL_SILENCE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
 OFFLINE = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")      # forced in the quick profile, left alone in the full one

@@ -90,17 +90,12 @@ MARK = "# rehearsal override"
 BF16_PASS = ("03_sft",)  # the trainers' autocast path (SFTTrainer); 01 and 04 cost ~7 CPU-minutes more in bf16
 
 
-def config_cell(nb, name: str):
-    try:
-        return notebook.config_cell(nb, name)
-    except notebook.ConventionError as err:
-        raise SystemExit(str(err)) from None
-
-
 def prepare(path: Path) -> Path:
     nb = notebook.read(path)
-    cell = config_cell(nb, path.name)
-    cell.source, missing = notebook.override_source(cell.source, OVERRIDES.get(path.stem, {}), MARK)
+    try:
+        missing = notebook.override_config(nb, OVERRIDES.get(path.stem, {}), MARK, path.name)
+    except notebook.ConventionError as err:
+        raise SystemExit(str(err)) from None
     if missing:
         print(f"  note: {path.stem}'s config cell has no {', '.join(missing)} - not overridden")
     target = WORK / "notebooks" / path.name
@@ -132,11 +127,10 @@ def cpu_has_bf16() -> bool:
 
 def environment(profile: str, bf16: bool, outputs: str | None = None) -> dict:
     env = dict(os.environ)
-    env.update({
+    env.update(notebook.QUICK_ENV)          # offline and quiet as in the tests (the root conftest.py, which nbval
+    env.update({                            # loads here, adds the inline figures); offline in the full profile too
         "COURSE_PROFILE": profile, "COURSE_REHEARSAL": "1" if profile == "full" else "0",
         "COURSE_OUTPUT_DIR": str(WORK / "outputs" / (outputs or profile)),
-        "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-        "TOKENIZERS_PARALLELISM": "false", "TRL_EXPERIMENTAL_SILENCE": "1", "MPLBACKEND": "Agg",
     })
     if profile == "full":
         env["HF_HOME"] = str(HUB)

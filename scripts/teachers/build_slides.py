@@ -124,7 +124,8 @@ def has_outputs(nb) -> bool:
 
 
 def execute(nb, path: Path, timeout: int):
-    """Run a notebook as the tests do: quick profile unless COURSE_PROFILE says otherwise, offline, from notebooks/."""
+    """Run a notebook as the tests do (tools.notebook.set_run_env: quick unless COURSE_PROFILE says otherwise, offline
+    in the quick profile), from notebooks/."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 

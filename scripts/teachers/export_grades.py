@@ -53,12 +53,12 @@ import zipfile
 from pathlib import Path
 
 try:
-    from tools.notebook import GRADE_COLUMNS
+    from tools import notebook
 except ModuleNotFoundError as err:  # run before the kit was installed: tools/bootstrap.py says how to install it
     runpy.run_path(str(Path(__file__).resolve().parents[2] / "tools" / "bootstrap.py"))["exit_without_kit"](err, __file__)
 
 ROOT = Path(__file__).resolve().parents[2]
-COLUMNS = list(GRADE_COLUMNS)              # scripts/teachers/grade.py's grades.csv (tools/notebook.py: one definition)
+COLUMNS = list(notebook.GRADE_COLUMNS)              # scripts/teachers/grade.py's grades.csv (tools/notebook.py: one definition)
 POINTS = {1: 1.0, 2: 2.0, 3: 1.0}          # points per tier: ⭐ run and read, ⭐⭐ write a function, ⭐⭐⭐ stretch
 ZIP_NAME, GRADEBOOK_NAME = "gradescope_autograder.zip", "gradebook.csv"
 RECORDINGS = "recordings"        # in the autograder's source/: setup.sh's recordings (scripts/teachers/grade.py --record)
@@ -123,8 +123,6 @@ def parse_points(text: str) -> dict[int, float]:
 
 def kit_exercises(root: Path = ROOT) -> dict[str, list[dict]]:
     """{notebook stem: [{exercise, title, tier}, ...]} from the kit notebooks' cell metadata, in order."""
-    from tools import notebook   # the kit is installed wherever this runs (scripts/students/install.sh: pip install -e .)
-
     found = {}
     for path in notebook.lesson_paths(root / "notebooks"):
         exercises = {}

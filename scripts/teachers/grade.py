@@ -24,7 +24,8 @@ How a grade is made (the design; README "Grading handed-in notebooks" says the s
 - Hidden checks (``grading/hidden/NN.py``, teacher only) run after the visible ones.
 - A timeout (``--timeout``, default 300 s per notebook; ``--record-timeout``, default 900 s, for the once-per-notebook
   recording) is blamed only on the checks that had not run; ``--recordings DIR`` keeps each recording (JSON, keyed
-  by the kit's hash and the notebook's recording cells) for later runs, and ``--record`` makes them ahead (the Gradescope image does, once); the sandbox
+  by the kit's hash and the notebook's recording cells and checks) for later runs, and ``--record`` makes them ahead
+  (the Gradescope image does, once); the sandbox
   (a PID namespace) dies with every process it started. The kit is hashed before and after each hand-in; a change
   stops the batch. Without a working ``bwrap`` the grader warns loudly and runs the same worker unconfined.
 
@@ -129,11 +130,10 @@ def exercises(nb, stem: str) -> list[Exercise]:
         checks = list(dict.fromkeys(checks))
         where = f"{stem}, cell {index} (id {cell.get('id')})"   # ConventionError: a solution cell without metadata
         found = [(_stars(tier), number, title) for number, title, tier in notebook.cell_exercises(cell, where)]
-        parts = [checks[k::len(found)] if len(found) == len(checks) else checks for k in range(len(found))]
-        if len(found) > 1 and len(found) != len(checks):
-            found = [("/".join(dict.fromkeys(s for s, _, _ in found)), "+".join(n for _, n, _ in found),
-                      "; ".join(t for _, _, t in found))]
-            parts = [checks]
+        if len(found) > 1 and len(found) != len(checks):   # export_grades lists each exercise: never merge two
+            raise notebook.ConventionError(f"{where} holds exercises {', '.join(n for _, n, _ in found)} but calls "
+                                           f"{len(checks)} check(s): one check per exercise, in order")
+        parts = [[c] for c in checks] if len(found) > 1 else [checks]
         for (stars, number, title), owned in zip(found, parts):
             out.append(Exercise(stem, number, title, stars, cell.get("id", ""), names, owned))
     return out
@@ -572,7 +572,7 @@ def _calls(source: str, checks) -> bool:
 
 def last_graded_cell(ref: "KitNotebook") -> int:
     """Index of the last kit cell an exercise's grade needs (its definition or a call of its checks)."""
-    checks = [c for ex in ref.exercises for c in ex.checks]
+    checks = recording_checks(ref)
     ids = {ex.cell_id for ex in ref.exercises}
     return max((i for i, c in enumerate(ref.nb.cells) if c.cell_type == "code"
                 and (c.get("id") in ids or _calls(c.source, checks))), default=-1)
@@ -601,7 +601,7 @@ def needed_cells(ref: "KitNotebook") -> list[int]:
     """The kit cells the checks need, up to the last graded cell: the exercise cells, the cells that call a check,
     and (backwards) every cell that binds or changes a name one of those reads. The setup cell always runs; the
     lesson's training, plots and generations that no check reads are skipped."""
-    checks = [c for ex in ref.exercises for c in ex.checks]
+    checks = recording_checks(ref)
     ids = {ex.cell_id for ex in ref.exercises}
     last = last_graded_cell(ref)
     cells = [(i, c) for i, c in enumerate(ref.nb.cells) if c.cell_type == "code" and i <= last]
@@ -710,9 +710,11 @@ def record_kit(stems: list[str], folder: Path, timeout: float = 900) -> dict[str
         done[stem] = record(stem, kit[stem], timeout, threads_per_run(1))
         if reusable(done[stem]):
             save_recording(recording_file(folder, stem), done[stem], recording_key(stem, kit[stem], reference))
+        broken = [e for e in done[stem].events if e.get("error")]
+        why = (f"kit cell {broken[0]['cell']} raised {broken[0]['error']}" if broken
+               else done[stem].message or "no check was reached")
         print(f"{stem}: the kit's cells run for the checks' inputs in {done[stem].seconds:.1f} s ({done[stem].status})"
-              + (f" -> {recording_file(folder, stem)}" if reusable(done[stem])
-                 else f", not saved (a kit cell failed or no check was reached): {done[stem].message}"),
+              + (f" -> {recording_file(folder, stem)}" if reusable(done[stem]) else f", not saved: {why}"),
               file=sys.stderr)
     return done
 
